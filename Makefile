@@ -1,0 +1,94 @@
+# bvmm: `make` builds build/bvmm.efi; `make run` boots it under QEMU; `make test` runs the
+# unit tests and the QEMU scenarios; `make bench` counts instructions under -icount.
+B := build
+EFIINC := /usr/include/efi
+EFILIB := /usr/lib
+
+WARN := -Wall -Wextra -Werror
+# EFI applications (the loader, control programs, scenarios): GNU-EFI, PIC, MS ABI calls.
+EFI_CFLAGS := -std=gnu11 -O2 $(WARN) -DGNU_EFI_USE_MS_ABI -fpic -ffreestanding \
+	-fno-stack-protector -fno-strict-aliasing -fshort-wchar -mno-red-zone \
+	-maccumulate-outgoing-args -I$(EFIINC) -I$(EFIINC)/x86_64
+EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFILIB)/elf_x86_64_efi.lds \
+	$(EFILIB)/crt0-efi-x86_64.o
+EFI_LIBS := -L$(EFILIB) -lefi -lgnuefi
+EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* \
+	-j .rela.* -j .reloc
+
+# The hypervisor image: freestanding, no FPU/SSE (the guest owns that state), fixed address.
+HV_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
+	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fno-strict-aliasing -fno-common
+
+HV_SRCS := hv/main.c hv/hypercall.c hv/gmem.c hv/pool.c hv/log.c hv/fmt.c hv/panic.c \
+	hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c \
+	arch/x86_64/svm/svm.c arch/x86_64/svm/exit.c arch/x86_64/svm/decode.c
+HV_ASM := arch/x86_64/entry.S arch/x86_64/svm/run.S
+HV_OBJS := $(HV_SRCS:%.c=$(B)/hv-obj/%.o) $(HV_ASM:%.S=$(B)/hv-obj/%.o)
+
+BOOT_SRCS := boot/main.c boot/config.c arch/x86_64/pt.c
+BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/efi-obj/boot/hvimage.o
+
+HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h)
+
+.PHONY: all deps run test unit scenarios bench clean
+all: $(B)/bvmm.efi $(B)/control/hello.efi
+
+deps:
+	@scripts/deps.sh
+
+$(B)/hv-obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	gcc $(HV_CFLAGS) -c $< -o $@
+$(B)/hv-obj/%.o: %.S $(HEADERS)
+	@mkdir -p $(dir $@)
+	gcc $(HV_CFLAGS) -c $< -o $@
+
+$(B)/hv.elf: $(HV_OBJS) linker.ld
+	ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld $(HV_OBJS) -o $@
+$(B)/hv.bin: $(B)/hv.elf
+	objcopy -O binary $< $@
+
+$(B)/efi-obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	gcc $(EFI_CFLAGS) -c $< -o $@
+$(B)/efi-obj/%.o: %.S $(HEADERS)
+	@mkdir -p $(dir $@)
+	gcc $(EFI_CFLAGS) -c $< -o $@
+$(B)/efi-obj/boot/hvimage.o: boot/hvimage.S $(B)/hv.bin
+	@mkdir -p $(dir $@)
+	gcc $(EFI_CFLAGS) -DHV_BIN='"$(B)/hv.bin"' -c $< -o $@
+
+# efi_link(output.efi, objects)
+define efi_link
+	ld $(EFI_LDFLAGS) $(2) -o $(1:.efi=.so) $(EFI_LIBS)
+	objcopy $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $(1:.efi=.so) $(1)
+endef
+
+$(B)/bvmm.efi: $(BOOT_OBJS)
+	$(call efi_link,$@,$^)
+
+$(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o
+	@mkdir -p $(dir $@)
+	$(call efi_link,$@,$^)
+
+# ---- make run: OVMF -> bvmm -> the default control program, on a virtual FAT ESP ----
+QEMU := qemu-system-x86_64
+OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
+
+run: deps all
+	rm -rf $(B)/run && mkdir -p $(B)/run/esp/EFI/BOOT
+	cp $(B)/bvmm.efi $(B)/run/esp/EFI/BOOT/BOOTX64.EFI
+	cp $(B)/control/hello.efi $(B)/run/esp/EFI/BOOT/control.efi
+	cp $(OVMF_VARS) $(B)/run/vars.fd
+	timeout 120 $(QEMU) -machine q35 -accel tcg -cpu max -smp 1 -m 512M \
+		-drive if=pflash,format=raw,unit=0,readonly=on,file=$(OVMF_CODE) \
+		-drive if=pflash,format=raw,unit=1,file=$(B)/run/vars.fd \
+		-drive file=fat:rw:$(B)/run/esp,format=raw,media=disk \
+		-display none -vga none -net none -no-reboot -monitor none \
+		-serial stdio -serial file:$(B)/run/com2.log
+	@echo "hypervisor log: $(B)/run/com2.log"
+
+clean:
+	rm -rf $(B)

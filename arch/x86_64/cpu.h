@@ -1,0 +1,114 @@
+/* x86_64 machine helpers: CPUID, MSRs, control registers, port I/O, and the bit names used
+ * across bvmm. Header-only; usable in the EFI loader, the hypervisor and unit tests. */
+#ifndef ARCH_CPU_H
+#define ARCH_CPU_H
+
+#include <stdint.h>
+
+#define PAGE_SIZE   4096ull
+#define PAGE_MASK   (~(PAGE_SIZE - 1))
+#define SZ_2M       (1ull << 21)
+#define SZ_1G       (1ull << 30)
+
+/* MSRs */
+#define MSR_EFER          0xc0000080u
+#define MSR_STAR          0xc0000081u
+#define MSR_LSTAR         0xc0000082u
+#define MSR_CSTAR         0xc0000083u
+#define MSR_SFMASK        0xc0000084u
+#define MSR_FS_BASE       0xc0000100u
+#define MSR_GS_BASE       0xc0000101u
+#define MSR_KERNEL_GS_BASE 0xc0000102u
+#define MSR_PAT           0x00000277u
+#define MSR_VM_CR         0xc0010114u
+#define MSR_VM_HSAVE_PA   0xc0010117u
+
+#define EFER_SCE   (1ull << 0)
+#define EFER_LME   (1ull << 8)
+#define EFER_LMA   (1ull << 10)
+#define EFER_NXE   (1ull << 11)
+#define EFER_SVME  (1ull << 12)
+#define EFER_LMSLE (1ull << 13)
+#define EFER_FFXSR (1ull << 14)
+#define EFER_TCE   (1ull << 15)
+
+#define VM_CR_LOCK   (1ull << 3)
+#define VM_CR_SVMDIS (1ull << 4)
+
+#define CR0_PE (1ull << 0)
+#define CR0_PG (1ull << 31)
+#define CR4_PAE     (1ull << 5)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_PKE     (1ull << 22)
+
+#define RFLAGS_IF (1ull << 9)
+
+/* CPUID bits */
+#define CPUID1_ECX_VMX        (1u << 5)
+#define CPUID1_ECX_OSXSAVE    (1u << 27)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID7_ECX_OSPKE      (1u << 4)
+#define CPUID_80000001_ECX_SVM    (1u << 2)
+#define CPUID_80000001_EDX_NX     (1u << 20)
+#define CPUID_80000001_EDX_PDPE1GB (1u << 26)
+#define CPUID_8000000A_EDX_NP     (1u << 0)
+#define CPUID_8000000A_EDX_NRIPS  (1u << 3)
+
+struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
+
+#ifndef BVMM_HOST_TEST
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+#define DEFINE_CR(n) \
+	static inline uint64_t read_cr##n(void) { uint64_t v; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); return v; } \
+	static inline void write_cr##n(uint64_t v) { __asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); }
+DEFINE_CR(0)
+DEFINE_CR(2)
+DEFINE_CR(3)
+DEFINE_CR(4)
+#undef DEFINE_CR
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t read_rflags(void)
+{
+	uint64_t f;
+	__asm__ volatile("pushfq; popq %0" : "=r"(f));
+	return f;
+}
+
+static inline __attribute__((noreturn)) void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+#endif /* BVMM_HOST_TEST */
+
+#endif

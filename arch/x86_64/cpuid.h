@@ -1,0 +1,17 @@
+/* What a guest sees of CPUID. The hypervisor executes CPUID itself and passes the result
+ * through this filter: pure, so unit tests check each rule. */
+#ifndef ARCH_CPUID_H
+#define ARCH_CPUID_H
+
+#include <stdint.h>
+#include "cpu.h"
+
+/* Highest hypervisor leaf the control guest sees at 0x40000000. */
+#define CPUID_HV_MAX_CONTROL 0x40000000u
+
+/* The control guest's view: hypervisor present, "bvmm" signature, SVM and VMX hidden, and the
+ * OSXSAVE/OSPKE bits taken from the guest's own CR4 (the CPU reports the host's CR4 there). */
+void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
+			  struct cpuid_regs *r);
+
+#endif

@@ -1,0 +1,87 @@
+/* Hypervisor image entry: the image header the loader reads, hv_entry (first host-mode code
+ * at the fixed address), and the 256 IDT stubs that turn any host-mode event into a report. */
+#include "../../hv/bootinfo.h"
+
+	.section .header, "a"
+	.globl hv_header
+hv_header:
+	.quad HV_HEADER_MAGIC
+	.quad hv_entry
+	.quad __text_end - HV_BASE
+	.quad __file_end - HV_BASE
+	.quad __mem_end - HV_BASE
+
+	.text
+/* rdi = struct boot_info * (identity-mapped), rsp = HV_STACK_TOP, interrupts off. */
+	.globl hv_entry
+hv_entry:
+	xorl %ebp, %ebp
+	call hv_main
+1:	cli
+	hlt
+	jmp 1b
+
+/* Vectors with a CPU-pushed error code: 8, 10-14, 17, 21, 29, 30. */
+.macro stub vec
+	.align 16
+exc_stub_\vec:
+	.if (\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
+	.else
+	pushq $0
+	.endif
+	pushq $\vec
+	jmp exc_common
+.endm
+
+	.align 16
+exc_common:
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	movq %rsp, %rdi
+	andq $-16, %rsp
+	call host_exception
+	jmp 1b
+
+.altmacro
+.macro stubs from, to
+	stub \from
+	.if \to - \from
+	stubs %(\from + 1), \to
+	.endif
+.endm
+	stubs 0, 63
+	stubs 64, 127
+	stubs 128, 191
+	stubs 192, 255
+
+.macro entry vec
+	.quad exc_stub_\vec
+.endm
+.macro entries from, to
+	entry \from
+	.if \to - \from
+	entries %(\from + 1), \to
+	.endif
+.endm
+	.section .rodata
+	.globl exc_stub_table
+exc_stub_table:
+	entries 0, 63
+	entries 64, 127
+	entries 128, 191
+	entries 192, 255
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,89 @@
+/* 4-level page-table builder (see pt.h). Pure logic over caller-provided table pages. */
+#include "pt.h"
+#include "../../abi/bvmm.h"
+
+static uint64_t *table(const struct pt_ctx *c, uint64_t pa)
+{
+	return c->pa2va(c->arg, pa & PTE_ADDR);
+}
+
+int pt_init(struct pt_ctx *c)
+{
+	c->root = c->alloc(c->arg);
+	if (!c->root)
+		return BVMM_ENOMEM;
+	c->tables = 1;
+	return 0;
+}
+
+static unsigned index_at(uint64_t va, int level)
+{
+	return (va >> (12 + 9 * (level - 1))) & 511;
+}
+
+static int map_level(struct pt_ctx *c, uint64_t tpa, int level, uint64_t va, uint64_t pa,
+		     uint64_t size, uint64_t flags)
+{
+	uint64_t *t = table(c, tpa);
+	uint64_t span = pt_span(level);
+
+	while (size) {
+		uint64_t *e = &t[index_at(va, level)];
+		uint64_t chunk = span - (va & (span - 1));
+		if (chunk > size)
+			chunk = size;
+		if (level == 1) {
+			if (*e & PTE_P)
+				return BVMM_EEXIST;
+			*e = pa | flags | PTE_P;
+		} else if (level <= c->max_leaf_level && chunk == span && !(pa & (span - 1))) {
+			if (*e & PTE_P)
+				return BVMM_EEXIST;
+			*e = pa | flags | PTE_P | PTE_PS;
+		} else {
+			if (!(*e & PTE_P)) {
+				uint64_t n = c->alloc(c->arg);
+				if (!n)
+					return BVMM_ENOMEM;
+				c->tables++;
+				*e = n | c->table_flags | PTE_P;
+			} else if (*e & PTE_PS) {
+				return BVMM_EEXIST;
+			}
+			int r = map_level(c, *e, level - 1, va, pa, chunk, flags);
+			if (r)
+				return r;
+		}
+		va += chunk;
+		pa += chunk;
+		size -= chunk;
+	}
+	return 0;
+}
+
+int pt_map(struct pt_ctx *c, uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
+{
+	if ((va | pa | size) & 0xfff)
+		return BVMM_EINVAL;
+	return map_level(c, c->root, PT_LEVELS, va, pa, size, flags);
+}
+
+int pt_lookup(const struct pt_ctx *c, uint64_t va, uint64_t *pa, uint64_t *page_size,
+	      uint64_t *flags)
+{
+	uint64_t tpa = c->root;
+	for (int level = PT_LEVELS; level >= 1; level--) {
+		uint64_t e = table(c, tpa)[index_at(va, level)];
+		if (!(e & PTE_P))
+			return BVMM_ENOENT;
+		if (level == 1 || (e & PTE_PS)) {
+			uint64_t span = pt_span(level);
+			*pa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
+			*page_size = span;
+			*flags = e & ~(PTE_ADDR & ~(span - 1)) & ~PTE_PS;
+			return 0;
+		}
+		tpa = e;
+	}
+	return BVMM_ENOENT;
+}

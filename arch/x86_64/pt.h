@@ -1,0 +1,48 @@
+/* 4-level x86_64 page tables, the format shared by host paging and AMD nested paging:
+ * map a range with the largest pages that fit, look an address up. Never allocates except
+ * through the caller's allocator, so it runs in the loader, the hypervisor and unit tests. */
+#ifndef ARCH_PT_H
+#define ARCH_PT_H
+
+#include <stdint.h>
+
+#define PTE_P    (1ull << 0)
+#define PTE_RW   (1ull << 1)
+#define PTE_US   (1ull << 2)
+#define PTE_PWT  (1ull << 3)
+#define PTE_PCD  (1ull << 4)
+#define PTE_A    (1ull << 5)
+#define PTE_D    (1ull << 6)
+#define PTE_PS   (1ull << 7)
+#define PTE_G    (1ull << 8)
+#define PTE_NX   (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+#define PT_LEVELS 4
+
+struct pt_ctx {
+	uint64_t (*alloc)(void *arg);              /* PA of a zeroed page, 0 when out of memory */
+	void *(*pa2va)(void *arg, uint64_t pa);    /* where the hypervisor sees a table page */
+	void *arg;
+	uint64_t root;         /* PA of the PML4 */
+	uint64_t table_flags;  /* flags of non-leaf entries (NPT walks are user accesses: P|RW|US) */
+	int max_leaf_level;    /* largest leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB */
+	unsigned tables;       /* table pages allocated, root included */
+};
+
+/* Span of one entry at a level (1 = PT .. 4 = PML4). */
+static inline uint64_t pt_span(int level) { return 1ull << (12 + 9 * (level - 1)); }
+
+/* Allocate the root table. Returns 0 or BVMM_ENOMEM. */
+int pt_init(struct pt_ctx *c);
+
+/* Map [va, va+size) to [pa, pa+size) with leaf flags (P added). All page-aligned. Fails with
+ * BVMM_EEXIST if any part is already mapped, BVMM_ENOMEM if a table cannot be allocated;
+ * BVMM_EINVAL for unaligned arguments. */
+int pt_map(struct pt_ctx *c, uint64_t va, uint64_t pa, uint64_t size, uint64_t flags);
+
+/* Translate va. Returns 0 and fills pa, the leaf's page size and its flags, or BVMM_ENOENT. */
+int pt_lookup(const struct pt_ctx *c, uint64_t va, uint64_t *pa, uint64_t *page_size,
+	      uint64_t *flags);
+
+#endif

@@ -1,0 +1,194 @@
+/* Control-guest exits on SVM: a switch that calls one named handler per exit code. Anything
+ * unexpected is logged with its raw code and the guest state, then the host panics. */
+#include "svm.h"
+#include "../cpu.h"
+#include "../cpuid.h"
+#include "../../../abi/bvmm.h"
+#include "../../../hv/hv.h"
+#include "../../../hv/log.h"
+#include "../../../hv/panic.h"
+#include "../../../hv/pool.h"
+
+#define EXC_UD 6
+#define EXC_GP 13
+
+static void inject_exception(struct vmcb *v, unsigned vector, int has_error, uint32_t error)
+{
+	v->c.eventinj = vector | VMCB_EVENT_TYPE_EXC | VMCB_EVENT_VALID |
+			(has_error ? VMCB_EVENT_EV | ((uint64_t)error << 32) : 0);
+}
+
+static void skip_insn(struct vmcb *v)
+{
+	v->s.rip = svm_next_rip(v, svm_host.nrips);
+}
+
+static void log_state(int level, const struct svm_guest *g)
+{
+	const struct vmcb *v = g->vmcb;
+	log_write(level, "  exitcode %lx info1 %lx info2 %lx intinfo %lx", v->c.exitcode,
+		  v->c.exitinfo1, v->c.exitinfo2, v->c.exitintinfo);
+	log_write(level, "  rip %016lx rsp %016lx rflags %08lx cpl %u cs %04x/%04x", v->s.rip,
+		  v->s.rsp, v->s.rflags, v->s.cpl, v->s.cs.sel, v->s.cs.attrib);
+	log_write(level, "  cr0 %08lx cr3 %016lx cr4 %08lx efer %lx", v->s.cr0, v->s.cr3,
+		  v->s.cr4, v->s.efer);
+	log_write(level, "  rax %016lx rbx %016lx rcx %016lx rdx %016lx", v->s.rax,
+		  g->gprs[GPR_RBX], g->gprs[GPR_RCX], g->gprs[GPR_RDX]);
+	log_write(level, "  rsi %016lx rdi %016lx rbp %016lx", g->gprs[GPR_RSI],
+		  g->gprs[GPR_RDI], g->gprs[GPR_RBP]);
+}
+
+static void exit_cpuid(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	uint32_t leaf = (uint32_t)v->s.rax, sub = (uint32_t)g->gprs[GPR_RCX];
+	struct cpuid_regs r = cpuid(leaf, sub);
+	cpuid_filter_control(leaf, sub, v->s.cr4, &r);
+	v->s.rax = r.eax;
+	g->gprs[GPR_RBX] = r.ebx;
+	g->gprs[GPR_RCX] = r.ecx;
+	g->gprs[GPR_RDX] = r.edx;
+	skip_insn(v);
+}
+
+/* EFER keeps SVME set (VMRUN needs it) but never shows it; LMA belongs to the CPU. */
+#define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE | EFER_LMSLE | EFER_FFXSR | EFER_TCE)
+
+static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
+{
+	switch (msr) {
+	case MSR_EFER:
+		*val = v->s.efer & ~EFER_SVME;
+		return 0;
+	case MSR_VM_CR:
+		*val = VM_CR_LOCK | VM_CR_SVMDIS;   /* what SVM disabled by firmware looks like */
+		return 0;
+	case MSR_VM_HSAVE_PA:
+		*val = 0;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int msr_write(struct vmcb *v, uint32_t msr, uint64_t val)
+{
+	if (msr != MSR_EFER || (val & ~(EFER_WRITABLE | EFER_LMA)))
+		return -1;   /* VM_CR and VM_HSAVE_PA: locked, as msr_read says */
+	v->s.efer = (val & EFER_WRITABLE) | (v->s.efer & EFER_LMA) | EFER_SVME;
+	return 0;
+}
+
+static void exit_msr(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	uint32_t msr = (uint32_t)g->gprs[GPR_RCX];
+	int write = v->c.exitinfo1 == 1;
+	uint64_t val = 0;
+	int r = write ? msr_write(v, msr, (v->s.rax & 0xffffffff) | (g->gprs[GPR_RDX] << 32))
+		      : msr_read(v, msr, &val);
+	if (r) {
+		log_info("control guest %s of MSR %x refused: #GP", write ? "write" : "read", msr);
+		inject_exception(v, EXC_GP, 1, 0);
+		return;
+	}
+	if (!write) {
+		v->s.rax = val & 0xffffffff;
+		g->gprs[GPR_RDX] = val >> 32;
+	}
+	skip_insn(v);
+}
+
+static void exit_vmmcall(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	if (v->s.cpl != 0) {
+		inject_exception(v, EXC_UD, 0, 0);
+		return;
+	}
+	struct gview caller = { .cr0 = v->s.cr0, .cr3 = v->s.cr3, .cr4 = v->s.cr4,
+				.efer = v->s.efer, .gpa_to_hpa = control_gpa_to_hpa };
+	v->s.rax = hypercall(&caller, v->s.rax, g->gprs[GPR_RDI]);
+	skip_insn(v);
+}
+
+static void exit_npf(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	uint64_t gpa = v->c.exitinfo2;
+	log_warn("control guest %s %lx (%s) at rip %lx: #GP(0) injected",
+		 (v->c.exitinfo1 & 2) ? "write to" : "access to", gpa,
+		 pool_overlaps(gpa, 1) ? "hypervisor pool" : "beyond the nested map", v->s.rip);
+	inject_exception(v, EXC_GP, 1, 0);
+}
+
+static void __attribute__((noreturn)) exit_shutdown(struct svm_guest *g)
+{
+	log_err("control guest shutdown (triple fault): resetting the machine");
+	log_state(HV_LOG_ERROR, g);
+	outb(0xcf9, 0x02);   /* PCI reset control: hard reset */
+	outb(0xcf9, 0x06);
+	outb(0x64, 0xfe);    /* keyboard controller reset line */
+	panic("machine reset did not happen");
+}
+
+static void control_exit(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	/* An event cut short by the exit is delivered again unless a handler injects. */
+	v->c.eventinj = (v->c.exitintinfo & VMCB_EVENT_VALID) ? v->c.exitintinfo : 0;
+
+	switch (v->c.exitcode) {
+	case SVM_EXIT_CPUID:
+		exit_cpuid(g);
+		break;
+	case SVM_EXIT_MSR:
+		exit_msr(g);
+		break;
+	case SVM_EXIT_VMMCALL:
+		exit_vmmcall(g);
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		log_info("control guest SVM instruction (exit %lx) at rip %lx: #UD", v->c.exitcode,
+			 v->s.rip);
+		inject_exception(v, EXC_UD, 0, 0);
+		break;
+	case SVM_EXIT_NPF:
+		exit_npf(g);
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		exit_shutdown(g);
+	default:
+		log_err("unexpected control-guest exit %lx", v->c.exitcode);
+		log_state(HV_LOG_ERROR, g);
+		panic("unhandled exit %lx", v->c.exitcode);
+	}
+}
+
+int svm_run_control(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	svm_world_switch((uint64_t)v, g->gprs, svm_host.host_save);
+	if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
+		log_err("first VMRUN failed (VMEXIT_INVALID): the captured state was refused");
+		log_state(HV_LOG_ERROR, g);
+		__asm__ volatile("cli; stgi");
+		return BVMM_EIO;
+	}
+	log_info("launch: control guest running (first exit %lx)", v->c.exitcode);
+	v->c.tlb_control = 0;
+	for (;;) {
+		control_exit(g);
+		svm_world_switch((uint64_t)v, g->gprs, svm_host.host_save);
+		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
+			log_state(HV_LOG_ERROR, g);
+			panic("VMRUN of the control guest failed (VMEXIT_INVALID)");
+		}
+	}
+}

@@ -1,0 +1,156 @@
+/* SVM launch: capture the firmware into a VMCB, build its nested page tables (all of
+ * physical memory 1:1 except the pool), and run it as the control guest. */
+#include "svm.h"
+#include "../cpu.h"
+#include "../desc.h"
+#include "../../../abi/bvmm.h"
+#include "../../../hv/hv.h"
+#include "../../../hv/log.h"
+#include "../../../hv/pool.h"
+#include "../../../hv/mem.h"
+
+struct svm_host svm_host;
+
+static inline void vmsave(uint64_t pa) { __asm__ volatile("vmsave %0" : : "a"(pa) : "memory"); }
+
+static uint64_t npt_alloc(void *arg)
+{
+	(void)arg;
+	return pool_alloc(1);
+}
+
+static void *npt_va(void *arg, uint64_t pa)
+{
+	(void)arg;
+	return (void *)(uintptr_t)pa;
+}
+
+/* How far the control guest's identity map reaches: the CPU's whole physical address space
+ * where 1 GiB pages make that cheap (it holds 64-bit PCI BARs), else what the memory map
+ * names, at least 64 GiB. */
+static uint64_t guest_top(const struct boot_info *bi, int has_1g)
+{
+	unsigned bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+	if (bits > 46)
+		bits = 46;
+	uint64_t top = 1ull << bits;
+	if (!has_1g) {
+		top = bi->phys_top > (64ull << 30) ? bi->phys_top : (64ull << 30);
+		top = (top + SZ_1G - 1) & ~(SZ_1G - 1);
+	}
+	return top;
+}
+
+static int build_control_npt(struct svm_guest *g, const struct boot_info *bi)
+{
+	int has_1g = !!(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_PDPE1GB);
+	uint64_t flags = PTE_RW | PTE_US;   /* a nested walk is a user access (PLATFORM.md) */
+	g->npt = (struct pt_ctx){ .alloc = npt_alloc, .pa2va = npt_va, .table_flags = flags,
+				  .max_leaf_level = has_1g ? 3 : 2 };
+	hv.guest_top = guest_top(bi, has_1g);
+	uint64_t pool_end = bi->pool_base + bi->pool_size;
+	int r = pt_init(&g->npt);
+	if (!r)
+		r = pt_map(&g->npt, 0, 0, bi->pool_base, flags);
+	if (!r && pool_end < hv.guest_top)
+		r = pt_map(&g->npt, pool_end, pool_end, hv.guest_top - pool_end, flags);
+	log_info("launch: nested page tables map [0, %lx) minus the pool, %s pages, %u table "
+		 "pages (%u KiB)", hv.guest_top, has_1g ? "1 GiB" : "2 MiB", g->npt.tables,
+		 g->npt.tables * 4);
+	return r;
+}
+
+static void seg(struct vmcb_seg *d, const struct seg_state *s)
+{
+	d->sel = s->sel;
+	d->attrib = s->attrib;
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+/* The state VMSAVE could not capture: what the firmware had at the launch instant. */
+static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, uint64_t npt_root)
+{
+	v->c.intercept_misc1 = VMCB_INTERCEPT_CPUID | VMCB_INTERCEPT_MSR_PROT |
+			       VMCB_INTERCEPT_SHUTDOWN | VMCB_INTERCEPT_INVLPGA;
+	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL |
+			       VMCB_INTERCEPT_VMLOAD | VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI |
+			       VMCB_INTERCEPT_CLGI | VMCB_INTERCEPT_SKINIT;
+	v->c.iopm_base_pa = svm_host.iopm;
+	v->c.msrpm_base_pa = svm_host.msrpm;
+	v->c.asid = 1;
+	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;
+	v->c.np_enable = VMCB_NP_ENABLE;
+	v->c.n_cr3 = npt_root;
+	/* No V_INTR_MASKING, no INTR intercept: the control guest's IF and IDT own interrupts. */
+	v->c.int_ctl = 0;
+
+	seg(&v->s.cs, &st->cs);
+	seg(&v->s.ss, &st->ss);
+	seg(&v->s.ds, &st->ds);
+	seg(&v->s.es, &st->es);
+	v->s.gdtr.base = st->gdtr_base;
+	v->s.gdtr.limit = st->gdtr_limit;
+	v->s.idtr.base = st->idtr_base;
+	v->s.idtr.limit = st->idtr_limit;
+	v->s.cpl = 0;
+	v->s.efer = st->efer | EFER_SVME;   /* VMRUN requires it; reads hide it */
+	v->s.cr0 = st->cr0;
+	v->s.cr2 = st->cr2;
+	v->s.cr3 = st->cr3;
+	v->s.cr4 = st->cr4;
+	v->s.dr6 = 0xffff0ff0;
+	v->s.dr7 = 0x400;
+	v->s.rflags = st->rflags;
+	v->s.rip = st->rip;
+	v->s.rsp = st->rsp;
+	v->s.rax = 0;                        /* bvmm_launch() returns 0 in the guest */
+	v->s.g_pat = st->pat;
+}
+
+static int alloc_host_pages(void)
+{
+	svm_host.hsave = pool_alloc(1);
+	svm_host.host_save = pool_alloc(1);
+	svm_host.iopm = pool_alloc(IOPM_SIZE / 4096);
+	svm_host.msrpm = pool_alloc(MSRPM_SIZE / 4096);
+	if (!svm_host.hsave || !svm_host.host_save || !svm_host.iopm || !svm_host.msrpm)
+		return BVMM_ENOMEM;
+	/* The control guest keeps EFER.SVME hidden and the SVM control MSRs out of reach. */
+	uint8_t *pm = (uint8_t *)(uintptr_t)svm_host.msrpm;
+	msrpm_intercept(pm, MSR_EFER);
+	msrpm_intercept(pm, MSR_VM_CR);
+	msrpm_intercept(pm, MSR_VM_HSAVE_PA);
+	svm_host.nrips = !!(cpuid(0x8000000a, 0).edx & CPUID_8000000A_EDX_NRIPS);
+	return 0;
+}
+
+int svm_launch(struct boot_info *bi)
+{
+	static struct svm_guest control;
+	int r = alloc_host_pages();
+	if (r)
+		return r;
+	control.vmcb = (struct vmcb *)(uintptr_t)pool_alloc(1);
+	if (!control.vmcb)
+		return BVMM_ENOMEM;
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, svm_host.hsave);
+	/* FS, GS, TR, LDTR and the syscall/sysenter MSRs are still the firmware's: capture. */
+	vmsave((uint64_t)control.vmcb);
+	desc_init();
+	vmsave(svm_host.host_save);
+
+	r = build_control_npt(&control, bi);
+	if (r)
+		return r;
+	fill_control_vmcb(control.vmcb, &bi->guest, control.npt.root);
+	log_info("launch: vendor AMD SVM (NRIP save %s), control guest resumes at rip %lx",
+		 svm_host.nrips ? "yes" : "no", bi->guest.rip);
+
+	/* Host mode runs with IF = 1 and GIF = 0 (PLATFORM.md: QEMU masks guest interrupts
+	 * with the host IF seen at VMRUN). */
+	__asm__ volatile("clgi; sti");
+	return svm_run_control(&control);
+}

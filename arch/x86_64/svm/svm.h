@@ -1,0 +1,45 @@
+/* AMD SVM backend: turns the boot CPU into the control guest and handles its exits. */
+#ifndef SVM_SVM_H
+#define SVM_SVM_H
+
+#include <stdint.h>
+#include "vmcb.h"
+#include "../pt.h"
+
+/* Saved GPRs, in vcpu_reg_state order (abi/); RAX and RSP live in the VMCB. */
+enum { GPR_RAX, GPR_RBX, GPR_RCX, GPR_RDX, GPR_RSI, GPR_RDI, GPR_R8, GPR_R9, GPR_R10, GPR_R11,
+       GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_RSP, GPR_RBP, GPR_COUNT };
+
+struct svm_guest {
+	struct vmcb *vmcb;         /* pool page: its address is its PA */
+	uint64_t gprs[GPR_COUNT];
+	struct pt_ctx npt;
+};
+
+/* Host-wide SVM state, set once at launch. */
+struct svm_host {
+	uint64_t hsave;       /* VM_HSAVE_PA page */
+	uint64_t host_save;   /* VMSAVE area holding the host's TR, FS, GS, ... */
+	uint64_t iopm, msrpm; /* permission maps (QEMU really reads them: real pages) */
+	int nrips;            /* CPU fills next_rip */
+};
+extern struct svm_host svm_host;
+
+struct boot_info;
+int svm_launch(struct boot_info *bi);
+/* Run the control guest forever; returns only if its very first VMRUN fails. */
+int svm_run_control(struct svm_guest *g);
+
+void svm_world_switch(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_save_pa);
+
+/* Pure helpers, unit-tested. */
+/* Length of the intercepted instruction for exits that advance RIP; 0 for the others. */
+unsigned svm_insn_len(uint64_t exitcode);
+/* Next RIP after the intercepted instruction: next_rip if the CPU has NRIP save and filled
+ * it, else RIP + the architectural length (QEMU TCG has no NRIP save). */
+uint64_t svm_next_rip(const struct vmcb *v, int has_nrips);
+/* Bit index of msr's read permission in the MSR permission map (write = +1), or -1. */
+long msrpm_bit(uint32_t msr);
+void msrpm_intercept(uint8_t *msrpm, uint32_t msr);
+
+#endif

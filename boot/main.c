@@ -1,0 +1,386 @@
+/* bvmm.efi: read the configuration, check the CPU, take the pool, build the hypervisor's
+ * host environment in it, launch (the firmware resumes as the control guest), then load and
+ * start the control image. Uses UEFI boot services only before and after the launch instant,
+ * never from the hypervisor. */
+#include <efi.h>
+#include <efilib.h>
+#include "config.h"
+#include "../hv/bootinfo.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/desc.h"
+#include "../arch/x86_64/pt.h"
+
+#define LOG(fmt, ...) Print(L"bvmm: " fmt L"\n", ##__VA_ARGS__)
+
+extern uint8_t hv_image_start[], hv_image_end[];
+uint64_t bvmm_launch(struct boot_info *bi, uint64_t entry, uint64_t host_cr3, uint64_t host_rsp,
+		     struct boot_cpu_state *st);
+void launch_abort(struct boot_cpu_state *st, uint64_t err);
+
+struct cpu_caps { int has_1g, has_nx; };
+
+/* NULL if the CPU can run bvmm, else why not. */
+static const CHAR16 *cpu_check(struct cpu_caps *caps)
+{
+	uint32_t max_ext = cpuid(0x80000000, 0).eax;
+	int svm = max_ext >= 0x8000000a && (cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM);
+	if (!svm) {
+		if (cpuid(1, 0).ecx & CPUID1_ECX_VMX)
+			return L"this CPU has Intel VMX; bvmm's VMX backend is not built yet (AMD SVM only)";
+		return L"this CPU has neither AMD SVM nor Intel VMX";
+	}
+	if (!(cpuid(0x8000000a, 0).edx & CPUID_8000000A_EDX_NP))
+		return L"this CPU has AMD SVM but no nested paging (NPT)";
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
+		return L"AMD SVM is disabled by the firmware (VM_CR.SVMDIS): enable it in the setup";
+	if (rdmsr(MSR_EFER) & EFER_SVME)
+		return L"AMD SVM is already in use (EFER.SVME is set): another hypervisor runs";
+	uint32_t edx = cpuid(0x80000001, 0).edx;
+	caps->has_1g = !!(edx & CPUID_80000001_EDX_PDPE1GB);
+	caps->has_nx = !!(edx & CPUID_80000001_EDX_NX);
+	return NULL;
+}
+
+/* ---- files and paths ---- */
+
+static CHAR16 *ascii_to_wide(const char *s)
+{
+	UINTN n = 0;
+	while (s[n])
+		n++;
+	CHAR16 *w = AllocatePool((n + 1) * sizeof(CHAR16));
+	if (w) {
+		for (UINTN i = 0; i <= n; i++)
+			w[i] = s[i] == '/' ? L'\\' : (CHAR16)(uint8_t)s[i];
+	}
+	return w;
+}
+
+/* The directory of this image ("\EFI\BOOT\"), from its file path. */
+static CHAR16 *image_dir(EFI_LOADED_IMAGE *li)
+{
+	CHAR16 *p = DevicePathToStr(li->FilePath);
+	if (!p)
+		return NULL;
+	UINTN cut = 0;
+	for (UINTN i = 0; p[i]; i++)
+		if (p[i] == L'\\' || p[i] == L'/')
+			cut = i + 1;
+	p[cut] = 0;
+	return p;
+}
+
+/* An absolute path (leading '\') as it is, else relative to dir. */
+static CHAR16 *resolve(const CHAR16 *dir, const char *path)
+{
+	CHAR16 *w = ascii_to_wide(path);
+	if (!w || w[0] == L'\\')
+		return w;
+	CHAR16 *full = PoolPrint(L"%s%s", dir, w);
+	FreePool(w);
+	return full;
+}
+
+static EFI_STATUS read_file(EFI_HANDLE dev, const CHAR16 *path, char **data, UINTN *len)
+{
+	EFI_FILE_HANDLE root = LibOpenRoot(dev), fh;
+	if (!root)
+		return EFI_NOT_FOUND;
+	EFI_STATUS st = uefi_call_wrapper(root->Open, 5, root, &fh, (CHAR16 *)path,
+					  EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(st))
+		return st;
+	EFI_FILE_INFO *info = LibFileInfo(fh);
+	st = EFI_OUT_OF_RESOURCES;
+	if (info && (*data = AllocatePool(info->FileSize + 1))) {
+		*len = info->FileSize;
+		st = uefi_call_wrapper(fh->Read, 3, fh, len, *data);
+		(*data)[*len] = 0;
+	}
+	if (info)
+		FreePool(info);
+	uefi_call_wrapper(fh->Close, 1, fh);
+	return st;
+}
+
+/* ---- configuration ---- */
+
+static void load_config(EFI_LOADED_IMAGE *li, const CHAR16 *dir, struct bvmm_config *cfg)
+{
+	char *text, opts[CONFIG_ARGS_MAX + CONFIG_PATH_MAX];
+	UINTN len;
+	CHAR16 *path = PoolPrint(L"%sbvmm.conf", dir);
+
+	config_defaults(cfg);
+	if (path && !EFI_ERROR(read_file(li->DeviceHandle, path, &text, &len))) {
+		if (config_parse_file(cfg, text, len))
+			LOG(L"%s: %a (bad lines ignored)", path, cfg->error);
+		FreePool(text);
+	}
+	if (path)
+		FreePool(path);
+
+	/* Load options are UCS-2 text from the shell or a boot entry; anything else (a boot
+	 * manager's binary optional data) is not ours to parse. */
+	UINTN n = li->LoadOptionsSize / sizeof(CHAR16), k = 0;
+	CHAR16 *o = li->LoadOptions;
+	for (; o && k < n && k < sizeof opts - 1 && o[k]; k++) {
+		if (o[k] > 0x7e || (o[k] < 0x20 && o[k] != L'\t'))
+			return;
+		opts[k] = (char)o[k];
+	}
+	opts[k] = 0;
+	cfg->error[0] = 0;
+	if (config_parse_options(cfg, opts, k))
+		LOG(L"load options: %a (ignored)", cfg->error);
+}
+
+/* ---- the pool and the host environment ---- */
+
+struct bump { uint64_t base, next, end; };
+
+static uint64_t bump_alloc(void *arg)
+{
+	struct bump *b = arg;
+	if (b->next + 4096 > b->end)
+		return 0;
+	uint64_t pa = b->next;
+	b->next += 4096;
+	SetMem((void *)(uintptr_t)pa, 4096, 0);
+	return pa;
+}
+
+static void *identity(void *arg, uint64_t pa)
+{
+	(void)arg;
+	return (void *)(uintptr_t)pa;
+}
+
+/* Reserve the pool, 2 MiB aligned so the nested map around it needs no 4 KiB tables. */
+static EFI_STATUS alloc_pool(uint64_t size, uint64_t *base)
+{
+	EFI_PHYSICAL_ADDRESS a = 0;
+	UINTN pages = (size + SZ_2M) / 4096;
+	EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
+					  EfiReservedMemoryType, pages, &a);
+	if (EFI_ERROR(st))
+		return st;
+	uint64_t aligned = (a + SZ_2M - 1) & ~(SZ_2M - 1);
+	if (aligned > a)
+		uefi_call_wrapper(BS->FreePages, 2, a, (aligned - a) / 4096);
+	if (a + pages * 4096 > aligned + size)
+		uefi_call_wrapper(BS->FreePages, 2, aligned + size, (a + pages * 4096 - aligned - size) / 4096);
+	*base = aligned;
+	return EFI_SUCCESS;
+}
+
+/* Copy the firmware memory map into the boot info (adjacent same-type ranges merged). */
+static EFI_STATUS capture_memmap(struct boot_info *bi)
+{
+	UINTN n, key, dsize;
+	UINT32 dver;
+	EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&n, &key, &dsize, &dver);
+	if (!map)
+		return EFI_OUT_OF_RESOURCES;
+	uint64_t top = 4ull << 30;
+	bi->nmem = 0;
+	for (UINTN i = 0; i < n; i++) {
+		EFI_MEMORY_DESCRIPTOR *d = (void *)((uint8_t *)map + i * dsize);
+		uint64_t end = d->PhysicalStart + d->NumberOfPages * 4096;
+		struct mem_range *last = bi->nmem ? &bi->mem[bi->nmem - 1] : NULL;
+		if (end > top)
+			top = end;
+		if (last && last->type == d->Type && last->base + last->size == d->PhysicalStart) {
+			last->size += d->NumberOfPages * 4096;
+			continue;
+		}
+		if (bi->nmem == BOOTINFO_MAX_MEM) {
+			FreePool(map);
+			return EFI_BUFFER_TOO_SMALL;
+		}
+		bi->mem[bi->nmem++] = (struct mem_range){ d->PhysicalStart, d->NumberOfPages * 4096,
+							  d->Type, 0 };
+	}
+	FreePool(map);
+	bi->phys_top = (top + SZ_1G - 1) & ~(SZ_1G - 1);
+	return EFI_SUCCESS;
+}
+
+/* Host page tables: physical memory 1:1 below phys_top, and the image (text read-only, data
+ * no-execute), a guard page and the stack at HV_BASE. */
+static EFI_STATUS build_host(struct boot_info *bi, struct bump *b, const struct hv_header *h,
+			     const struct cpu_caps *caps)
+{
+	uint64_t nx = caps->has_nx ? PTE_NX : 0;
+	uint64_t stack = b->next;
+	b->next += HV_STACK_PAGES * 4096;
+	struct pt_ctx pt = { .alloc = bump_alloc, .pa2va = identity, .arg = b,
+			     .table_flags = PTE_RW, .max_leaf_level = caps->has_1g ? 3 : 2 };
+	int r = pt_init(&pt);
+	if (!r)
+		r = pt_map(&pt, 0, 0, bi->phys_top, PTE_RW);
+	if (!r)
+		r = pt_map(&pt, HV_BASE, bi->image_pa, h->text_end, 0);
+	if (!r)
+		r = pt_map(&pt, HV_BASE + h->text_end, bi->image_pa + h->text_end,
+			   h->mem_size - h->text_end, PTE_RW | nx);
+	if (!r)
+		r = pt_map(&pt, HV_STACK_BOTTOM, stack, HV_STACK_PAGES * 4096, PTE_RW | nx);
+	if (r)
+		return EFI_OUT_OF_RESOURCES;
+	bi->host_cr3 = pt.root;
+	bi->host_tables = pt.tables;
+	return EFI_SUCCESS;
+}
+
+struct dtr { uint16_t limit; uint64_t base; } __attribute__((packed));
+
+static void capture_seg(struct seg_state *s, uint16_t sel, const struct dtr *gdt)
+{
+	uint64_t d = 0;
+	s->sel = sel;
+	if ((sel & ~7u) && (sel | 7u) <= gdt->limit && !(sel & 4))
+		d = ((const uint64_t *)(uintptr_t)gdt->base)[sel >> 3];
+	s->attrib = seg_attrib_from_desc(d);
+	s->limit = seg_limit_from_desc(d);
+	s->base = seg_base_from_desc(d);
+}
+
+/* The firmware's state that stays put until the launch instant (launch.S takes the rest). */
+static void capture_cpu(struct boot_cpu_state *st)
+{
+	struct dtr gdt, idt;
+	uint16_t cs, ss, ds, es;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdt), "=m"(idt));
+	__asm__ volatile("mov %%cs, %0; mov %%ss, %1; mov %%ds, %2; mov %%es, %3"
+			 : "=r"(cs), "=r"(ss), "=r"(ds), "=r"(es));
+	st->cr0 = read_cr0();
+	st->cr2 = read_cr2();
+	st->cr3 = read_cr3();
+	st->cr4 = read_cr4();
+	st->efer = rdmsr(MSR_EFER);
+	st->pat = rdmsr(MSR_PAT);
+	capture_seg(&st->cs, cs, &gdt);
+	capture_seg(&st->ss, ss, &gdt);
+	capture_seg(&st->ds, ds, &gdt);
+	capture_seg(&st->es, es, &gdt);
+	st->gdtr_base = gdt.base;
+	st->gdtr_limit = gdt.limit;
+	st->idtr_base = idt.base;
+	st->idtr_limit = idt.limit;
+}
+
+static uint16_t log_port(enum log_target t)
+{
+	static const uint16_t ports[] = { 0, 0x3f8, 0x2f8, 0xe9 };
+	return ports[t];
+}
+
+/* Everything up to and including the launch; EFI_SUCCESS means we now run as a guest. */
+static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *caps, uint64_t tsc0)
+{
+	const struct hv_header *h = (const void *)hv_image_start;
+	uint64_t image_bytes = (uint64_t)(hv_image_end - hv_image_start), base;
+	if (h->magic != HV_HEADER_MAGIC || h->file_size > image_bytes || h->mem_size > HV_IMAGE_MAX) {
+		LOG(L"the embedded hypervisor image is damaged");
+		return EFI_LOAD_ERROR;
+	}
+	EFI_STATUS st = alloc_pool(cfg->pool_size, &base);
+	if (EFI_ERROR(st)) {
+		LOG(L"cannot reserve a %ld MiB pool: %r", cfg->pool_size >> 20, st);
+		return st;
+	}
+	struct bump b = { base, base, base + cfg->pool_size };
+	uint64_t image_pa = b.next;
+	b.next += h->mem_size;
+	struct boot_info *bi = (void *)(uintptr_t)b.next;
+	b.next += (sizeof *bi + 4095) & ~4095ull;
+	SetMem(bi, sizeof *bi, 0);
+	CopyMem((void *)(uintptr_t)image_pa, h, h->file_size);
+	SetMem((void *)(uintptr_t)(image_pa + h->file_size), h->mem_size - h->file_size, 0);
+	bi->magic = BOOTINFO_MAGIC;
+	bi->pool_base = base;
+	bi->pool_size = cfg->pool_size;
+	bi->image_pa = image_pa;
+	bi->log_port = log_port(cfg->log);
+	bi->log_level = cfg->log_level;
+	bi->tsc_efi_main = tsc0;
+	bi->abort_rip = (uint64_t)(uintptr_t)launch_abort;
+	st = capture_memmap(bi);
+	if (!EFI_ERROR(st))
+		st = build_host(bi, &b, h, caps);
+	if (EFI_ERROR(st)) {
+		LOG(L"cannot prepare the hypervisor: %r", st);
+		uefi_call_wrapper(BS->FreePages, 2, base, cfg->pool_size / 4096);
+		return st;
+	}
+	bi->pool_used = b.next - base;
+	LOG(L"pool %lx-%lx (%ld MiB), log %a; launching", base, base + cfg->pool_size - 1,
+	    cfg->pool_size >> 20, config_log_name(cfg->log));
+
+	capture_cpu(&bi->guest);
+	if (caps->has_nx)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);   /* host NX; the guest keeps its EFER */
+	uint64_t err = bvmm_launch(bi, h->entry, bi->host_cr3, HV_STACK_TOP, &bi->guest);
+	if (err) {
+		LOG(L"launch failed (errno %ld): the firmware continues without bvmm", err);
+		uefi_call_wrapper(BS->FreePages, 2, base, cfg->pool_size / 4096);
+		return EFI_LOAD_ERROR;
+	}
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS start_control(EFI_HANDLE self, EFI_LOADED_IMAGE *li, const CHAR16 *dir,
+				const struct bvmm_config *cfg, uint64_t tsc0)
+{
+	EFI_HANDLE child;
+	EFI_LOADED_IMAGE *cli;
+	CHAR16 *path = resolve(dir, cfg->control);
+	EFI_DEVICE_PATH *dp = path ? FileDevicePath(li->DeviceHandle, path) : NULL;
+	EFI_STATUS st = dp ? uefi_call_wrapper(BS->LoadImage, 6, FALSE, self, dp, NULL, 0, &child)
+			   : EFI_OUT_OF_RESOURCES;
+	if (EFI_ERROR(st)) {
+		LOG(L"cannot load the control image %s: %r", path ? path : L"?", st);
+		return st;
+	}
+	CHAR16 *args = ascii_to_wide(cfg->control_args);
+	if (args && args[0] && !EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, child,
+							    &LoadedImageProtocol, (void **)&cli))) {
+		cli->LoadOptions = args;
+		cli->LoadOptionsSize = (StrLen(args) + 1) * sizeof(CHAR16);
+	}
+	uint64_t ticks = rdtsc() - tsc0;
+	LOG(L"launch cost %ld TSC ticks from efi_main to the control image; starting %s", ticks, path);
+	st = uefi_call_wrapper(BS->StartImage, 3, child, NULL, NULL);
+	LOG(L"control image returned: %r", st);
+	return st;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	uint64_t tsc0 = rdtsc();
+	EFI_LOADED_IMAGE *li;
+	struct bvmm_config cfg;
+	struct cpu_caps caps;
+
+	InitializeLib(image, systab);
+	EFI_STATUS st = uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol,
+					  (void **)&li);
+	if (EFI_ERROR(st))
+		return st;
+	CHAR16 *dir = image_dir(li);
+	if (!dir)
+		return EFI_OUT_OF_RESOURCES;
+	load_config(li, dir, &cfg);
+
+	const CHAR16 *why = cpu_check(&caps);
+	if (why) {
+		LOG(L"not starting: %s. Returning to the firmware.", why);
+		return EFI_UNSUPPORTED;
+	}
+	st = launch(&cfg, &caps, tsc0);
+	if (EFI_ERROR(st))
+		return st;
+	LOG(L"running as the control guest");
+	return start_control(image, li, dir, &cfg, tsc0);
+}

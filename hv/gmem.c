@@ -1,0 +1,94 @@
+/* Guest page-table walker and copy-in/out (see gmem.h). Host physical addresses are
+ * identity-mapped in host mode, so an HPA is also a pointer. */
+#include "gmem.h"
+#include "../abi/bvmm.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/pt.h"
+#include "mem.h"
+
+#define CR0_WP    (1ull << 16)
+#define CR4_LA57  (1ull << 12)
+
+static int read_pte(const struct gview *g, uint64_t gpa, uint64_t *pte)
+{
+	uint64_t hpa;
+	int r = g->gpa_to_hpa(g, gpa, 8, &hpa);
+	if (!r)
+		*pte = *(volatile uint64_t *)(uintptr_t)hpa;
+	return r;
+}
+
+int gmem_translate(const struct gview *g, uint64_t va, int write, uint64_t *gpa)
+{
+	if (!(g->cr0 & CR0_PG)) {
+		*gpa = va;
+		return 0;
+	}
+	/* Only 4-level long-mode paging is walked here. */
+	if (!(g->efer & EFER_LMA) || (g->cr4 & CR4_LA57))
+		return BVMM_EFAULT;
+	if ((uint64_t)((int64_t)(va << 16) >> 16) != va)
+		return BVMM_EFAULT;   /* non-canonical */
+
+	uint64_t table = g->cr3 & PTE_ADDR;
+	int check_w = write && (g->cr0 & CR0_WP);
+	for (int level = PT_LEVELS; level >= 1; level--) {
+		uint64_t e;
+		unsigned idx = (va >> (12 + 9 * (level - 1))) & 511;
+		if (read_pte(g, table + idx * 8, &e) || !(e & PTE_P))
+			return BVMM_EFAULT;
+		if (check_w && !(e & PTE_RW))
+			return BVMM_EFAULT;
+		if (level == 1 || (level <= 3 && (e & PTE_PS))) {
+			uint64_t span = pt_span(level);
+			*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
+			return 0;
+		}
+		table = e & PTE_ADDR;
+	}
+	return BVMM_EFAULT;
+}
+
+/* Walk [va, va+n) page by page, calling fn (if any) on each host chunk. */
+static int gmem_each(const struct gview *g, uint64_t va, size_t n, int write,
+		     void (*fn)(void *host, size_t off, size_t len, void *arg), void *arg)
+{
+	size_t done = 0;
+	while (done < n) {
+		uint64_t gpa, hpa, cur = va + done;
+		size_t len = PAGE_SIZE - (cur & (PAGE_SIZE - 1));
+		if (len > n - done)
+			len = n - done;
+		int r = gmem_translate(g, cur, write, &gpa);
+		if (!r)
+			r = g->gpa_to_hpa(g, gpa, len, &hpa);
+		if (r)
+			return r;
+		if (fn)
+			fn((void *)(uintptr_t)hpa, done, len, arg);
+		done += len;
+	}
+	return 0;
+}
+
+static void chunk_in(void *host, size_t off, size_t len, void *dst)
+{
+	memcpy((uint8_t *)dst + off, host, len);
+}
+
+static void chunk_out(void *host, size_t off, size_t len, void *src)
+{
+	memcpy(host, (const uint8_t *)src + off, len);
+}
+
+int gmem_copy_in(const struct gview *g, void *dst, uint64_t va, size_t n)
+{
+	return gmem_each(g, va, n, 0, chunk_in, dst);
+}
+
+/* Translate every page first (fn = NULL), so a fault leaves the guest's memory unchanged. */
+int gmem_copy_out(const struct gview *g, uint64_t va, const void *src, size_t n)
+{
+	int r = gmem_each(g, va, n, 1, NULL, NULL);
+	return r ? r : gmem_each(g, va, n, 1, chunk_out, (void *)src);
+}

@@ -1,0 +1,23 @@
+/* The vendor-neutral core: what hv/ knows about the machine after launch, and the calls the
+ * vendor backends (svm/, vmx/ later) make into it. hv/ never touches a VMCB field. */
+#ifndef HV_HV_H
+#define HV_HV_H
+
+#include <stdint.h>
+#include "bootinfo.h"
+#include "gmem.h"
+
+struct hv_state {
+	struct boot_info *bi;
+	uint32_t vendor;         /* BVMM_VENDOR_* */
+	uint64_t guest_top;      /* the control guest's nested map covers [0, guest_top) */
+};
+extern struct hv_state hv;
+
+/* Control guest GPA -> HPA: identity, except the pool and anything past guest_top. */
+int control_gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
+
+/* A hypercall from CPL 0 of the control guest; returns 0 or a BVMM_E* value for RAX. */
+uint64_t hypercall(const struct gview *caller, uint64_t op, uint64_t arg);
+
+#endif

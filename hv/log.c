@@ -1,0 +1,49 @@
+/* Log output on a legacy port (see log.h). */
+#include "log.h"
+#include "fmt.h"
+#include "../arch/x86_64/cpu.h"
+
+static uint16_t log_port;
+static int log_level = HV_LOG_INFO;
+
+#define UART_LSR      5
+#define UART_LSR_THRE 0x20
+
+static void port_putc(char ch)
+{
+	if (log_port == LOG_PORT_DEBUGCON) {
+		outb(log_port, (uint8_t)ch);
+		return;
+	}
+	/* Bounded wait: a missing UART reads 0xff, a stuck one must not hang the host. */
+	for (unsigned i = 0; i < 100000 && !(inb(log_port + UART_LSR) & UART_LSR_THRE); i++)
+		;
+	outb(log_port, (uint8_t)ch);
+}
+
+void log_init(uint16_t port, int level)
+{
+	log_port = port;
+	log_level = level;
+}
+
+void log_write(int level, const char *f, ...)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	char line[256];
+	va_list ap;
+
+	if (!log_port || level > log_level)
+		return;
+	size_t n = fmt(line, sizeof line, "bvmm: %s: ", names[level]);
+	va_start(ap, f);
+	fmt_v(line + n, sizeof line - n, f, ap);
+	va_end(ap);
+	for (const char *p = line; *p; p++) {
+		if (*p == '\n')
+			port_putc('\r');
+		port_putc(*p);
+	}
+	port_putc('\r');
+	port_putc('\n');
+}

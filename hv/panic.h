@@ -1,0 +1,17 @@
+/* Host-mode failures: a panic prints what it knows to the log and halts this CPU for good.
+ * A host-mode exception is always a bug (DESIGN.md), so it ends here too. */
+#ifndef HV_PANIC_H
+#define HV_PANIC_H
+
+#include <stdint.h>
+
+struct exc_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;   /* pushed by the CPU */
+};
+
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void host_exception(struct exc_frame *f) __attribute__((noreturn));
+
+#endif
