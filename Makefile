@@ -90,5 +90,39 @@ run: deps all
 		-serial stdio -serial file:$(B)/run/com2.log
 	@echo "hypervisor log: $(B)/run/com2.log"
 
+# ---- tests ----
+# Host unit tests (cmocka) of the pure logic, with ASan/UBSan.
+UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/cpuid.c arch/x86_64/svm/decode.c \
+	hv/gmem.c hv/fmt.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+$(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -O1 -g $(WARN) -DBVMM_HOST_TEST -fsanitize=address,undefined \
+		-fno-sanitize-recover=all $< $(UNIT_SRCS) -lcmocka -o $@
+
+unit: $(UNIT_TESTS)
+
+# Scenario control programs (EFI applications run in the control guest).
+SC_LIB := $(B)/efi-obj/tests/scenarios/lib/scenario.o $(B)/efi-obj/tests/scenarios/lib/probe.o
+SC_NAMES := s1_control fallback
+SC_EFIS := $(SC_NAMES:%=$(B)/scenarios/bin/%.efi)
+$(B)/scenarios/bin/%.efi: $(B)/efi-obj/tests/scenarios/%.o $(SC_LIB)
+	@mkdir -p $(dir $@)
+	$(call efi_link,$@,$^)
+$(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios/lib/scenario.h
+	@mkdir -p $(dir $@)
+	gcc $(EFI_CFLAGS) -c $< -o $@
+
+$(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/init \
+		tests/scenarios/linux/hvcheck.c
+	tests/scenarios/linux/mkinitrd.sh $(B)/linux
+
+scenarios: deps all $(SC_EFIS) $(B)/linux/initrd.img
+	tests/scenarios/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/linux/initrd.img
+	@tests/run.sh
+
 clean:
 	rm -rf $(B)

@@ -1,0 +1,29 @@
+#!/bin/bash
+# make test: host unit tests, then the QEMU scenarios; every check is one PASS/FAIL line and
+# the run ends with "N passed, N failed".
+set -u
+B=${B:-build}
+log=$B/test-results.txt
+mkdir -p "$B"
+: > "$log"
+
+for t in "$B"/unit/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed -n -E "s/^ok [0-9]+ - (.*)/PASS unit\/$name\/\1/p; s/^not ok [0-9]+ - (.*)/FAIL unit\/$name\/\1/p" | tee -a "$log"
+	if [ $rc != 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
+		echo "FAIL unit/$name: exited $rc" | tee -a "$log"
+		printf '%s\n' "$out" | tail -n 20
+	elif [ $rc != 0 ]; then
+		printf '%s\n' "$out" | grep -v '^ok' | tail -n 30
+	fi
+done
+
+tests/scenarios/run.sh 2>&1 | tee -a "$log"
+
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]

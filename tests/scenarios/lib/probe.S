@@ -1,0 +1,114 @@
+/* One-instruction probes for scenario checks; a fault inside [sc_probe_begin, sc_probe_end)
+ * is redirected by the exception handler to sc_probe_fixup, which returns to the caller. */
+	.text
+	.globl sc_probe_begin, sc_probe_end, sc_probe_fixup
+	.globl sc_read64, sc_write64, sc_rdmsr, sc_wrmsr, sc_vmrun, sc_vmload, sc_vmsave
+	.globl sc_stgi, sc_clgi, sc_skinit, sc_invlpga
+sc_probe_begin:
+sc_read64:
+	movq (%rdi), %rax
+	ret
+sc_write64:
+	movq %rsi, (%rdi)
+	xorl %eax, %eax
+	ret
+sc_rdmsr:
+	movl %edi, %ecx
+	rdmsr
+	shlq $32, %rdx
+	orq %rdx, %rax
+	ret
+sc_wrmsr:
+	movl %edi, %ecx
+	movl %esi, %eax
+	movq %rsi, %rdx
+	shrq $32, %rdx
+	wrmsr
+	xorl %eax, %eax
+	ret
+sc_vmrun:
+	movq %rdi, %rax
+	vmrun
+	ret
+sc_vmload:
+	movq %rdi, %rax
+	vmload
+	ret
+sc_vmsave:
+	movq %rdi, %rax
+	vmsave
+	ret
+sc_stgi:
+	stgi
+	ret
+sc_clgi:
+	clgi
+	ret
+sc_skinit:
+	movl %edi, %eax
+	skinit
+	ret
+sc_invlpga:
+	movq %rdi, %rax
+	movl %esi, %ecx
+	invlpga
+	ret
+sc_probe_end:
+sc_probe_fixup:
+	movq $-1, %rax
+	ret
+
+/* void sc_hypercall_regs(const uint64_t in[13], uint64_t out[15], void *params) */
+	.globl sc_hypercall_regs
+sc_hypercall_regs:
+	pushq %rbx
+	pushq %rbp
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	pushq %rsi
+	movq %rdi, %rax
+	movq %rdx, %rdi
+	movq 0(%rax), %rbx
+	movq 8(%rax), %rcx
+	movq 16(%rax), %rdx
+	movq 24(%rax), %rsi
+	movq 32(%rax), %r8
+	movq 40(%rax), %r9
+	movq 48(%rax), %r10
+	movq 56(%rax), %r11
+	movq 64(%rax), %r12
+	movq 72(%rax), %r13
+	movq 80(%rax), %r14
+	movq 88(%rax), %r15
+	movq 96(%rax), %rbp
+	xorl %eax, %eax
+	vmmcall
+	pushq %rax
+	movq 8(%rsp), %rax
+	movq %rbx, 0(%rax)
+	movq %rcx, 8(%rax)
+	movq %rdx, 16(%rax)
+	movq %rsi, 24(%rax)
+	movq %r8, 32(%rax)
+	movq %r9, 40(%rax)
+	movq %r10, 48(%rax)
+	movq %r11, 56(%rax)
+	movq %r12, 64(%rax)
+	movq %r13, 72(%rax)
+	movq %r14, 80(%rax)
+	movq %r15, 88(%rax)
+	movq %rbp, 96(%rax)
+	movq %rdi, 104(%rax)
+	popq 112(%rax)
+	addq $8, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbp
+	popq %rbx
+	ret
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,52 @@
+/* Scenario control programs: EFI applications that run in the control guest, print one
+ * "PASS <check>" or "FAIL <check>: <why>" line per check on the console (COM1), and end QEMU
+ * through the isa-debug-exit port. tests/scenarios/run.sh boots them and judges the lines. */
+#ifndef SCENARIO_H
+#define SCENARIO_H
+
+#include <efi.h>
+#include <efilib.h>
+#include <stdint.h>
+
+void sc_init(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab, const char *name);
+/* Print PASS/FAIL for one check; the format (UCS-2, Print syntax) explains a failure. */
+int sc_check(int ok, const char *check, const CHAR16 *why, ...);
+/* Print the summary line "DONE <scenario> passed=N failed=M" and end QEMU. */
+void sc_finish(void) __attribute__((noreturn));
+
+/* Run fn(a, b) with #UD, #GP and #PF caught: returns the vector raised (-1 if none); the
+ * error code is in sc_fault_error, fn's return value in *ret (if no fault). */
+typedef uint64_t (*sc_probe_fn)(uint64_t a, uint64_t b);
+int sc_probe(sc_probe_fn fn, uint64_t a, uint64_t b, uint64_t *ret);
+extern volatile uint64_t sc_fault_error;
+
+/* Probes (lib/probe.S), each one instruction that may fault. */
+uint64_t sc_read64(uint64_t addr, uint64_t unused);
+uint64_t sc_write64(uint64_t addr, uint64_t val);
+uint64_t sc_rdmsr(uint64_t msr, uint64_t unused);
+uint64_t sc_wrmsr(uint64_t msr, uint64_t val);
+uint64_t sc_vmrun(uint64_t pa, uint64_t unused);
+uint64_t sc_vmload(uint64_t pa, uint64_t unused);
+uint64_t sc_vmsave(uint64_t pa, uint64_t unused);
+uint64_t sc_stgi(uint64_t a, uint64_t b);
+uint64_t sc_clgi(uint64_t a, uint64_t b);
+uint64_t sc_skinit(uint64_t pa, uint64_t unused);
+uint64_t sc_invlpga(uint64_t va, uint64_t asid);
+
+/* HVINFO with rbx rcx rdx rsi r8-r15 rbp loaded from in[13]; out[] gets those 13, then rdi
+ * (= params) and rax (the errno) as seen after the hypercall. */
+void sc_hypercall_regs(const uint64_t in[13], uint64_t out[15], void *params);
+
+static inline void sc_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+static inline uint64_t sc_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+#endif

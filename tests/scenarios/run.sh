@@ -1,0 +1,115 @@
+#!/bin/bash
+# Boots each scenario under QEMU (OVMF -> bvmm -> a scenario control program or Linux), keeps
+# COM1 (control guest) and COM2 (hypervisor log) under build/scenarios/<name>/, and judges
+# them: one "PASS <scenario>/<check>" or "FAIL <scenario>/<check>" line per check.
+# Usage: run.sh [scenario...]   (default: all)
+set -u
+B=${B:-build}
+OUT=$B/scenarios
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1${2:+: $2}"; }
+check() { if [ "$2" = 0 ]; then pass "$1"; else fail "$1" "${3:-}"; fi; }
+
+# new_esp NAME: a fresh ESP with bvmm as the removable-media boot file.
+new_esp() {
+	rm -rf "$OUT/$1"
+	mkdir -p "$OUT/$1/esp/EFI/BOOT"
+	cp "$B/bvmm.efi" "$OUT/$1/esp/EFI/BOOT/BOOTX64.EFI"
+	printf 'bvmm scenario data 0123456789\n' > "$OUT/$1/esp/sc_data.txt"
+}
+
+# boot NAME CPU TIMEOUT [qemu args...]: run QEMU on $OUT/NAME/esp; sets $rc.
+boot() {
+	local name=$1 cpu=$2 t=$3 dir=$OUT/$1
+	shift 3
+	cp "$OVMF_VARS" "$dir/vars.fd"
+	local start=$SECONDS
+	timeout "$t" qemu-system-x86_64 -machine q35 -accel tcg -cpu "$cpu" -smp 1 -m 512M \
+		-drive if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE \
+		-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
+		-drive file=fat:rw:"$dir/esp",format=raw,media=disk "$@" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-display none -vga none -net none -no-reboot -monitor none \
+		-serial file:"$dir/com1.log" -serial file:"$dir/com2.log" >"$dir/qemu.log" 2>&1
+	rc=$?
+	tr -d '\r' < "$dir/com1.log" > "$dir/com1.txt"
+	tr -d '\r' < "$dir/com2.log" > "$dir/com2.txt"
+	echo "# $name: QEMU exited with $rc after $((SECONDS - start)) s" >&2
+}
+
+# judge NAME MARKER: the check lines the guest printed, and whether it finished.
+judge() {
+	local name=$1 marker=$2 dir=$OUT/$1
+	grep -a -E '^(PASS|FAIL) ' "$dir/com1.txt" | sed -E "s#^(PASS|FAIL) #\1 $name/#"
+	if [ "$rc" = 124 ]; then
+		fail "$name/finished" "timed out"
+	else
+		grep -a -q -- "$marker" "$dir/com1.txt"
+		check "$name/finished" $? "no '$marker' in COM1 (QEMU status $rc)"
+	fi
+	if grep -a -q '^FAIL' "$dir/com1.txt" || ! grep -a -q -- "$marker" "$dir/com1.txt"; then
+		echo "---- $name: tail of COM1 ($dir/com1.txt)"
+		tail -n 25 "$dir/com1.txt"
+		echo "---- $name: tail of COM2, the hypervisor log ($dir/com2.txt)"
+		tail -n 25 "$dir/com2.txt"
+		echo "----"
+	fi
+}
+
+# hvlog NAME CHECK REGEX: the hypervisor log of NAME contains REGEX.
+hvlog() {
+	grep -a -q -E -- "$3" "$OUT/$1/com2.txt"
+	check "$1/$2" $? "hypervisor log lacks /$3/"
+}
+
+# 1. The firmware as control guest, and the hypervisor log of the launch and its events.
+s1() {
+	new_esp s1
+	cp "$B/scenarios/bin/s1_control.efi" "$OUT/s1/esp/EFI/BOOT/"
+	printf '# scenario 1\ncontrol = s1_control.efi\ncontrol_args = sc-args 42\npool=32M\nlog=com2\n' \
+		> "$OUT/s1/esp/EFI/BOOT/bvmm.conf"
+	boot s1 max 90
+	judge s1 "DONE s1-control"
+	hvlog s1 log-launch-pool 'bvmm: info: launch: pool [0-9a-f]+-[0-9a-f]+ \(32768 KiB\)'
+	hvlog s1 log-launch-npt 'launch: nested page tables map \[0, [0-9a-f]+\) minus the pool, 1 GiB pages, [0-9]+ table pages'
+	hvlog s1 log-launch-vendor 'launch: vendor AMD SVM'
+	hvlog s1 log-guest-running 'launch: control guest running'
+	hvlog s1 log-pool-access 'bvmm: warn: control guest access to [0-9a-f]+ \(hypervisor pool\).*#GP\(0\) injected'
+	hvlog s1 log-pool-write 'bvmm: warn: control guest write to [0-9a-f]+ \(hypervisor pool\)'
+	hvlog s1 log-svm-insn-ud 'control guest SVM instruction \(exit 80\).*#UD'
+	hvlog s1 log-msr-refused 'control guest write of MSR c0010117 refused: #GP'
+	grep -a -q 'bvmm: launch cost [0-9]* TSC ticks' "$OUT/s1/com1.txt"
+	check s1/log-launch-cost $? "no launch cost line"
+}
+
+# 2. No SVM: bvmm explains and returns; the firmware boots the next option (a second disk).
+s2() {
+	new_esp s2
+	mkdir -p "$OUT/s2/next/EFI/BOOT"
+	cp "$B/scenarios/bin/fallback.efi" "$OUT/s2/next/EFI/BOOT/BOOTX64.EFI"
+	boot s2 qemu64,-svm 90 -drive file=fat:rw:"$OUT/s2/next",format=raw,media=disk
+	judge s2 "DONE s2-nosvm"
+	grep -a -q 'bvmm: not starting: this CPU has neither AMD SVM nor Intel VMX. Returning to the firmware.' "$OUT/s2/com1.txt"
+	check s2/bvmm-says-why $? "no explanation on the console"
+}
+
+# 3. Debian's Linux (EFI stub + busybox initramfs) as the control guest.
+s3() {
+	new_esp s3
+	cp "$B/linux/vmlinuz" "$B/linux/initrd.img" "$OUT/s3/esp/EFI/BOOT/"
+	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet\n' \
+		> "$OUT/s3/esp/EFI/BOOT/bvmm.conf"
+	boot s3 max 180
+	judge s3 "BVMM-LINUX-INIT done"
+	hvlog s3 log-guest-running 'launch: control guest running'
+	! grep -a -q -E 'bvmm: (error|warn)' "$OUT/s3/com2.txt"
+	check s3/no-hypervisor-errors $? "$(grep -a -E 'bvmm: (error|warn)' "$OUT/s3/com2.txt" | head -3)"
+}
+
+mkdir -p "$OUT"
+for s in "${@:-s1 s2 s3}"; do
+	for one in $s; do "$one"; done
+done

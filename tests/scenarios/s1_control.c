@@ -1,0 +1,222 @@
+/* Scenario 1: the firmware runs as bvmm's control guest. Checks the hypervisor's face to the
+ * control guest (CPUID, HVINFO, hidden SVM, protected MSRs, the pool out of reach, SVM
+ * instructions refused) and that the firmware still works (console, timers, files, memory,
+ * variables). Runs with bvmm.conf "pool=32M" and control_args "sc-args 42". */
+#include "lib/scenario.h"
+#include "../../abi/bvmm.h"
+
+#define MSR_EFER        0xc0000080u
+#define MSR_VM_CR       0xc0010114u
+#define MSR_VM_HSAVE_PA 0xc0010117u
+#define POOL_BYTES      (32ull << 20)
+#define UD 6
+#define GP 13
+
+static void check_cpuid(void)
+{
+	uint32_t r[4];
+	sc_cpuid(1, 0, r);
+	sc_check(r[2] >> 31, "cpuid-hypervisor-bit", L"ecx %x", r[2]);
+	sc_cpuid(0x40000000, 0, r);
+	sc_check(r[0] >= 0x40000000 && r[1] == BVMM_CPUID_SIG_EBX && !r[2] && !r[3],
+		 "cpuid-signature-bvmm", L"eax %x ebx %x ecx %x edx %x", r[0], r[1], r[2], r[3]);
+	sc_cpuid(0x80000001, 0, r);
+	sc_check(!(r[2] & 4), "cpuid-svm-hidden", L"80000001.ecx %x", r[2]);
+	sc_cpuid(0x8000000a, 0, r);
+	sc_check(!r[0] && !r[1] && !r[3], "cpuid-svm-leaf-empty", L"%x %x %x", r[0], r[1], r[3]);
+}
+
+/* The hypercall leaves every register but RAX as it was. */
+static int hypercall_preserves_regs(void *params)
+{
+	uint64_t in[13], out[15];
+	for (int i = 0; i < 13; i++)
+		in[i] = 0x0101010101010101ull * (uint64_t)(i + 1);
+	sc_hypercall_regs(in, out, params);
+	int same = out[13] == (uint64_t)params && out[14] == 0;
+	for (int i = 0; i < 13; i++)
+		same &= in[i] == out[i];
+	return same;
+}
+
+static void check_hvinfo(void)
+{
+	struct vm_hvinfo_params p;
+	SetMem(&p, sizeof p, 0xa5);
+	uint64_t err = bvmm_hypercall(BVMM_OP_HVINFO, &p);
+	sc_check(err == 0, "hvinfo-ok", L"errno %ld", err);
+	sc_check(p.vhi_abi_version == BVMM_ABI_VERSION, "hvinfo-abi-version", L"%d", p.vhi_abi_version);
+	sc_check(p.vhi_vendor == BVMM_VENDOR_AMD_SVM, "hvinfo-vendor-svm", L"%d", p.vhi_vendor);
+	sc_check(p.vhi_pool_size == POOL_BYTES, "hvinfo-pool-size-from-bvmm-conf", L"%lx", p.vhi_pool_size);
+	sc_check(p.vhi_pool_free > 0 && p.vhi_pool_free < p.vhi_pool_size, "hvinfo-pool-free",
+		 L"%lx of %lx", p.vhi_pool_free, p.vhi_pool_size);
+
+	/* A structure straddling two pages arrives whole. */
+	uint8_t *two = AllocatePool(2 * 4096);
+	struct vm_hvinfo_params *q = (void *)(((uint64_t)two + 4095) / 4096 * 4096 - 12);
+	err = bvmm_hypercall(BVMM_OP_HVINFO, q);
+	sc_check(!err && q->vhi_pool_size == POOL_BYTES && q->vhi_abi_version == BVMM_ABI_VERSION,
+		 "hvinfo-page-crossing", L"errno %ld size %lx", err, q->vhi_pool_size);
+	FreePool(two);
+
+	err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)0x8000000000000000ull);
+	sc_check(err == BVMM_EFAULT, "hvinfo-noncanonical-efault", L"errno %ld", err);
+	err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)0x00007ffffffff000ull);
+	sc_check(err == BVMM_EFAULT, "hvinfo-unmapped-efault", L"errno %ld", err);
+	err = bvmm_hypercall(BVMM_OP_COUNT, &p);
+	sc_check(err == BVMM_ENOSYS, "unknown-op-enosys", L"errno %ld", err);
+	err = bvmm_hypercall(0xffffffffffffffffull, &p);
+	sc_check(err == BVMM_ENOSYS, "huge-op-enosys", L"errno %ld", err);
+	sc_check(hypercall_preserves_regs(&p), "hypercall-preserves-registers", L"a register changed");
+}
+
+static void check_msrs(void)
+{
+	uint64_t v = 0, v2 = 0;
+	int f = sc_probe(sc_rdmsr, MSR_EFER, 0, &v);
+	sc_check(f < 0 && !(v & (1 << 12)) && (v & (1 << 10)), "efer-svme-hidden", L"fault %d efer %lx", f, v);
+	f = sc_probe(sc_wrmsr, MSR_EFER, v, NULL);
+	int f2 = sc_probe(sc_rdmsr, MSR_EFER, 0, &v2);
+	sc_check(f < 0 && f2 < 0 && v2 == v, "efer-write-roundtrip", L"fault %d/%d %lx -> %lx", f, f2, v, v2);
+	f = sc_probe(sc_wrmsr, MSR_EFER, v | (1 << 12), NULL);
+	sc_probe(sc_rdmsr, MSR_EFER, 0, &v2);
+	/* SVME is a reserved bit on a CPU without SVM: #GP, EFER unchanged. */
+	sc_check(f == GP && v2 == v, "efer-svme-write-gp", L"fault %d efer %lx", f, v2);
+	f = sc_probe(sc_wrmsr, MSR_EFER, v | (1ull << 20), NULL);
+	sc_check(f == GP, "efer-reserved-bit-gp", L"vector %d", f);
+	f = sc_probe(sc_rdmsr, MSR_VM_CR, 0, &v);
+	sc_check(f < 0 && (v & (1 << 4)), "vm-cr-reads-svmdis", L"fault %d vm_cr %lx", f, v);
+	f = sc_probe(sc_wrmsr, MSR_VM_CR, 0, NULL);
+	sc_check(f == GP, "vm-cr-write-gp", L"vector %d", f);
+	f = sc_probe(sc_wrmsr, MSR_VM_HSAVE_PA, 0x100000, NULL);
+	sc_check(f == GP, "vm-hsave-pa-write-gp", L"vector %d", f);
+	f = sc_probe(sc_rdmsr, MSR_VM_HSAVE_PA, 0, &v);
+	sc_check(f < 0 && v == 0, "vm-hsave-pa-reads-zero", L"fault %d value %lx", f, v);
+}
+
+static void check_svm_insns(void)
+{
+	static const struct { const char *name; sc_probe_fn fn; } insns[] = {
+		{ "vmrun-ud", sc_vmrun }, { "vmload-ud", sc_vmload }, { "vmsave-ud", sc_vmsave },
+		{ "stgi-ud", sc_stgi }, { "clgi-ud", sc_clgi }, { "skinit-ud", sc_skinit },
+		{ "invlpga-ud", sc_invlpga },
+	};
+	void *page = AllocatePool(8192);
+	uint64_t pa = ((uint64_t)page + 4095) & ~4095ull;
+	for (unsigned i = 0; i < sizeof insns / sizeof insns[0]; i++) {
+		int f = sc_probe(insns[i].fn, pa, 0, NULL);
+		sc_check(f == UD, insns[i].name, L"vector %d", f);
+	}
+	FreePool(page);
+}
+
+/* The pool: the reserved range of exactly its size, 2 MiB aligned (bvmm allocates it so). */
+static uint64_t find_pool(void)
+{
+	UINTN n, key, dsize;
+	UINT32 dver;
+	EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&n, &key, &dsize, &dver), *d;
+	uint64_t found = 0;
+	for (UINTN i = 0; map && i < n; i++) {
+		d = (void *)((uint8_t *)map + i * dsize);
+		if (d->Type == EfiReservedMemoryType && d->NumberOfPages * 4096 == POOL_BYTES &&
+		    !(d->PhysicalStart & 0x1fffff))
+			found = d->PhysicalStart;
+	}
+	if (map)
+		FreePool(map);
+	return found;
+}
+
+static void check_pool(void)
+{
+	uint64_t pool = find_pool(), v;
+	if (!sc_check(pool != 0, "pool-found-in-memory-map", L"no 32 MiB reserved range"))
+		return;
+	uint64_t probes[] = { pool, pool + POOL_BYTES / 2 + 8, pool + POOL_BYTES - 8 };
+	for (unsigned i = 0; i < 3; i++) {
+		int f = sc_probe(sc_read64, probes[i], 0, &v);
+		sc_check(f == GP && sc_fault_error == 0, i == 0 ? "pool-read-gp-first" : i == 1 ?
+			 "pool-read-gp-middle" : "pool-read-gp-last", L"vector %d error %lx at %lx",
+			 f, sc_fault_error, probes[i]);
+	}
+	int f = sc_probe(sc_write64, pool + 4096, 0x6b6b6b6b, NULL);
+	sc_check(f == GP && sc_fault_error == 0, "pool-write-gp", L"vector %d", f);
+	/* Hypercall structures inside the pool are refused too. */
+	uint64_t err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(pool + 64));
+	sc_check(err == BVMM_EFAULT, "hvinfo-into-pool-efault", L"errno %ld", err);
+	/* The page right after the pool is ordinary memory again. */
+	f = sc_probe(sc_read64, pool + POOL_BYTES, 0, &v);
+	sc_check(f < 0, "after-pool-readable", L"vector %d", f);
+}
+
+static void check_firmware(EFI_HANDLE image)
+{
+	EFI_EVENT ev;
+	UINTN idx;
+	EFI_STATUS st = uefi_call_wrapper(BS->CreateEvent, 5, EVT_TIMER, 0, NULL, NULL, &ev);
+	uint64_t t0 = sc_rdtsc();
+	if (!EFI_ERROR(st))
+		st = uefi_call_wrapper(BS->SetTimer, 3, ev, TimerRelative, 100000);   /* 10 ms */
+	if (!EFI_ERROR(st))
+		st = uefi_call_wrapper(BS->WaitForEvent, 3, 1, &ev, &idx);
+	sc_check(!EFI_ERROR(st) && sc_rdtsc() > t0, "firmware-timer-event", L"%r", st);
+	st = uefi_call_wrapper(BS->Stall, 1, 1000);
+	sc_check(!EFI_ERROR(st), "firmware-stall", L"%r", st);
+
+	uint8_t *buf = AllocatePool(1 << 20);
+	int ok = buf != NULL;
+	for (unsigned i = 0; ok && i < (1u << 20); i++)
+		buf[i] = (uint8_t)(i * 7);
+	for (unsigned i = 0; ok && i < (1u << 20); i++)
+		ok = buf[i] == (uint8_t)(i * 7);
+	if (buf)
+		FreePool(buf);
+	EFI_PHYSICAL_ADDRESS pages;
+	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, 64, &pages);
+	if (!EFI_ERROR(st))
+		uefi_call_wrapper(BS->FreePages, 2, pages, 64);
+	sc_check(ok && !EFI_ERROR(st), "firmware-memory-allocation", L"pattern %d pages %r", ok, st);
+
+	EFI_LOADED_IMAGE *li;
+	EFI_FILE_HANDLE root, fh;
+	char data[64];
+	UINTN len = sizeof data - 1;
+	static const char expect[] = "bvmm scenario data 0123456789\n";
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li);
+	root = EFI_ERROR(st) ? NULL : LibOpenRoot(li->DeviceHandle);
+	st = root ? uefi_call_wrapper(root->Open, 5, root, &fh, L"\\sc_data.txt", EFI_FILE_MODE_READ, 0)
+		  : EFI_NOT_FOUND;
+	if (!EFI_ERROR(st)) {
+		st = uefi_call_wrapper(fh->Read, 3, fh, &len, data);
+		uefi_call_wrapper(fh->Close, 1, fh);
+	}
+	data[EFI_ERROR(st) ? 0 : len] = 0;
+	sc_check(!EFI_ERROR(st) && len == sizeof expect - 1 && !CompareMem(data, expect, len),
+		 "firmware-file-read", L"%r len %ld", st, len);
+
+	static EFI_GUID guid = { 0xb7a3e1d2, 0x1c4f, 0x4b6e, { 1, 2, 3, 4, 5, 6, 7, 8 } };
+	uint32_t val = 0xb0b0cafe, back = 0;
+	UINTN sz = sizeof back;
+	st = uefi_call_wrapper(RT->SetVariable, 5, L"BvmmScenario", &guid,
+			       EFI_VARIABLE_BOOTSERVICE_ACCESS | EFI_VARIABLE_RUNTIME_ACCESS, sizeof val, &val);
+	if (!EFI_ERROR(st))
+		st = uefi_call_wrapper(RT->GetVariable, 5, L"BvmmScenario", &guid, NULL, &sz, &back);
+	sc_check(!EFI_ERROR(st) && back == val, "firmware-variables", L"%r %x", st, back);
+
+	CHAR16 *opts = li ? li->LoadOptions : NULL;
+	sc_check(opts && StrLen(opts) >= 10 && !CompareMem(opts, L"sc-args 42", 20),
+		 "control-args-passed", L"%s", opts ? opts : L"(none)");
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	sc_init(image, systab, "s1-control");
+	check_cpuid();
+	check_hvinfo();
+	check_msrs();
+	check_svm_insns();
+	check_pool();
+	check_firmware(image);
+	sc_finish();
+}
