@@ -32,6 +32,7 @@ BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/e
 HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h)
 
 .PHONY: all deps run test unit scenarios bench clean
+.SECONDARY:
 all: $(B)/bvmm.efi $(B)/control/hello.efi
 
 deps:
@@ -104,7 +105,7 @@ unit: $(UNIT_TESTS)
 
 # Scenario control programs (EFI applications run in the control guest).
 SC_LIB := $(B)/efi-obj/tests/scenarios/lib/scenario.o $(B)/efi-obj/tests/scenarios/lib/probe.o
-SC_NAMES := s1_control fallback
+SC_NAMES := s1_control fallback bench
 SC_EFIS := $(SC_NAMES:%=$(B)/scenarios/bin/%.efi)
 $(B)/scenarios/bin/%.efi: $(B)/efi-obj/tests/scenarios/%.o $(SC_LIB)
 	@mkdir -p $(dir $@)
@@ -119,6 +120,9 @@ $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/i
 
 scenarios: deps all $(SC_EFIS) $(B)/linux/initrd.img
 	tests/scenarios/run.sh
+
+bench: deps all $(B)/scenarios/bin/bench.efi
+	@tests/bench.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/linux/initrd.img
