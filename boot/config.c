@@ -48,9 +48,10 @@ uint64_t config_parse_size(const char *s, size_t len)
 	if (!len)
 		return 0;
 	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (~0ull - 9) / 10)
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (~0ull - d) / 10)
 			return 0;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		v = v * 10 + d;
 	}
 	if (i == 0)
 		return 0;

@@ -60,7 +60,7 @@ size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 		case 'd':
 		case 'i': {
 			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-			put_num(&o, v < 0 ? (uint64_t)-v : (uint64_t)v, 10, v < 0, width, pad, left, 0);
+			put_num(&o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, v < 0, width, pad, left, 0);
 			break;
 		}
 		case 'u':

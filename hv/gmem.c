@@ -37,8 +37,8 @@ int gmem_translate(const struct gview *g, uint64_t va, int write, uint64_t *gpa)
 		unsigned idx = (va >> (12 + 9 * (level - 1))) & 511;
 		if (read_pte(g, table + idx * 8, &e) || !(e & PTE_P))
 			return BVMM_EFAULT;
-		if (check_w && !(e & PTE_RW))
-			return BVMM_EFAULT;
+		if ((check_w && !(e & PTE_RW)) || (level == 4 && (e & PTE_PS)))
+			return BVMM_EFAULT;   /* read-only, or PS in a PML4 entry (reserved) */
 		if (level == 1 || (level <= 3 && (e & PTE_PS))) {
 			uint64_t span = pt_span(level);
 			*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
@@ -84,6 +84,11 @@ static void chunk_out(void *host, size_t off, size_t len, void *src)
 int gmem_copy_in(const struct gview *g, void *dst, uint64_t va, size_t n)
 {
 	return gmem_each(g, va, n, 0, chunk_in, dst);
+}
+
+int gmem_check_out(const struct gview *g, uint64_t va, size_t n)
+{
+	return gmem_each(g, va, n, 1, NULL, NULL);
 }
 
 /* Translate every page first (fn = NULL), so a fault leaves the guest's memory unchanged. */

@@ -16,6 +16,8 @@ struct gview {
 
 int gmem_translate(const struct gview *g, uint64_t va, int write, uint64_t *gpa);
 int gmem_copy_in(const struct gview *g, void *dst, uint64_t va, size_t n);
+/* Would gmem_copy_out() of n bytes at va succeed? 0 or BVMM_EFAULT; writes nothing. */
+int gmem_check_out(const struct gview *g, uint64_t va, size_t n);
 int gmem_copy_out(const struct gview *g, uint64_t va, const void *src, size_t n);
 
 #endif
