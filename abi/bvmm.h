@@ -53,6 +53,323 @@ struct vm_hvinfo_params {
 };
 _Static_assert(sizeof(struct vm_hvinfo_params) == 24, "vm_hvinfo_params is 24 bytes");
 
+/* ---- vmm(4) limits and constants (OpenBSD 7.2 vmmvar.h) ---- */
+#define VMM_MAX_MEM_RANGES    16
+#define VMM_MAX_DISKS_PER_VM  4
+#define VMM_MAX_PATH_DISK     128
+#define VMM_MAX_PATH_CDROM    128
+#define VMM_MAX_NAME_LEN      64
+#define VMM_MAX_KERNEL_PATH   128
+#define VMM_MAX_NICS_PER_VM   4
+#define VMM_MAX_VCPUS_PER_VM  64
+#define VMM_MAX_VCPUS         512
+#define VMM_MAX_VM_MEM_SIZE   (32ull << 30)
+#define VMM_PCI_MMIO_BAR_BASE 0xf0000000ull
+#define VMM_PCI_MMIO_BAR_END  0xffdfffffull
+
+#define VM_EXIT_TERMINATED 0xfffe
+#define VM_EXIT_NONE       0xffff
+
+#define VCPU_STATE_STOPPED    0
+#define VCPU_STATE_RUNNING    1
+#define VCPU_STATE_REQTERM    2
+#define VCPU_STATE_TERMINATED 3
+#define VCPU_STATE_UNKNOWN    4
+
+#define VEI_DIR_OUT 0
+#define VEI_DIR_IN  1
+
+#define VEE_FAULT_INVALID     0
+#define VEE_FAULT_HANDLED     1
+#define VEE_FAULT_MMIO_ASSIST 2
+#define VEE_FAULT_PROTECT     3
+#define VEE_LEN_VALID   0x1
+#define VEE_BYTES_VALID 0x2
+
+/* vcpu_reg_state indices */
+#define VCPU_REGS_RAX 0
+#define VCPU_REGS_RBX 1
+#define VCPU_REGS_RCX 2
+#define VCPU_REGS_RDX 3
+#define VCPU_REGS_RSI 4
+#define VCPU_REGS_RDI 5
+#define VCPU_REGS_R8  6
+#define VCPU_REGS_R9  7
+#define VCPU_REGS_R10 8
+#define VCPU_REGS_R11 9
+#define VCPU_REGS_R12 10
+#define VCPU_REGS_R13 11
+#define VCPU_REGS_R14 12
+#define VCPU_REGS_R15 13
+#define VCPU_REGS_RSP 14
+#define VCPU_REGS_RBP 15
+#define VCPU_REGS_RIP 16
+#define VCPU_REGS_RFLAGS 17
+#define VCPU_REGS_NGPRS 18
+
+#define VCPU_REGS_CR0 0
+#define VCPU_REGS_CR2 1
+#define VCPU_REGS_CR3 2
+#define VCPU_REGS_CR4 3
+#define VCPU_REGS_CR8 4
+#define VCPU_REGS_XCR0 5
+#define VCPU_REGS_PDPTE0 6
+#define VCPU_REGS_PDPTE1 7
+#define VCPU_REGS_PDPTE2 8
+#define VCPU_REGS_PDPTE3 9
+#define VCPU_REGS_NCRS 10
+
+#define VCPU_REGS_EFER 0
+#define VCPU_REGS_STAR 1
+#define VCPU_REGS_LSTAR 2
+#define VCPU_REGS_CSTAR 3
+#define VCPU_REGS_SFMASK 4
+#define VCPU_REGS_KGSBASE 5
+#define VCPU_REGS_MISC_ENABLE 6
+#define VCPU_REGS_NMSRS 7
+
+#define VCPU_REGS_DR0 0
+#define VCPU_REGS_DR1 1
+#define VCPU_REGS_DR2 2
+#define VCPU_REGS_DR3 3
+#define VCPU_REGS_DR6 4
+#define VCPU_REGS_DR7 5
+#define VCPU_REGS_NDRS 6
+
+#define VCPU_REGS_CS 0
+#define VCPU_REGS_DS 1
+#define VCPU_REGS_ES 2
+#define VCPU_REGS_FS 3
+#define VCPU_REGS_GS 4
+#define VCPU_REGS_SS 5
+#define VCPU_REGS_LDTR 6
+#define VCPU_REGS_TR 7
+#define VCPU_REGS_NSREGS 8
+
+#define VM_RWREGS_GPRS 0x1
+#define VM_RWREGS_SREGS 0x2
+#define VM_RWREGS_CRS 0x4
+#define VM_RWREGS_MSRS 0x8
+#define VM_RWREGS_DRS 0x10
+#define VM_RWREGS_ALL 0x1f
+
+#define VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA 0x1
+#define VM_RWVMPARAMS_PVCLOCK_VERSION    0x2
+#define VM_RWVMPARAMS_ALL                0x3
+
+/* vsi_ar: the VMX access-rights layout */
+#define VSI_AR_P        (1u << 7)
+#define VSI_AR_L        (1u << 13)
+#define VSI_AR_DB       (1u << 14)
+#define VSI_AR_G        (1u << 15)
+#define VSI_AR_UNUSABLE (1u << 16)
+
+/* MPROTECT_EPT vmep_prot */
+#define PROT_READ  0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC  0x4
+
+/* Exit codes, as vmm(4) reports them (both vendors'). */
+#define VMX_EXIT_TRIPLE_FAULT  2
+#define VMX_EXIT_INT_WINDOW    7
+#define VMX_EXIT_HLT           12
+#define VMX_EXIT_IO            30
+#define VMX_EXIT_EPT_VIOLATION 48
+#define SVM_VMEXIT_INTR        0x60
+#define SVM_VMEXIT_NMI         0x61
+#define SVM_VMEXIT_VINTR       0x64
+#define SVM_VMEXIT_CPUID       0x72
+#define SVM_VMEXIT_HLT         0x78
+#define SVM_VMEXIT_IOIO        0x7b
+#define SVM_VMEXIT_MSR         0x7c
+#define SVM_VMEXIT_SHUTDOWN    0x7f
+#define SVM_VMEXIT_NPF         0x400
+
+/* KVM-style paravirtual clock (the guest side). */
+#define KVM_MSR_SYSTEM_TIME_NEW 0x4b564d01u
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
+#define PVCLOCK_TSC_STABLE_BIT (1u << 0)
+
+struct pvclock_vcpu_time_info {
+	uint32_t version;
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t   tsc_shift;
+	uint8_t  flags;
+	uint8_t  pad[2];
+};
+_Static_assert(sizeof(struct pvclock_vcpu_time_info) == 32, "pvclock_vcpu_time_info");
+
+/* ---- vmm(4) structures, OpenBSD 7.2 layout (x86_64 LP64) ---- */
+struct vm_mem_range {
+	uint64_t vmr_gpa;   /* paddr_t */
+	uint64_t vmr_va;    /* vaddr_t: caller memory backing the range */
+	uint64_t vmr_size;
+};
+
+struct vm_create_params {
+	uint64_t vcp_nmemranges;   /* size_t */
+	uint64_t vcp_ncpus;
+	uint64_t vcp_ndisks;
+	uint64_t vcp_nnics;
+	struct vm_mem_range vcp_memranges[VMM_MAX_MEM_RANGES];
+	char vcp_disks[VMM_MAX_DISKS_PER_VM][VMM_MAX_PATH_DISK];
+	char vcp_cdrom[VMM_MAX_PATH_CDROM];
+	char vcp_name[VMM_MAX_NAME_LEN];
+	char vcp_kernel[VMM_MAX_KERNEL_PATH];
+	uint8_t vcp_macs[VMM_MAX_NICS_PER_VM][6];
+	uint32_t vcp_id;           /* out */
+};
+
+struct vcpu_segment_info {
+	uint16_t vsi_sel;
+	uint32_t vsi_limit;
+	uint32_t vsi_ar;
+	uint64_t vsi_base;
+};
+
+struct vcpu_reg_state {
+	uint64_t vrs_gprs[VCPU_REGS_NGPRS];
+	uint64_t vrs_crs[VCPU_REGS_NCRS];
+	uint64_t vrs_msrs[VCPU_REGS_NMSRS];
+	uint64_t vrs_drs[VCPU_REGS_NDRS];
+	struct vcpu_segment_info vrs_sregs[VCPU_REGS_NSREGS];
+	struct vcpu_segment_info vrs_gdtr;
+	struct vcpu_segment_info vrs_idtr;
+};
+
+struct vm_exit_inout {
+	uint8_t vei_size;
+	uint8_t vei_dir;
+	uint8_t vei_rep;
+	uint8_t vei_string;
+	uint8_t vei_encoding;
+	uint16_t vei_port;
+	uint32_t vei_data;
+};
+
+struct vm_exit_eptviolation {
+	uint8_t vee_fault_type;
+	uint8_t vee_insn_info;
+	uint8_t vee_insn_len;
+	uint8_t vee_insn_bytes[15];
+};
+
+struct vm_exit {
+	union {
+		struct vm_exit_inout vei;
+		struct vm_exit_eptviolation vee;
+	};
+	struct vcpu_reg_state vrs;
+	int cpl;
+};
+
+struct vm_run_params {
+	uint32_t vrp_vm_id;
+	uint32_t vrp_vcpu_id;
+	uint8_t vrp_continue;
+	uint16_t vrp_irq;
+	struct vm_exit *vrp_exit;
+	uint16_t vrp_exit_reason;  /* out */
+	uint8_t vrp_irqready;      /* out */
+};
+
+struct vm_info_result {
+	uint64_t vir_memory_size;
+	uint64_t vir_used_size;
+	uint64_t vir_ncpus;
+	uint8_t vir_vcpu_state[VMM_MAX_VCPUS_PER_VM];
+	int32_t vir_creator_pid;
+	uint32_t vir_id;
+	char vir_name[VMM_MAX_NAME_LEN];
+};
+
+struct vm_info_params {
+	uint64_t vip_size;         /* in: bytes at vip_info; out: bytes needed */
+	uint64_t vip_info_ct;      /* out */
+	struct vm_info_result *vip_info;
+};
+
+struct vm_terminate_params {
+	uint32_t vtp_vm_id;
+};
+
+struct vm_resetcpu_params {
+	uint32_t vrp_vm_id;
+	uint32_t vrp_vcpu_id;
+	struct vcpu_reg_state vrp_init_state;
+};
+
+struct vm_intr_params {
+	uint32_t vip_vm_id;
+	uint32_t vip_vcpu_id;
+	uint16_t vip_intr;
+};
+
+struct vm_rwregs_params {
+	uint32_t vrwp_vm_id;
+	uint32_t vrwp_vcpu_id;
+	uint64_t vrwp_mask;
+	struct vcpu_reg_state vrwp_regs;
+};
+
+struct vm_rwvmparams_params {
+	uint32_t vpp_vm_id;
+	uint32_t vpp_vcpu_id;
+	uint32_t vpp_mask;
+	uint64_t vpp_pvclock_system_gpa;
+	uint32_t vpp_pvclock_version;
+};
+
+struct vm_mprotect_ept_params {
+	uint32_t vmep_vm_id;
+	uint32_t vmep_vcpu_id;
+	uint64_t vmep_sgpa;
+	uint64_t vmep_size;
+	int vmep_prot;
+};
+
+#define BVMM_ABI_OFFSETOF(t, f) __builtin_offsetof(t, f)
+_Static_assert(sizeof(struct vm_mem_range) == 24, "vm_mem_range");
+_Static_assert(sizeof(struct vm_create_params) == 1280, "vm_create_params");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_create_params, vcp_id) == 1272, "vcp_id");
+_Static_assert(sizeof(struct vcpu_segment_info) == 24, "vcpu_segment_info");
+_Static_assert(sizeof(struct vcpu_reg_state) == 568, "vcpu_reg_state");
+_Static_assert(sizeof(struct vm_exit) == 600, "vm_exit");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_exit, vrs) == 24, "vm_exit.vrs");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_exit, cpl) == 592, "vm_exit.cpl");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_exit_inout, vei_port) == 6, "vei_port");
+_Static_assert(sizeof(struct vm_run_params) == 32, "vm_run_params");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_run_params, vrp_exit) == 16, "vrp_exit");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_run_params, vrp_exit_reason) == 24, "vrp_exit_reason");
+_Static_assert(sizeof(struct vm_info_result) == 160, "vm_info_result");
+_Static_assert(sizeof(struct vm_info_params) == 24, "vm_info_params");
+_Static_assert(sizeof(struct vm_terminate_params) == 4, "vm_terminate_params");
+_Static_assert(sizeof(struct vm_resetcpu_params) == 576, "vm_resetcpu_params");
+_Static_assert(sizeof(struct vm_intr_params) == 12, "vm_intr_params");
+_Static_assert(sizeof(struct vm_rwregs_params) == 584, "vm_rwregs_params");
+_Static_assert(sizeof(struct vm_rwvmparams_params) == 32, "vm_rwvmparams_params");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_rwvmparams_params, vpp_pvclock_system_gpa) == 16, "gpa");
+_Static_assert(sizeof(struct vm_mprotect_ept_params) == 32, "vm_mprotect_ept_params");
+
+/* ioctl numbers for a /dev/vmm device (OpenBSD's encoding; the same as Linux's for these
+ * sizes): _IOWR = 0xc0000000, _IOW = 0x80000000, size << 16, 'V' << 8, number. */
+#define BVMM_IOC(dir, nr, type) ((dir) | ((uint32_t)(sizeof(type) & 0x1fff) << 16) | ('V' << 8) | (nr))
+#define VMM_IOC_CREATE        BVMM_IOC(0xc0000000u, 1, struct vm_create_params)
+#define VMM_IOC_RUN           BVMM_IOC(0xc0000000u, 2, struct vm_run_params)
+#define VMM_IOC_INFO          BVMM_IOC(0xc0000000u, 3, struct vm_info_params)
+#define VMM_IOC_TERM          BVMM_IOC(0x80000000u, 4, struct vm_terminate_params)
+#define VMM_IOC_RESETCPU      BVMM_IOC(0x80000000u, 5, struct vm_resetcpu_params)
+#define VMM_IOC_INTR          BVMM_IOC(0x80000000u, 6, struct vm_intr_params)
+#define VMM_IOC_READREGS      BVMM_IOC(0xc0000000u, 7, struct vm_rwregs_params)
+#define VMM_IOC_WRITEREGS     BVMM_IOC(0x80000000u, 8, struct vm_rwregs_params)
+#define VMM_IOC_READVMPARAMS  BVMM_IOC(0xc0000000u, 9, struct vm_rwvmparams_params)
+#define VMM_IOC_WRITEVMPARAMS BVMM_IOC(0x80000000u, 10, struct vm_rwvmparams_params)
+#define VMM_IOC_MPROTECT_EPT  BVMM_IOC(0x80000000u, 11, struct vm_mprotect_ept_params)
+
 /* The hypercall: vmmcall (AMD) from CPL 0 of the control guest. RAX = op, RDI = address of
  * the parameter structure in the caller's address space; returns 0 or a BVMM_E* value.
  * Every other register is preserved by the hypervisor. */

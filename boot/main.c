@@ -305,6 +305,9 @@ static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *c
 	bi->log_port = log_port(cfg->log);
 	bi->log_level = cfg->log_level;
 	bi->tsc_efi_main = tsc0;
+	uint64_t t = rdtsc();
+	uefi_call_wrapper(BS->Stall, 1, 10000);   /* 10 ms: the TSC rate for pvclock */
+	bi->tsc_hz = (rdtsc() - t) * 100;
 	bi->abort_rip = (uint64_t)(uintptr_t)launch_abort;
 	st = capture_memmap(bi);
 	if (!EFI_ERROR(st))

@@ -94,6 +94,7 @@ struct boot_info {
 	uint32_t log_port;       /* 0 = none */
 	uint32_t log_level;
 	uint64_t tsc_efi_main;   /* TSC at efi_main entry, for the launch cost */
+	uint64_t tsc_hz;         /* TSC frequency, calibrated by the loader */
 	uint32_t nmem;
 	uint32_t pad;
 	struct mem_range mem[BOOTINFO_MAX_MEM];

@@ -1,15 +1,28 @@
-/* Hypercall dispatch: every argument is copied in once, validated, then acted on; output is
- * copied out only on success (shared/ABI.md). */
+/* Hypercall dispatch: the vmm(4) operations. Every argument is copied in once, validated
+ * completely, then acted on; output is copied out only on success, and its destination is
+ * checked before anything changes (shared/ABI.md). Unknown VM or vCPU: ENOENT everywhere. */
 #include "hv.h"
+#include "vm.h"
 #include "pool.h"
 #include "log.h"
-#include "../abi/bvmm.h"
+#include "mem.h"
+#include "validate.h"
 
-/*
- * HVINFO: report the ABI version, the vendor and the pool's size and free bytes.
- * Returns 0, or EFAULT if the caller's structure is not mapped writable.
- */
-static uint64_t hc_hvinfo(const struct gview *caller, uint64_t arg)
+typedef uint64_t (*hc_fn)(const struct gview *caller, uint64_t arg);
+
+#define COPY_IN(c, p, arg) do { int e_ = gmem_copy_in((c), &(p), (arg), sizeof(p)); \
+	if (e_) return e_; } while (0)
+
+/* Find the VM and vCPU a request names. */
+static int lookup(uint32_t vm_id, uint32_t vcpu_id, struct vm **vm, struct vcpu **vc)
+{
+	*vm = vm_find(vm_id);
+	*vc = vcpu_find(*vm, vcpu_id);
+	return *vc ? 0 : BVMM_ENOENT;
+}
+
+/* HVINFO: ABI version, vendor, pool size and free bytes. EFAULT. */
+static uint64_t hc_hvinfo(const struct gview *c, uint64_t arg)
 {
 	struct vm_hvinfo_params p = {
 		.vhi_abi_version = BVMM_ABI_VERSION,
@@ -17,19 +30,359 @@ static uint64_t hc_hvinfo(const struct gview *caller, uint64_t arg)
 		.vhi_pool_size = pool_size(),
 		.vhi_pool_free = pool_free_bytes(),
 	};
-	return (uint64_t)gmem_copy_out(caller, arg, &p, sizeof p);
+	return (uint64_t)gmem_copy_out(c, arg, &p, sizeof p);
 }
+
+/* CREATE: EFAULT, EINVAL (validate_create, backing pages), ENOMEM, ENOSPC. */
+static uint64_t hc_create(const struct gview *c, uint64_t arg)
+{
+	struct vm_create_params p;
+	uint32_t id;
+	COPY_IN(c, p, arg);
+	int e = validate_create(&p);
+	if (!e)
+		e = gmem_check_out(c, arg, sizeof p);
+	if (!e)
+		e = vm_create(&p, c, &id);
+	if (e)
+		return e;
+	p.vcp_id = id;
+	return gmem_copy_out(c, arg, &p, sizeof p);
+}
+
+/* The caller's reply to the previous exit (vrp_continue). */
+static void apply_continue(struct vcpu *vc, const struct vm_exit *ex)
+{
+	struct vcpu_reg_state rs;
+	int cpl;
+	if (vc->last_exit == VEXIT_IO && vc->last_io_in) {
+		/* IN: the data lands in AL/AX as the hardware would; a 32-bit IN zero-extends. */
+		vendor->regs_read(vc, &rs, &cpl);
+		uint64_t rax = rs.vrs_gprs[VCPU_REGS_RAX];
+		uint64_t mask = vc->last_io_size == 1 ? 0xff : vc->last_io_size == 2 ? 0xffff : 0;
+		rax = mask ? (rax & ~mask) | (ex->vei.vei_data & mask) : ex->vei.vei_data;
+		vendor->set_rax(vc, rax);
+	} else if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
+		vendor->regs_write(vc, VM_RWREGS_GPRS, &ex->vrs);
+	}
+}
+
+static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *ex)
+{
+	memset(ex, 0, sizeof *ex);
+	if (vx->kind == VEXIT_IO) {
+		ex->vei = vx->io;
+	} else if (vx->kind == VEXIT_MMIO || vx->kind == VEXIT_PROTECT) {
+		ex->vee.vee_fault_type = vx->kind == VEXIT_MMIO ? VEE_FAULT_MMIO_ASSIST : VEE_FAULT_PROTECT;
+		ex->vee.vee_insn_info = vx->insn_len ? VEE_BYTES_VALID : 0;
+		ex->vee.vee_insn_len = vx->insn_len;
+		memcpy(ex->vee.vee_insn_bytes, vx->insn, sizeof vx->insn);
+	}
+	vendor->regs_read(vc, &ex->vrs, &ex->cpl);
+}
+
+/*
+ * RUN: EFAULT, ENOENT, EINVAL (vrp_irq not a vector or 0xffff), EBUSY (not STOPPED, or
+ * stopped for good), EIO (HLT with interrupts off: the vCPU stops for good; or the state
+ * could not be entered).
+ */
+static uint64_t hc_run(const struct gview *c, uint64_t arg)
+{
+	struct vm_run_params p;
+	struct vm_exit ex;
+	struct vm *vm;
+	struct vcpu *vc;
+	struct vexit vx;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vrp_vm_id, p.vrp_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (p.vrp_irq != 0xffff && p.vrp_irq > 255)
+		return BVMM_EINVAL;
+	if (vc->state != VCPU_STATE_STOPPED || vc->dead)
+		return BVMM_EBUSY;
+	if (p.vrp_continue)
+		COPY_IN(c, ex, (uint64_t)(uintptr_t)p.vrp_exit);
+	e = gmem_check_out(c, (uint64_t)(uintptr_t)p.vrp_exit, sizeof ex);
+	if (!e)
+		e = gmem_check_out(c, arg, sizeof p);
+	if (e)
+		return e;
+	if (p.vrp_continue)
+		apply_continue(vc, &ex);
+
+	vc->state = VCPU_STATE_RUNNING;
+	vendor->run(vm, vc, p.vrp_irq == 0xffff ? -1 : p.vrp_irq, &vx);
+	vc->state = VCPU_STATE_STOPPED;
+	vc->last_exit = (uint8_t)vx.kind;
+	vc->last_io_in = vx.kind == VEXIT_IO && vx.io.vei_dir == VEI_DIR_IN;
+	vc->last_io_size = vx.io.vei_size;
+
+	if (vx.kind == VEXIT_FAILED)
+		return BVMM_EIO;
+	if (vx.kind == VEXIT_HLT && !vx.intr_enabled) {
+		vc->dead = 1;
+		log_info("vm %u vcpu %u: HLT with interrupts off, stopped for good", vm->id, vc->id);
+		return BVMM_EIO;
+	}
+	if (vx.kind == VEXIT_UNEXPECTED) {
+		vc->dead = 1;
+		log_warn("vm %u vcpu %u: unexpected exit %x, stopped", vm->id, vc->id, vx.raw);
+	}
+	fill_exit(vc, &vx, &ex);
+	p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
+	p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
+	gmem_copy_out(c, (uint64_t)(uintptr_t)p.vrp_exit, &ex, sizeof ex);
+	return gmem_copy_out(c, arg, &p, sizeof p);
+}
+
+/* INFO: EFAULT. A vip_size too small is answered with the size needed and no entries. */
+static uint64_t hc_info(const struct gview *c, uint64_t arg)
+{
+	struct vm_info_params p;
+	struct vm_info_result r;
+	uint64_t n = 0;
+	COPY_IN(c, p, arg);
+	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
+		n += vms[i] != NULL;
+	uint64_t need = n * sizeof r;
+	if (p.vip_size < need) {
+		p.vip_size = need;
+		p.vip_info_ct = 0;
+		return gmem_copy_out(c, arg, &p, sizeof p);
+	}
+	uint64_t out = (uint64_t)(uintptr_t)p.vip_info;
+	int e = gmem_check_out(c, out, need);
+	if (!e)
+		e = gmem_check_out(c, arg, sizeof p);
+	if (e)
+		return e;
+	for (unsigned i = 0, k = 0; i < VMM_MAX_VCPUS; i++) {
+		struct vm *vm = vms[i];
+		if (!vm)
+			continue;
+		memset(&r, 0, sizeof r);
+		r.vir_memory_size = vm->mem_size;
+		r.vir_used_size = vm->mem_size;   /* all of it is backed by the caller's pages */
+		r.vir_ncpus = vm->ncpus;
+		for (uint32_t j = 0; j < vm->ncpus; j++)
+			r.vir_vcpu_state[j] = vm->vcpus[j]->state;
+		r.vir_id = vm->id;
+		memcpy(r.vir_name, vm->name, sizeof r.vir_name);
+		gmem_copy_out(c, out + k++ * sizeof r, &r, sizeof r);
+	}
+	p.vip_info_ct = n;
+	p.vip_size = need;
+	return gmem_copy_out(c, arg, &p, sizeof p);
+}
+
+/* TERM: EFAULT, ENOENT. */
+static uint64_t hc_term(const struct gview *c, uint64_t arg)
+{
+	struct vm_terminate_params p;
+	COPY_IN(c, p, arg);
+	return vm_terminate(p.vtp_vm_id);
+}
+
+/* RESETCPU: EFAULT, ENOENT, EBUSY (not STOPPED), EIO (a state that cannot be entered). */
+static uint64_t hc_resetcpu(const struct gview *c, uint64_t arg)
+{
+	struct vm_resetcpu_params p;
+	struct vm *vm;
+	struct vcpu *vc;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vrp_vm_id, p.vrp_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (vc->state != VCPU_STATE_STOPPED || vc->dead)
+		return BVMM_EBUSY;
+	if (validate_regs(&p.vrp_init_state))
+		return BVMM_EIO;
+	vendor->reset(vc, &p.vrp_init_state);
+	vc->irq_pending = 0;
+	vc->last_exit = VEXIT_NONE;
+	return 0;
+}
+
+/* INTR: EFAULT, ENOENT, EINVAL (vip_intr other than 0 or 1). */
+static uint64_t hc_intr(const struct gview *c, uint64_t arg)
+{
+	struct vm_intr_params p;
+	struct vm *vm;
+	struct vcpu *vc;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vip_vm_id, p.vip_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (p.vip_intr > 1)
+		return BVMM_EINVAL;
+	vc->irq_pending = (uint8_t)p.vip_intr;
+	return 0;
+}
+
+/* READREGS: EFAULT, ENOENT, EINVAL (unknown mask bits). Unselected groups read as zero. */
+static uint64_t hc_readregs(const struct gview *c, uint64_t arg)
+{
+	struct vm_rwregs_params p;
+	struct vcpu_reg_state rs;
+	struct vm *vm;
+	struct vcpu *vc;
+	int cpl;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vrwp_vm_id, p.vrwp_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (p.vrwp_mask & ~(uint64_t)VM_RWREGS_ALL)
+		return BVMM_EINVAL;
+	vendor->regs_read(vc, &rs, &cpl);
+	uint64_t m = p.vrwp_mask;
+	if (m & VM_RWREGS_GPRS)
+		memcpy(p.vrwp_regs.vrs_gprs, rs.vrs_gprs, sizeof rs.vrs_gprs);
+	if (m & VM_RWREGS_SREGS) {
+		memcpy(p.vrwp_regs.vrs_sregs, rs.vrs_sregs, sizeof rs.vrs_sregs);
+		p.vrwp_regs.vrs_gdtr = rs.vrs_gdtr;
+		p.vrwp_regs.vrs_idtr = rs.vrs_idtr;
+	}
+	if (m & VM_RWREGS_CRS)
+		memcpy(p.vrwp_regs.vrs_crs, rs.vrs_crs, sizeof rs.vrs_crs);
+	if (m & VM_RWREGS_MSRS)
+		memcpy(p.vrwp_regs.vrs_msrs, rs.vrs_msrs, sizeof rs.vrs_msrs);
+	if (m & VM_RWREGS_DRS)
+		memcpy(p.vrwp_regs.vrs_drs, rs.vrs_drs, sizeof rs.vrs_drs);
+	return gmem_copy_out(c, arg, &p, sizeof p);
+}
+
+/* Overlay the groups of `mask` from `src` onto `dst`. */
+static void merge_regs(struct vcpu_reg_state *dst, const struct vcpu_reg_state *src, uint64_t mask)
+{
+	if (mask & VM_RWREGS_GPRS)
+		memcpy(dst->vrs_gprs, src->vrs_gprs, sizeof dst->vrs_gprs);
+	if (mask & VM_RWREGS_SREGS) {
+		memcpy(dst->vrs_sregs, src->vrs_sregs, sizeof dst->vrs_sregs);
+		dst->vrs_gdtr = src->vrs_gdtr;
+		dst->vrs_idtr = src->vrs_idtr;
+	}
+	if (mask & VM_RWREGS_CRS)
+		memcpy(dst->vrs_crs, src->vrs_crs, sizeof dst->vrs_crs);
+	if (mask & VM_RWREGS_MSRS)
+		memcpy(dst->vrs_msrs, src->vrs_msrs, sizeof dst->vrs_msrs);
+	if (mask & VM_RWREGS_DRS)
+		memcpy(dst->vrs_drs, src->vrs_drs, sizeof dst->vrs_drs);
+}
+
+/* WRITEREGS: EFAULT, ENOENT, EBUSY (not STOPPED), EINVAL (unknown mask bits, or a
+ * resulting state that cannot be entered). */
+static uint64_t hc_writeregs(const struct gview *c, uint64_t arg)
+{
+	struct vm_rwregs_params p;
+	struct vcpu_reg_state rs;
+	struct vm *vm;
+	struct vcpu *vc;
+	int cpl;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vrwp_vm_id, p.vrwp_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (p.vrwp_mask & ~(uint64_t)VM_RWREGS_ALL)
+		return BVMM_EINVAL;
+	if (vc->state != VCPU_STATE_STOPPED)
+		return BVMM_EBUSY;
+	vendor->regs_read(vc, &rs, &cpl);
+	merge_regs(&rs, &p.vrwp_regs, p.vrwp_mask);
+	if (validate_regs(&rs))
+		return BVMM_EINVAL;
+	vendor->regs_write(vc, p.vrwp_mask, &rs);
+	return 0;
+}
+
+/* READVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits). */
+static uint64_t hc_readvmparams(const struct gview *c, uint64_t arg)
+{
+	struct vm_rwvmparams_params p;
+	struct vm *vm;
+	struct vcpu *vc;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vpp_vm_id, p.vpp_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (p.vpp_mask & ~(uint32_t)VM_RWVMPARAMS_ALL)
+		return BVMM_EINVAL;
+	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA)
+		p.vpp_pvclock_system_gpa = vc->pvclock_msr;
+	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_VERSION)
+		p.vpp_pvclock_version = vc->pvclock_version;
+	return gmem_copy_out(c, arg, &p, sizeof p);
+}
+
+/* WRITEVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits; an enabled structure address
+ * outside guest RAM or crossing a page). */
+static uint64_t hc_writevmparams(const struct gview *c, uint64_t arg)
+{
+	struct vm_rwvmparams_params p;
+	struct vm *vm;
+	struct vcpu *vc;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vpp_vm_id, p.vpp_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (p.vpp_mask & ~(uint32_t)VM_RWVMPARAMS_ALL)
+		return BVMM_EINVAL;
+	uint64_t gpa = p.vpp_pvclock_system_gpa;
+	if ((p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA) && (gpa & 1) &&
+	    validate_pvclock_gpa(gpa & ~1ull, vm->ranges, vm->nranges))
+		return BVMM_EINVAL;
+	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA)
+		vc->pvclock_msr = gpa;
+	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_VERSION)
+		vc->pvclock_version = p.vpp_pvclock_version;
+	return 0;
+}
+
+/* MPROTECT_EPT: EFAULT, ENOENT, EBUSY (not STOPPED), EINVAL (validate_mprotect), ENOMEM
+ * (splitting a large page; permissions unchanged then). */
+static uint64_t hc_mprotect(const struct gview *c, uint64_t arg)
+{
+	struct vm_mprotect_ept_params p;
+	struct vm *vm;
+	struct vcpu *vc;
+	int r, w, x;
+	COPY_IN(c, p, arg);
+	int e = lookup(p.vmep_vm_id, p.vmep_vcpu_id, &vm, &vc);
+	if (e)
+		return e;
+	if (vc->state != VCPU_STATE_STOPPED)
+		return BVMM_EBUSY;
+	e = validate_mprotect(&p, vm->ranges, vm->nranges, &r, &w, &x);
+	if (e)
+		return e;
+	(void)r;   /* nested paging cannot deny reads of a present page */
+	uint64_t set = (w ? vendor->npt_write : 0) | (x ? 0 : vendor->npt_nx);
+	return pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size, vendor->npt_write | vendor->npt_nx, set);
+}
+
+static const hc_fn ops[BVMM_OP_COUNT] = {
+	[BVMM_OP_HVINFO] = hc_hvinfo,
+	[BVMM_OP_CREATE] = hc_create,
+	[BVMM_OP_RUN] = hc_run,
+	[BVMM_OP_INFO] = hc_info,
+	[BVMM_OP_TERM] = hc_term,
+	[BVMM_OP_RESETCPU] = hc_resetcpu,
+	[BVMM_OP_INTR] = hc_intr,
+	[BVMM_OP_READREGS] = hc_readregs,
+	[BVMM_OP_WRITEREGS] = hc_writeregs,
+	[BVMM_OP_READVMPARAMS] = hc_readvmparams,
+	[BVMM_OP_WRITEVMPARAMS] = hc_writevmparams,
+	[BVMM_OP_MPROTECT_EPT] = hc_mprotect,
+};
 
 uint64_t hypercall(const struct gview *caller, uint64_t op, uint64_t arg)
 {
-	switch (op) {
-	case BVMM_OP_HVINFO:
-		return hc_hvinfo(caller, arg);
-	default:
-		/* Operations 1-11 (the vmm(4) set) are not implemented yet. */
-		log_debug("hypercall %lu: ENOSYS", op);
+	if (op >= BVMM_OP_COUNT)
 		return BVMM_ENOSYS;
-	}
+	uint64_t r = ops[op](caller, arg);
+	if (r)
+		log_debug("hypercall %lu: errno %lu", op, r);
+	return r;
 }
 
 int control_gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)

@@ -3,11 +3,13 @@
 #include "hv.h"
 #include "log.h"
 #include "pool.h"
+#include "vm.h"
 #include "../abi/bvmm.h"
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/svm/svm.h"
 
 struct hv_state hv;
+const struct vendor_ops *vendor;
 
 typedef void (*abort_fn)(struct boot_cpu_state *st, uint64_t err) __attribute__((noreturn));
 

@@ -39,3 +39,56 @@ void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
 		break;
 	}
 }
+
+/* Leaf 1 ECX bits hidden from children: DTES64 2, MONITOR 3, DS-CPL 4, VMX 5, SMX 6, EST 7,
+ * TM2 8, FMA 12, PDCM 15, PCID 17, x2APIC 21, TSC-deadline 24, XSAVE 26, OSXSAVE 27, AVX 28,
+ * F16C 29. EDX: APIC 9, MTRR 12, DS 21, ACPI 22, TM 29, PBE 31. */
+#define CHILD_HIDE_1_ECX 0x3d2291fcu
+#define CHILD_HIDE_1_EDX 0xa0601200u
+/* Leaf 7.0 EBX kept: FSGSBASE 0, BMI1 3, SMEP 7, BMI2 8, ERMS 9, ADX 19, SMAP 20,
+ * CLFLUSHOPT 23, SHA 29. */
+#define CHILD_KEEP_7_EBX 0x20980389u
+
+void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t vcpu_id,
+			struct cpuid_regs *r)
+{
+	(void)guest_cr4;
+	switch (leaf) {
+	case 1:
+		r->ecx = (r->ecx & ~CHILD_HIDE_1_ECX) | CPUID1_ECX_HYPERVISOR;
+		r->edx &= ~CHILD_HIDE_1_EDX;
+		r->ebx = (r->ebx & 0x0000ffffu) | (1u << 16) | (vcpu_id << 24);
+		break;
+	case 7:
+		if (subleaf == 0) {
+			r->ebx &= CHILD_KEEP_7_EBX;
+			r->ecx = r->edx = 0;
+		} else {
+			r->eax = r->ebx = r->ecx = r->edx = 0;
+		}
+		break;
+	case 6: case 0xa: case 0xd:   /* power, perfmon, XSAVE: none */
+		r->eax = r->ebx = r->ecx = r->edx = 0;
+		break;
+	case 0x80000001:
+		r->ecx &= ~CPUID_80000001_ECX_SVM;
+		break;
+	case 0x8000000a:
+		r->eax = r->ebx = r->ecx = r->edx = 0;
+		break;
+	case BVMM_CPUID_BASE:
+		r->eax = CPUID_HV_MAX_CHILD;
+		r->ebx = BVMM_CPUID_SIG_EBX;
+		r->ecx = BVMM_CPUID_SIG_ECX;
+		r->edx = BVMM_CPUID_SIG_EDX;
+		break;
+	case BVMM_CPUID_BASE + 1:
+		r->eax = KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+		r->ebx = r->ecx = r->edx = 0;
+		break;
+	default:
+		if (leaf > BVMM_CPUID_BASE + 1 && leaf <= 0x400000ffu)
+			r->eax = r->ebx = r->ecx = r->edx = 0;
+		break;
+	}
+}

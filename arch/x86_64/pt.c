@@ -87,3 +87,80 @@ int pt_lookup(const struct pt_ctx *c, uint64_t va, uint64_t *pa, uint64_t *page_
 	}
 	return BVMM_ENOENT;
 }
+
+/* Replace a large leaf at `level` by a table of 512 next-level leaves with the same flags. */
+static int split(struct pt_ctx *c, uint64_t *e, int level)
+{
+	uint64_t n = c->alloc(c->arg);
+	if (!n)
+		return BVMM_ENOMEM;
+	c->tables++;
+	uint64_t *t = table(c, n);
+	uint64_t span = pt_span(level), sub = pt_span(level - 1);
+	uint64_t base = *e & PTE_ADDR & ~(span - 1);
+	uint64_t flags = *e & ~PTE_ADDR & ~PTE_PS;
+	for (unsigned i = 0; i < 512; i++)
+		t[i] = (base + i * sub) | flags | (level - 1 > 1 ? PTE_PS : 0);
+	*e = n | c->table_flags | PTE_P;
+	return 0;
+}
+
+/* One pass over [va, va+size): split partly covered large pages (apply = 0), or change the
+ * leaf flags (apply = 1, after a splitting pass: every leaf is then covered whole). */
+static int protect_level(struct pt_ctx *c, uint64_t tpa, int level, uint64_t va, uint64_t size,
+			 uint64_t clear, uint64_t set, int apply)
+{
+	uint64_t *t = table(c, tpa);
+	uint64_t span = pt_span(level);
+	while (size) {
+		uint64_t *e = &t[index_at(va, level)];
+		uint64_t chunk = span - (va & (span - 1));
+		if (chunk > size)
+			chunk = size;
+		if (!(*e & PTE_P))
+			return BVMM_ENOENT;
+		int leaf = level == 1 || (*e & PTE_PS);
+		if (leaf && chunk < span && !apply) {
+			int r = split(c, e, level);
+			if (r)
+				return r;
+			leaf = 0;
+		}
+		if (leaf) {
+			if (apply)
+				*e = (*e & ~clear) | set;
+		} else {
+			int r = protect_level(c, *e, level - 1, va, chunk, clear, set, apply);
+			if (r)
+				return r;
+		}
+		va += chunk;
+		size -= chunk;
+	}
+	return 0;
+}
+
+int pt_protect(struct pt_ctx *c, uint64_t va, uint64_t size, uint64_t clear, uint64_t set)
+{
+	if ((va | size) & 0xfff)
+		return BVMM_EINVAL;
+	int r = protect_level(c, c->root, PT_LEVELS, va, size, clear, set, 0);
+	return r ? r : protect_level(c, c->root, PT_LEVELS, va, size, clear, set, 1);
+}
+
+static void destroy_level(struct pt_ctx *c, uint64_t tpa, int level)
+{
+	uint64_t *t = table(c, tpa);
+	for (unsigned i = 0; level > 1 && i < 512; i++)
+		if ((t[i] & PTE_P) && !(t[i] & PTE_PS))
+			destroy_level(c, t[i] & PTE_ADDR, level - 1);
+	c->free(c->arg, tpa & PTE_ADDR);
+	c->tables--;
+}
+
+void pt_destroy(struct pt_ctx *c)
+{
+	if (c->root)
+		destroy_level(c, c->root, PT_LEVELS);
+	c->root = 0;
+}

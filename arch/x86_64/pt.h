@@ -23,6 +23,7 @@
 struct pt_ctx {
 	uint64_t (*alloc)(void *arg);              /* PA of a zeroed page, 0 when out of memory */
 	void *(*pa2va)(void *arg, uint64_t pa);    /* where the hypervisor sees a table page */
+	void (*free)(void *arg, uint64_t pa);      /* give a table page back (pt_destroy) */
 	void *arg;
 	uint64_t root;         /* PA of the PML4 */
 	uint64_t table_flags;  /* flags of non-leaf entries (NPT walks are user accesses: P|RW|US) */
@@ -44,5 +45,13 @@ int pt_map(struct pt_ctx *c, uint64_t va, uint64_t pa, uint64_t size, uint64_t f
 /* Translate va. Returns 0 and fills pa, the leaf's page size and its flags, or BVMM_ENOENT. */
 int pt_lookup(const struct pt_ctx *c, uint64_t va, uint64_t *pa, uint64_t *page_size,
 	      uint64_t *flags);
+
+/* Change the leaf flags of every page in [va, va+size): clear, then set. Large pages that
+ * the range covers only in part are split first (so BVMM_ENOMEM may leave finer pages behind
+ * but never changes a permission). BVMM_ENOENT if any page in the range is not mapped. */
+int pt_protect(struct pt_ctx *c, uint64_t va, uint64_t size, uint64_t clear, uint64_t set);
+
+/* Free every table page, the root included. */
+void pt_destroy(struct pt_ctx *c);
 
 #endif

@@ -7,6 +7,7 @@
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
 #include "../../../hv/pool.h"
+#include "../../../hv/vm.h"
 #include "../../../hv/mem.h"
 
 struct svm_host svm_host;
@@ -108,6 +109,28 @@ static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, u
 	v->s.g_pat = st->pat;
 }
 
+/* Children: every port intercepted; every MSR too, except the ones VMLOAD/VMSAVE switch
+ * and TSC reads. */
+static int alloc_child_maps(void)
+{
+	static const uint32_t pass[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE,
+					 MSR_GS_BASE, MSR_KERNEL_GS_BASE, 0x174, 0x175, 0x176 };
+	svm_host.child_iopm = pool_alloc(IOPM_SIZE / 4096);
+	svm_host.child_msrpm = pool_alloc(MSRPM_SIZE / 4096);
+	if (!svm_host.child_iopm || !svm_host.child_msrpm)
+		return BVMM_ENOMEM;
+	memset((void *)(uintptr_t)svm_host.child_iopm, 0xff, IOPM_SIZE);
+	uint8_t *pm = (uint8_t *)(uintptr_t)svm_host.child_msrpm;
+	memset(pm, 0xff, MSRPM_SIZE);
+	for (unsigned i = 0; i < sizeof pass / sizeof pass[0]; i++) {
+		long bit = msrpm_bit(pass[i]);
+		pm[bit / 8] &= (uint8_t)~(3u << (bit % 8));
+	}
+	long tsc = msrpm_bit(0x10);
+	pm[tsc / 8] &= (uint8_t)~(1u << (tsc % 8));   /* RDTSC-equivalent reads pass */
+	return 0;
+}
+
 static int alloc_host_pages(void)
 {
 	svm_host.hsave = pool_alloc(1);
@@ -122,7 +145,7 @@ static int alloc_host_pages(void)
 	msrpm_intercept(pm, MSR_VM_CR);
 	msrpm_intercept(pm, MSR_VM_HSAVE_PA);
 	svm_host.nrips = !!(cpuid(0x8000000a, 0).edx & CPUID_8000000A_EDX_NRIPS);
-	return 0;
+	return alloc_child_maps();
 }
 
 int svm_launch(struct boot_info *bi)
@@ -146,6 +169,9 @@ int svm_launch(struct boot_info *bi)
 	if (r)
 		return r;
 	fill_control_vmcb(control.vmcb, &bi->guest, control.npt.root);
+	if (!(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_NX))
+		svm_vendor_ops.npt_nx = 0;   /* MPROTECT_EPT cannot deny execution then */
+	vendor = &svm_vendor_ops;
 	log_info("launch: vendor AMD SVM (NRIP save %s), control guest resumes at rip %lx",
 		 svm_host.nrips ? "yes" : "no", bi->guest.rip);
 

@@ -22,9 +22,13 @@ struct svm_host {
 	uint64_t host_save;   /* VMSAVE area holding the host's TR, FS, GS, ... */
 	uint64_t iopm, msrpm; /* permission maps (QEMU really reads them: real pages) */
 	int nrips;            /* CPU fills next_rip */
+	uint64_t child_iopm;  /* all ports intercepted */
+	uint64_t child_msrpm; /* all MSRs intercepted but those the VMCB switches */
 };
 extern struct svm_host svm_host;
 
+struct vendor_ops;
+extern struct vendor_ops svm_vendor_ops;
 struct boot_info;
 int svm_launch(struct boot_info *bi);
 /* Run the control guest forever; returns only if its very first VMRUN fails. */

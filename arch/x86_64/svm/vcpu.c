@@ -1,0 +1,500 @@
+/* Child vCPUs on SVM: a VMCB per vCPU, the conversions between vcpu_reg_state and the VMCB,
+ * the run loop (world switch, FPU and DR0-3 switched around it), and the exit decoding into
+ * the vendor-neutral form hv/ turns into a vm_exit. Exits the caller need not see (CPUID,
+ * MSRs, SVM instructions) are handled here and the child resumes. */
+#include "svm.h"
+#include "../cpu.h"
+#include "../cpuid.h"
+#include "../../../abi/bvmm.h"
+#include "../../../hv/hv.h"
+#include "../../../hv/log.h"
+#include "../../../hv/mem.h"
+#include "../../../hv/validate.h"
+#include "../../../hv/vm.h"
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t gprs[GPR_COUNT];
+};
+_Static_assert(sizeof(struct svm_vcpu) <= VM_ARCH_BYTES, "svm_vcpu fits vcpu->arch");
+
+static struct svm_vcpu *sv(struct vcpu *vc) { return (struct svm_vcpu *)(void *)vc->arch; }
+static struct vmcb *vmcb_of(struct vcpu *vc) { return sv(vc)->vmcb; }
+
+#define EXC_UD 6
+#define EXC_GP 13
+#define V_IRQ        (1u << 8)
+#define V_IGN_TPR    (1u << 20)
+#define INT_SHADOW   1ull
+#define INTERCEPT_MONITOR (1u << 10)
+#define INTERCEPT_MWAIT   (1u << 11)
+#define INTERCEPT_XSETBV  (1u << 13)
+#define SVM_EXIT_MONITOR 0x8a
+#define SVM_EXIT_MWAIT   0x8b
+#define SVM_EXIT_MWAIT_C 0x8c
+#define SVM_EXIT_XSETBV  0x8d
+#define CHILD_ASID 2
+
+static void inject(struct vmcb *v, unsigned vector, int has_error, uint32_t error)
+{
+	v->c.eventinj = vector | VMCB_EVENT_TYPE_EXC | VMCB_EVENT_VALID |
+			(has_error ? VMCB_EVENT_EV | ((uint64_t)error << 32) : 0);
+}
+
+/* ---- registers ---- */
+
+static const uint8_t gpr_slot[VCPU_REGS_NGPRS] = {
+	[VCPU_REGS_RBX] = GPR_RBX, [VCPU_REGS_RCX] = GPR_RCX, [VCPU_REGS_RDX] = GPR_RDX,
+	[VCPU_REGS_RSI] = GPR_RSI, [VCPU_REGS_RDI] = GPR_RDI, [VCPU_REGS_R8] = GPR_R8,
+	[VCPU_REGS_R9] = GPR_R9, [VCPU_REGS_R10] = GPR_R10, [VCPU_REGS_R11] = GPR_R11,
+	[VCPU_REGS_R12] = GPR_R12, [VCPU_REGS_R13] = GPR_R13, [VCPU_REGS_R14] = GPR_R14,
+	[VCPU_REGS_R15] = GPR_R15, [VCPU_REGS_RBP] = GPR_RBP,
+};
+
+static struct vmcb_seg *vmcb_sreg(struct vmcb *v, int i)
+{
+	struct vmcb_seg *const segs[VCPU_REGS_NSREGS] = {
+		[VCPU_REGS_CS] = &v->s.cs, [VCPU_REGS_DS] = &v->s.ds, [VCPU_REGS_ES] = &v->s.es,
+		[VCPU_REGS_FS] = &v->s.fs, [VCPU_REGS_GS] = &v->s.gs, [VCPU_REGS_SS] = &v->s.ss,
+		[VCPU_REGS_LDTR] = &v->s.ldtr, [VCPU_REGS_TR] = &v->s.tr,
+	};
+	return segs[i];
+}
+
+static void svm_regs_read(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl)
+{
+	struct svm_vcpu *s = sv(vc);
+	struct vmcb *v = s->vmcb;
+	memset(rs, 0, sizeof *rs);
+	for (int i = 0; i < VCPU_REGS_NGPRS; i++)
+		rs->vrs_gprs[i] = s->gprs[gpr_slot[i]];
+	rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
+	rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
+	rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
+	rs->vrs_gprs[VCPU_REGS_RFLAGS] = v->s.rflags;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
+		struct vmcb_seg *g = vmcb_sreg(v, i);
+		rs->vrs_sregs[i] = (struct vcpu_segment_info){ g->sel, g->limit,
+			seg_svm_to_ar(g->attrib), g->base };
+	}
+	rs->vrs_gdtr = (struct vcpu_segment_info){ 0, v->s.gdtr.limit, 0, v->s.gdtr.base };
+	rs->vrs_idtr = (struct vcpu_segment_info){ 0, v->s.idtr.limit, 0, v->s.idtr.base };
+	rs->vrs_crs[VCPU_REGS_CR0] = v->s.cr0;
+	rs->vrs_crs[VCPU_REGS_CR2] = v->s.cr2;
+	rs->vrs_crs[VCPU_REGS_CR3] = v->s.cr3;
+	rs->vrs_crs[VCPU_REGS_CR4] = v->s.cr4;
+	rs->vrs_crs[VCPU_REGS_CR8] = v->c.int_ctl & 0xf;
+	rs->vrs_crs[VCPU_REGS_XCR0] = vc->xcr0;
+	rs->vrs_msrs[VCPU_REGS_EFER] = v->s.efer & ~EFER_SVME;
+	rs->vrs_msrs[VCPU_REGS_STAR] = v->s.star;
+	rs->vrs_msrs[VCPU_REGS_LSTAR] = v->s.lstar;
+	rs->vrs_msrs[VCPU_REGS_CSTAR] = v->s.cstar;
+	rs->vrs_msrs[VCPU_REGS_SFMASK] = v->s.sfmask;
+	rs->vrs_msrs[VCPU_REGS_KGSBASE] = v->s.kernel_gs_base;
+	rs->vrs_msrs[VCPU_REGS_MISC_ENABLE] = vc->misc_enable;
+	for (int i = 0; i < 4; i++)
+		rs->vrs_drs[i] = vc->dr[i];
+	rs->vrs_drs[VCPU_REGS_DR6] = v->s.dr6;
+	rs->vrs_drs[VCPU_REGS_DR7] = v->s.dr7;
+	*cpl = v->s.cpl;
+}
+
+/* The groups of `mask`, already validated by hv/ (validate_regs). */
+static void svm_regs_write(struct vcpu *vc, uint64_t mask, const struct vcpu_reg_state *rs)
+{
+	struct svm_vcpu *s = sv(vc);
+	struct vmcb *v = s->vmcb;
+	if (mask & VM_RWREGS_GPRS) {
+		for (int i = 0; i < VCPU_REGS_NGPRS; i++)
+			if (gpr_slot[i] || i == VCPU_REGS_RBX)
+				s->gprs[gpr_slot[i]] = rs->vrs_gprs[i];
+		v->s.rax = rs->vrs_gprs[VCPU_REGS_RAX];
+		v->s.rsp = rs->vrs_gprs[VCPU_REGS_RSP];
+		v->s.rip = rs->vrs_gprs[VCPU_REGS_RIP];
+		v->s.rflags = rs->vrs_gprs[VCPU_REGS_RFLAGS];
+	}
+	if (mask & VM_RWREGS_SREGS) {
+		for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
+			const struct vcpu_segment_info *si = &rs->vrs_sregs[i];
+			*vmcb_sreg(v, i) = (struct vmcb_seg){ si->vsi_sel, seg_ar_to_svm(si->vsi_ar),
+							     si->vsi_limit, si->vsi_base };
+		}
+		v->s.gdtr = (struct vmcb_seg){ 0, 0, rs->vrs_gdtr.vsi_limit, rs->vrs_gdtr.vsi_base };
+		v->s.idtr = (struct vmcb_seg){ 0, 0, rs->vrs_idtr.vsi_limit, rs->vrs_idtr.vsi_base };
+	}
+	if (mask & VM_RWREGS_CRS) {
+		v->s.cr0 = rs->vrs_crs[VCPU_REGS_CR0];
+		v->s.cr2 = rs->vrs_crs[VCPU_REGS_CR2];
+		v->s.cr3 = rs->vrs_crs[VCPU_REGS_CR3];
+		v->s.cr4 = rs->vrs_crs[VCPU_REGS_CR4];
+		v->c.int_ctl = (v->c.int_ctl & ~0xfu) | (rs->vrs_crs[VCPU_REGS_CR8] & 0xf);
+		vc->xcr0 = rs->vrs_crs[VCPU_REGS_XCR0];
+	}
+	if (mask & VM_RWREGS_MSRS) {
+		v->s.efer = rs->vrs_msrs[VCPU_REGS_EFER] | EFER_SVME;
+		v->s.star = rs->vrs_msrs[VCPU_REGS_STAR];
+		v->s.lstar = rs->vrs_msrs[VCPU_REGS_LSTAR];
+		v->s.cstar = rs->vrs_msrs[VCPU_REGS_CSTAR];
+		v->s.sfmask = rs->vrs_msrs[VCPU_REGS_SFMASK];
+		v->s.kernel_gs_base = rs->vrs_msrs[VCPU_REGS_KGSBASE];
+		vc->misc_enable = rs->vrs_msrs[VCPU_REGS_MISC_ENABLE];
+	}
+	if (mask & VM_RWREGS_DRS) {
+		for (int i = 0; i < 4; i++)
+			vc->dr[i] = rs->vrs_drs[i];
+		v->s.dr6 = rs->vrs_drs[VCPU_REGS_DR6];
+		v->s.dr7 = rs->vrs_drs[VCPU_REGS_DR7];
+	}
+	if (mask & (VM_RWREGS_SREGS | VM_RWREGS_CRS)) {
+		/* CPL is SS.DPL in protected mode, 0 in real mode (APM 15.5.1). */
+		v->s.cpl = (v->s.cr0 & CR0_PE) ? (v->s.ss.attrib >> 5) & 3 : 0;
+	}
+}
+
+static void svm_set_rax(struct vcpu *vc, uint64_t rax) { vmcb_of(vc)->s.rax = rax; }
+
+static void svm_reset(struct vcpu *vc, const struct vcpu_reg_state *rs)
+{
+	struct vmcb *v = vmcb_of(vc);
+	svm_regs_write(vc, VM_RWREGS_ALL, rs);
+	v->c.eventinj = 0;
+	v->c.int_state = 0;
+	v->c.int_ctl &= ~(V_IRQ | V_IGN_TPR);
+	v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
+	v->s.g_pat = 0x0007040600070406ull;   /* the power-on PAT */
+	memset(vc->fpu, 0, sizeof vc->fpu);
+	vc->fpu[0] = 0x7f;                     /* FCW 0x037f */
+	vc->fpu[1] = 0x03;
+	vc->fpu[24] = 0x80;                    /* MXCSR 0x1f80 */
+	vc->fpu[25] = 0x1f;
+}
+
+/* x86 power-on state (SDM vol. 3, 9.1.1): real mode at F000:FFF0. */
+static void poweron_state(struct vcpu_reg_state *rs)
+{
+	memset(rs, 0, sizeof *rs);
+	rs->vrs_gprs[VCPU_REGS_RIP] = 0xfff0;
+	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 0x2;
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x60000010;
+	rs->vrs_crs[VCPU_REGS_XCR0] = 1;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
+		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0, 0xffff, 0x93, 0 };
+	rs->vrs_sregs[VCPU_REGS_CS] = (struct vcpu_segment_info){ 0xf000, 0xffff, 0x9b, 0xffff0000 };
+	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = 0x82;
+	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
+	rs->vrs_gdtr.vsi_limit = 0xffff;
+	rs->vrs_idtr.vsi_limit = 0xffff;
+	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
+	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
+}
+
+static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
+{
+	struct vcpu_reg_state rs;
+	uint64_t pa = vm_page_alloc(vm);
+	if (!pa)
+		return BVMM_ENOMEM;
+	struct vmcb *v = (struct vmcb *)(uintptr_t)pa;
+	sv(vc)->vmcb = v;
+	v->c.intercept_misc1 = VMCB_INTERCEPT_INTR | VMCB_INTERCEPT_NMI | VMCB_INTERCEPT_CPUID |
+			       VMCB_INTERCEPT_HLT | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_IOIO_PROT |
+			       VMCB_INTERCEPT_MSR_PROT | VMCB_INTERCEPT_SHUTDOWN;
+	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL | VMCB_INTERCEPT_VMLOAD |
+			       VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI | VMCB_INTERCEPT_CLGI |
+			       VMCB_INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
+			       INTERCEPT_XSETBV;
+	v->c.iopm_base_pa = svm_host.child_iopm;
+	v->c.msrpm_base_pa = svm_host.child_msrpm;
+	v->c.asid = CHILD_ASID;
+	v->c.np_enable = VMCB_NP_ENABLE;
+	v->c.n_cr3 = vm->npt.root;
+	/* Physical interrupts stay the host's (INTR intercept); the child's IF masks only
+	 * virtual ones. */
+	v->c.int_ctl = VMCB_V_INTR_MASKING;
+	poweron_state(&rs);
+	svm_reset(vc, &rs);
+	return 0;
+}
+
+static void svm_vcpu_fini(struct vm *vm, struct vcpu *vc)
+{
+	if (sv(vc)->vmcb)
+		vm_page_free(vm, (uint64_t)(uintptr_t)sv(vc)->vmcb);
+	sv(vc)->vmcb = NULL;
+}
+
+static int can_take_irq(const struct vmcb *v)
+{
+	return (v->s.rflags & RFLAGS_IF) && !(v->c.int_state & INT_SHADOW) &&
+	       !(v->c.eventinj & VMCB_EVENT_VALID);
+}
+
+static int svm_irq_ready(struct vcpu *vc) { return can_take_irq(vmcb_of(vc)); }
+
+/* ---- the child's MSRs: a documented set; #GP for the rest ---- */
+
+#define MSR_TSC         0x10u
+#define MSR_MISC_ENABLE 0x1a0u
+
+static int pat_valid(uint64_t pat)
+{
+	for (int i = 0; i < 8; i++) {
+		uint8_t t = (uint8_t)(pat >> (i * 8));
+		if (t == 2 || t == 3 || t > 7)
+			return 0;
+	}
+	return 1;
+}
+
+static int child_rdmsr(struct vcpu *vc, uint32_t msr, uint64_t *val)
+{
+	struct vmcb *v = vmcb_of(vc);
+	switch (msr) {
+	case MSR_EFER:                *val = v->s.efer & ~EFER_SVME; return 0;
+	case MSR_PAT:                 *val = v->s.g_pat; return 0;
+	case MSR_MISC_ENABLE:         *val = vc->misc_enable; return 0;
+	case KVM_MSR_SYSTEM_TIME_NEW: *val = vc->pvclock_msr; return 0;
+	default:                      return -1;
+	}
+}
+
+#define CHILD_EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
+
+static int child_wrmsr(struct vm *vm, struct vcpu *vc, uint32_t msr, uint64_t val)
+{
+	struct vmcb *v = vmcb_of(vc);
+	switch (msr) {
+	case MSR_EFER:
+		if (val & ~(CHILD_EFER_WRITABLE | EFER_LMA))
+			return -1;
+		v->s.efer = (val & CHILD_EFER_WRITABLE) | (v->s.efer & EFER_LMA) | EFER_SVME;
+		return 0;
+	case MSR_PAT:
+		if (!pat_valid(val))
+			return -1;
+		v->s.g_pat = val;
+		return 0;
+	case MSR_MISC_ENABLE:
+		vc->misc_enable = val;
+		return 0;
+	case KVM_MSR_SYSTEM_TIME_NEW:
+		return pvclock_msr_write(vm, vc, val);
+	default:
+		return -1;
+	}
+}
+
+static void child_msr(struct vm *vm, struct vcpu *vc)
+{
+	struct svm_vcpu *s = sv(vc);
+	struct vmcb *v = s->vmcb;
+	uint32_t msr = (uint32_t)s->gprs[GPR_RCX];
+	uint64_t val = 0;
+	int write = v->c.exitinfo1 == 1;
+	int r = write ? child_wrmsr(vm, vc, msr, (v->s.rax & 0xffffffff) | (s->gprs[GPR_RDX] << 32))
+		      : child_rdmsr(vc, msr, &val);
+	if (r) {
+		inject(v, EXC_GP, 1, 0);
+		return;
+	}
+	if (!write) {
+		v->s.rax = val & 0xffffffff;
+		s->gprs[GPR_RDX] = val >> 32;
+	}
+	v->s.rip = svm_next_rip(v, svm_host.nrips);
+}
+
+static void child_cpuid(struct vcpu *vc)
+{
+	struct svm_vcpu *s = sv(vc);
+	struct vmcb *v = s->vmcb;
+	uint32_t leaf = (uint32_t)v->s.rax, sub = (uint32_t)s->gprs[GPR_RCX];
+	struct cpuid_regs r = cpuid(leaf, sub);
+	cpuid_filter_child(leaf, sub, v->s.cr4, vc->id, &r);
+	v->s.rax = r.eax;
+	s->gprs[GPR_RBX] = r.ebx;
+	s->gprs[GPR_RCX] = r.ecx;
+	s->gprs[GPR_RDX] = r.edx;
+	v->s.rip = svm_next_rip(v, svm_host.nrips);
+}
+
+/* ---- caller-visible exits ---- */
+
+/* IOIO EXITINFO1 (APM 15.10.2): TYPE bit 0 (1 = IN), STR 2, REP 3, SZ8/16/32 4-6, port 16-31. */
+static void decode_io(struct vmcb *v, struct vexit *ex)
+{
+	uint64_t info = v->c.exitinfo1;
+	unsigned size = (info & (1u << 4)) ? 1 : (info & (1u << 5)) ? 2 : 4;
+	ex->kind = VEXIT_IO;
+	ex->io.vei_size = (uint8_t)size;
+	ex->io.vei_dir = (info & 1) ? VEI_DIR_IN : VEI_DIR_OUT;
+	ex->io.vei_string = !!(info & (1u << 2));
+	ex->io.vei_rep = !!(info & (1u << 3));
+	ex->io.vei_encoding = 0;     /* not known without decode assists */
+	ex->io.vei_port = (uint16_t)(info >> 16);
+	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
+	ex->io.vei_data = (uint32_t)(ex->io.vei_dir == VEI_DIR_OUT ? v->s.rax & mask : v->s.rax);
+	v->s.rip = v->c.exitinfo2;   /* next RIP, always provided for IOIO */
+}
+
+static int child_gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
+{
+	return vm_gpa_to_hpa(g->ctx, gpa, len, hpa);
+}
+
+/* The faulting instruction's bytes, read through the child's own page tables (QEMU has no
+ * decode assists); as many as are mapped, up to 15. */
+static void fetch_insn(struct vm *vm, struct vmcb *v, struct vexit *ex)
+{
+	struct gview g = { .cr0 = v->s.cr0, .cr3 = v->s.cr3, .cr4 = v->s.cr4, .efer = v->s.efer,
+			   .gpa_to_hpa = child_gpa_to_hpa, .ctx = vm };
+	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & (1u << 9));
+	uint64_t lin = (long_mode ? 0 : v->s.cs.base) + v->s.rip;
+	if (!long_mode)
+		lin &= 0xffffffffull;
+	uint64_t first = 4096 - (lin & 0xfff);
+	size_t n = first < 15 ? (size_t)first : 15;
+	if (gmem_copy_in(&g, ex->insn, lin, n))
+		return;
+	ex->insn_len = (uint8_t)n;
+	if (n < 15 && !gmem_copy_in(&g, ex->insn + n, lin + n, 15 - n))
+		ex->insn_len = 15;
+}
+
+static void decode_npf(struct vm *vm, struct vmcb *v, struct vexit *ex)
+{
+	ex->gpa = v->c.exitinfo2;
+	/* A present page refusing the access is an MPROTECT_EPT permission; anything outside
+	 * guest RAM is MMIO for the caller to emulate. */
+	ex->kind = (v->c.exitinfo1 & 1) && vm_gpa_in_ram(vm, ex->gpa, 1) ? VEXIT_PROTECT : VEXIT_MMIO;
+	fetch_insn(vm, v, ex);
+}
+
+/* Handle one exit; returns 1 when the caller must see it (ex filled). */
+static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
+{
+	struct vmcb *v = vmcb_of(vc);
+	uint32_t code = (uint32_t)v->c.exitcode;
+	ex->raw = code;
+	switch (code) {
+	case SVM_EXIT_INVALID:
+		ex->kind = VEXIT_FAILED;
+		return 1;
+	case SVM_EXIT_CPUID:
+		child_cpuid(vc);
+		return 0;
+	case SVM_EXIT_MSR:
+		child_msr(vm, vc);
+		return 0;
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMMCALL: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_C: case SVM_EXIT_XSETBV:
+		inject(v, EXC_UD, 0, 0);
+		return 0;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+		ex->kind = VEXIT_NONE;   /* the control guest takes it once it runs again */
+		return 1;
+	case SVM_EXIT_VINTR:
+		v->c.int_ctl &= ~(V_IRQ | V_IGN_TPR);
+		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
+		ex->kind = VEXIT_IRQWIN;
+		return 1;
+	case SVM_EXIT_HLT:
+		ex->kind = VEXIT_HLT;
+		ex->intr_enabled = !!(v->s.rflags & RFLAGS_IF);
+		v->s.rip += 1;
+		return 1;
+	case SVM_EXIT_IOIO:
+		decode_io(v, ex);
+		return 1;
+	case SVM_EXIT_NPF:
+		decode_npf(vm, v, ex);
+		return 1;
+	case SVM_EXIT_SHUTDOWN:
+		ex->kind = VEXIT_SHUTDOWN;
+		return 1;
+	default:
+		ex->kind = VEXIT_UNEXPECTED;
+		return 1;
+	}
+}
+
+/* ---- the run loop ---- */
+
+static uint8_t control_fpu[512] __attribute__((aligned(16)));
+static uint64_t control_dr[4];
+
+static void fx_save(uint8_t *p) { __asm__ volatile("fxsave64 (%0)" : : "r"(p) : "memory"); }
+static void fx_restore(const uint8_t *p) { __asm__ volatile("fxrstor64 (%0)" : : "r"(p) : "memory"); }
+
+#define DR_ACCESS(n) \
+	static uint64_t get_dr##n(void) { uint64_t x; __asm__ volatile("mov %%db" #n ", %0" : "=r"(x)); return x; } \
+	static void set_dr##n(uint64_t x) { __asm__ volatile("mov %0, %%db" #n : : "r"(x)); }
+DR_ACCESS(0)
+DR_ACCESS(1)
+DR_ACCESS(2)
+DR_ACCESS(3)
+
+static void save_drs(uint64_t d[4]) { d[0] = get_dr0(); d[1] = get_dr1(); d[2] = get_dr2(); d[3] = get_dr3(); }
+static void load_drs(const uint64_t d[4]) { set_dr0(d[0]); set_dr1(d[1]); set_dr2(d[2]); set_dr3(d[3]); }
+
+/* FPU/SSE state and DR0-3 are not switched by VMRUN: the control guest's are kept aside
+ * while a child runs (children have no XSAVE, so FXSAVE covers their state). */
+static void child_state_in(struct vcpu *vc)
+{
+	fx_save(control_fpu);
+	fx_restore(vc->fpu);
+	save_drs(control_dr);
+	load_drs(vc->dr);
+}
+
+static void child_state_out(struct vcpu *vc)
+{
+	fx_save(vc->fpu);
+	fx_restore(control_fpu);
+	save_drs(vc->dr);
+	load_drs(control_dr);
+}
+
+static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
+{
+	struct svm_vcpu *s = sv(vc);
+	struct vmcb *v = s->vmcb;
+	memset(ex, 0, sizeof *ex);
+	if (irq >= 0 && can_take_irq(v))
+		v->c.eventinj = (uint64_t)irq | VMCB_EVENT_TYPE_INTR | VMCB_EVENT_VALID;
+	if (vc->irq_pending && !can_take_irq(v)) {
+		/* Interrupt window: a virtual interrupt the guest takes when it can (APM 15.21.4). */
+		v->c.int_ctl |= V_IRQ | V_IGN_TPR;
+		v->c.intercept_misc1 |= VMCB_INTERCEPT_VINTR;
+	}
+	child_state_in(vc);
+	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* one ASID for all children: flush on entry */
+	for (;;) {
+		if (vc->pvclock_msr & 1)
+			pvclock_update(vm, vc);
+		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, svm_host.host_save);
+		v->c.tlb_control = 0;
+		/* An event cut short by the exit is delivered again unless a handler injects. */
+		v->c.eventinj = (v->c.exitintinfo & VMCB_EVENT_VALID) ? v->c.exitintinfo : 0;
+		if (child_exit(vm, vc, ex))
+			break;
+	}
+	child_state_out(vc);
+}
+
+struct vendor_ops svm_vendor_ops = {
+	.name = "AMD SVM",
+	.vcpu_init = svm_vcpu_init,
+	.vcpu_fini = svm_vcpu_fini,
+	.regs_read = svm_regs_read,
+	.regs_write = svm_regs_write,
+	.reset = svm_reset,
+	.set_rax = svm_set_rax,
+	.irq_ready = svm_irq_ready,
+	.run = svm_run,
+	.npt_base = PTE_US,    /* a nested walk is a user access (PLATFORM.md) */
+	.npt_write = PTE_RW,
+	.npt_nx = PTE_NX,      /* cleared at launch if the CPU has no NX */
+};

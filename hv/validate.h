@@ -1,0 +1,33 @@
+/* Validation of untrusted hypercall input, written once as pure functions (unit-tested).
+ * Each returns 0 or the errno shared/ABI.md gives for the case. */
+#ifndef HV_VALIDATE_H
+#define HV_VALIDATE_H
+
+#include <stdint.h>
+#include "../abi/bvmm.h"
+
+struct mem_slot;
+
+/* CREATE: ranges, vCPU count. EINVAL. */
+int validate_create(const struct vm_create_params *p);
+
+/* Is [gpa, gpa+len) inside the union of the (ascending) ranges? */
+int ranges_contain(const struct mem_slot *r, uint32_t n, uint64_t gpa, uint64_t len);
+
+/* MPROTECT_EPT: prot and range. EINVAL. On success read, write and exec receive the permissions
+ * to apply (exec-only widened to read+exec: nested paging cannot express it). */
+int validate_mprotect(const struct vm_mprotect_ept_params *p, const struct mem_slot *r,
+		      uint32_t n, int *read, int *write, int *exec);
+
+/* A register state that VMRUN / VM entry would accept, for the architecture rules bvmm
+ * checks (CR0/CR4/EFER combinations, RFLAGS, segments). 0 or EINVAL. */
+int validate_regs(const struct vcpu_reg_state *rs);
+
+/* The pvclock structure address (MSR value without the enable bit): in RAM, in one page. */
+int validate_pvclock_gpa(uint64_t gpa, const struct mem_slot *r, uint32_t n);
+
+/* Segment access rights: the ABI's VMX layout <-> the VMCB attribute layout. */
+uint16_t seg_ar_to_svm(uint32_t ar);
+uint32_t seg_svm_to_ar(uint16_t attrib);
+
+#endif

@@ -1,0 +1,254 @@
+/* VM and vCPU lifetime: CREATE's memory backing and nested map, TERM's teardown, the VM
+ * table, per-VM pool accounting, guest-physical access, and the pvclock upkeep. */
+#include "vm.h"
+#include "hv.h"
+#include "log.h"
+#include "mem.h"
+#include "pool.h"
+#include "validate.h"
+#include "../arch/x86_64/cpu.h"
+
+struct vm *vms[VMM_MAX_VCPUS];
+static uint32_t next_vm_id = 1;
+static uint32_t total_vcpus;
+
+uint64_t vm_page_alloc(struct vm *vm)
+{
+	uint64_t pa = pool_alloc(1);
+	if (pa)
+		vm->pool_pages++;
+	return pa;
+}
+
+void vm_page_free(struct vm *vm, uint64_t pa)
+{
+	pool_free(pa, 1);
+	vm->pool_pages--;
+}
+
+static uint64_t npt_alloc(void *arg) { return vm_page_alloc(arg); }
+static void npt_free(void *arg, uint64_t pa) { vm_page_free(arg, pa); }
+static void *npt_va(void *arg, uint64_t pa) { (void)arg; return (void *)(uintptr_t)pa; }
+
+struct vm *vm_find(uint32_t id)
+{
+	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
+		if (vms[i] && vms[i]->id == id)
+			return vms[i];
+	return NULL;
+}
+
+struct vcpu *vcpu_find(struct vm *vm, uint32_t id)
+{
+	return vm && id < vm->ncpus ? vm->vcpus[id] : NULL;
+}
+
+int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	return ranges_contain(vm->ranges, vm->nranges, gpa, len);
+}
+
+int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa)
+{
+	uint64_t size, flags;
+	if (!vm_gpa_in_ram(vm, gpa, len) || ((gpa & 0xfff) + len > 4096))
+		return BVMM_EFAULT;
+	return pt_lookup(&vm->npt, gpa, hpa, &size, &flags) ? BVMM_EFAULT : 0;
+}
+
+/* Ordinary RAM of the control guest per the firmware memory map: never the pool (reserved),
+ * never MMIO, runtime services or ACPI memory. */
+static int is_control_ram(uint64_t pa)
+{
+	static const struct mem_range *hint;
+	const struct boot_info *bi = hv.bi;
+	if (hint && pa >= hint->base && pa - hint->base < hint->size)
+		return 1;
+	for (uint32_t i = 0; i < bi->nmem; i++) {
+		const struct mem_range *m = &bi->mem[i];
+		if (pa < m->base || pa - m->base >= m->size)
+			continue;
+		switch (m->type) {
+		case EFI_MT_LOADER_CODE: case EFI_MT_LOADER_DATA: case EFI_MT_BS_CODE:
+		case EFI_MT_BS_DATA: case EFI_MT_CONVENTIONAL:
+			hint = m;
+			return !pool_overlaps(pa, 4096);
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* Map one caller range into the VM: every page present in the caller's tables and ordinary
+ * RAM; physically contiguous runs go in whole, so 2 MiB pages are used where they fit. */
+static int back_range(struct vm *vm, const struct gview *caller, const struct vm_mem_range *r)
+{
+	uint64_t run_gpa = r->vmr_gpa, run_hpa = 0, run_len = 0;
+	for (uint64_t off = 0; off < r->vmr_size; off += 4096) {
+		uint64_t hpa;
+		if (gmem_translate(caller, r->vmr_va + off, 1, &hpa) || !is_control_ram(hpa))
+			return BVMM_EINVAL;
+		if (run_len && hpa == run_hpa + run_len) {
+			run_len += 4096;
+			continue;
+		}
+		if (run_len) {
+			int e = pt_map(&vm->npt, run_gpa, run_hpa, run_len, vendor->npt_base | vendor->npt_write);
+			if (e)
+				return e;
+		}
+		run_gpa = r->vmr_gpa + off;
+		run_hpa = hpa;
+		run_len = 4096;
+	}
+	return pt_map(&vm->npt, run_gpa, run_hpa, run_len, vendor->npt_base | vendor->npt_write);
+}
+
+static void vm_free(struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpus[i])
+			continue;
+		vendor->vcpu_fini(vm, vm->vcpus[i]);
+		vm_page_free(vm, (uint64_t)(uintptr_t)vm->vcpus[i]);
+	}
+	pt_destroy(&vm->npt);
+	if (vm->pool_pages != 1)
+		log_err("vm %u: %lu pool pages unaccounted at TERM", vm->id, vm->pool_pages - 1);
+	total_vcpus -= vm->ncpus;
+	pool_free((uint64_t)(uintptr_t)vm, 1);
+}
+
+_Static_assert(sizeof(struct vm) <= 4096, "struct vm fits a page");
+_Static_assert(sizeof(struct vcpu) <= 4096, "struct vcpu fits a page");
+
+/*
+ * CREATE after validate_create(): allocate the VM, back its memory by the caller's pages,
+ * create its vCPUs. Returns 0 with *id set; EINVAL (a backing page absent or not ordinary
+ * RAM), ENOMEM (pool exhausted), ENOSPC (VMM_MAX_VCPUS reached). Changes nothing on error.
+ */
+int vm_create(const struct vm_create_params *p, const struct gview *caller, uint32_t *id)
+{
+	unsigned slot;
+	if (total_vcpus + p->vcp_ncpus > VMM_MAX_VCPUS)
+		return BVMM_ENOSPC;
+	for (slot = 0; slot < VMM_MAX_VCPUS && vms[slot]; slot++)
+		;
+	uint64_t pa = pool_alloc(1);
+	if (!pa)
+		return BVMM_ENOMEM;
+	struct vm *vm = (struct vm *)(uintptr_t)pa;
+	vm->pool_pages = 1;
+	vm->ncpus = 0;
+	vm->nranges = (uint32_t)p->vcp_nmemranges;
+	for (uint32_t i = 0; i < vm->nranges; i++) {
+		vm->ranges[i] = (struct mem_slot){ p->vcp_memranges[i].vmr_gpa, p->vcp_memranges[i].vmr_size };
+		vm->mem_size += p->vcp_memranges[i].vmr_size;
+	}
+	memcpy(vm->name, p->vcp_name, VMM_MAX_NAME_LEN - 1);
+	vm->name[VMM_MAX_NAME_LEN - 1] = 0;
+	vm->npt = (struct pt_ctx){ .alloc = npt_alloc, .free = npt_free, .pa2va = npt_va, .arg = vm,
+				   .table_flags = vendor->npt_base | vendor->npt_write, .max_leaf_level = 2 };
+	int err = pt_init(&vm->npt);
+	for (uint32_t i = 0; !err && i < vm->nranges; i++)
+		err = back_range(vm, caller, &p->vcp_memranges[i]);
+	for (uint32_t i = 0; !err && i < p->vcp_ncpus; i++) {
+		uint64_t vpa = vm_page_alloc(vm);
+		if (!vpa) {
+			err = BVMM_ENOMEM;
+			break;
+		}
+		struct vcpu *vc = (struct vcpu *)(uintptr_t)vpa;
+		vc->id = i;
+		vm->vcpus[i] = vc;
+		vm->ncpus = i + 1;
+		err = vendor->vcpu_init(vm, vc);
+		if (err)
+			vm->vcpus[i] = NULL, vm_page_free(vm, vpa);
+	}
+	total_vcpus += vm->ncpus;
+	if (err) {
+		vm_free(vm);
+		return err;
+	}
+	vm->id = next_vm_id++;
+	vm->epoch_tsc = rdtsc();
+	vms[slot] = vm;
+	*id = vm->id;
+	log_info("vm %u \"%s\" created: %lu MiB in %u ranges, %u vCPUs, %lu pool pages", vm->id,
+		 vm->name, vm->mem_size >> 20, vm->nranges, vm->ncpus, vm->pool_pages);
+	return 0;
+}
+
+/* TERM: free the VM and every pool page it took. ENOENT for an unknown id. */
+int vm_terminate(uint32_t id)
+{
+	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++) {
+		if (!vms[i] || vms[i]->id != id)
+			continue;
+		struct vm *vm = vms[i];
+		vms[i] = NULL;
+		log_info("vm %u \"%s\" terminated: %lu pool pages returned", vm->id, vm->name,
+			 vm->pool_pages);
+		vm_free(vm);
+		return 0;
+	}
+	return BVMM_ENOENT;
+}
+
+/* ---- pvclock (KVM ABI: version odd while the structure is being updated) ---- */
+
+static uint64_t tsc_to_ns(uint64_t ticks)
+{
+	uint64_t hz = hv.bi->tsc_hz;
+	return (ticks / hz) * 1000000000ull + (ticks % hz) * 1000000000ull / hz;
+}
+
+/* mul/shift so that ns = ((tsc << shift) * mul) >> 32 (shift may be negative). */
+static void pvclock_scale(uint64_t hz, uint32_t *mul, int8_t *shift)
+{
+	uint64_t num = 1000000000ull;
+	int s = 0;
+	while (num >= hz) {      /* ratio >= 1: shift ticks left */
+		hz <<= 1;
+		s++;
+	}
+	while (num * 2 < hz && s > -31) {
+		num <<= 1;
+		s--;
+	}
+	*mul = (uint32_t)((num << 32) / hz);
+	*shift = (int8_t)s;
+}
+
+void pvclock_update(struct vm *vm, struct vcpu *vc)
+{
+	uint64_t hpa, gpa = vc->pvclock_msr & ~1ull;
+	if (!(vc->pvclock_msr & 1) || vm_gpa_to_hpa(vm, gpa, 32, &hpa))
+		return;
+	volatile struct pvclock_vcpu_time_info *ti = (void *)(uintptr_t)hpa;
+	uint32_t v = vc->pvclock_version & ~1u, mul;
+	int8_t shift;
+	uint64_t now = rdtsc();
+	pvclock_scale(hv.bi->tsc_hz, &mul, &shift);
+	ti->version = v + 1;   /* odd: update in progress */
+	__asm__ volatile("" ::: "memory");
+	ti->tsc_timestamp = now;
+	ti->system_time = tsc_to_ns(now - vm->epoch_tsc);
+	ti->tsc_to_system_mul = mul;
+	ti->tsc_shift = shift;
+	ti->flags = PVCLOCK_TSC_STABLE_BIT;
+	__asm__ volatile("" ::: "memory");
+	ti->version = v + 2;
+	vc->pvclock_version = v + 2;
+}
+
+int pvclock_msr_write(struct vm *vm, struct vcpu *vc, uint64_t val)
+{
+	if ((val & 1) && validate_pvclock_gpa(val & ~1ull, vm->ranges, vm->nranges))
+		return -1;
+	vc->pvclock_msr = val;
+	pvclock_update(vm, vc);
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* VM and vCPU objects (in pool pages) and the vendor interface hv/ drives them through.
+ * hv/ owns the vmm(4) semantics; the vendor backend owns the hardware state in vcpu->arch. */
+#ifndef HV_VM_H
+#define HV_VM_H
+
+#include <stdint.h>
+#include "../abi/bvmm.h"
+#include "../arch/x86_64/pt.h"
+
+#define VM_ARCH_BYTES 256
+
+/* A caller-visible exit, vendor-neutral; raw keeps the vendor's code for vrp_exit_reason. */
+enum vexit_kind { VEXIT_IO, VEXIT_HLT, VEXIT_MMIO, VEXIT_PROTECT, VEXIT_SHUTDOWN,
+		  VEXIT_IRQWIN, VEXIT_NONE, VEXIT_UNEXPECTED, VEXIT_FAILED };
+struct vexit {
+	enum vexit_kind kind;
+	uint32_t raw;
+	struct vm_exit_inout io;
+	uint64_t gpa;
+	uint8_t insn_len, insn[15];
+	uint8_t intr_enabled;     /* HLT: RFLAGS.IF */
+};
+
+struct vcpu {
+	uint32_t id;
+	uint8_t state;            /* VCPU_STATE_* */
+	uint8_t dead;             /* stopped for good: RUN answers EBUSY until TERM */
+	uint8_t irq_pending;      /* INTR level */
+	uint8_t last_exit;        /* VEXIT_* of the previous RUN, for vrp_continue */
+	uint8_t last_io_size, last_io_in;
+	uint64_t pvclock_msr;     /* guest's MSR_KVM_SYSTEM_TIME_NEW value, bit 0 = enabled */
+	uint32_t pvclock_version;
+	uint64_t misc_enable, xcr0;
+	uint64_t dr[4];           /* DR0-3: not in the VMCB, switched around RUN */
+	uint8_t fpu[512] __attribute__((aligned(16)));   /* FXSAVE image */
+	uint8_t arch[VM_ARCH_BYTES] __attribute__((aligned(16)));
+};
+
+struct mem_slot { uint64_t gpa, size; };
+
+struct vm {
+	uint32_t id;
+	char name[VMM_MAX_NAME_LEN];
+	uint32_t nranges, ncpus;
+	struct mem_slot ranges[VMM_MAX_MEM_RANGES];
+	uint64_t mem_size;
+	uint64_t pool_pages;      /* pool pages this VM holds (tables, VMCBs, objects) */
+	uint64_t epoch_tsc;       /* pvclock's time zero */
+	struct pt_ctx npt;
+	struct vcpu *vcpus[VMM_MAX_VCPUS_PER_VM];
+};
+
+struct vendor_ops {
+	const char *name;
+	int (*vcpu_init)(struct vm *vm, struct vcpu *vc);      /* BVMM_ENOMEM */
+	void (*vcpu_fini)(struct vm *vm, struct vcpu *vc);
+	void (*regs_read)(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl);
+	void (*regs_write)(struct vcpu *vc, uint64_t mask, const struct vcpu_reg_state *rs);
+	/* RESETCPU: every register, and no pending event or interrupt window left. */
+	void (*reset)(struct vcpu *vc, const struct vcpu_reg_state *rs);
+	void (*set_rax)(struct vcpu *vc, uint64_t rax);
+	int (*irq_ready)(struct vcpu *vc);
+	/* Run until a caller-visible exit; inject `irq` (-1: none) if the guest can take it. */
+	void (*run)(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex);
+	uint64_t npt_base, npt_write, npt_nx;   /* nested-table bits: always, writable, no-exec */
+};
+extern const struct vendor_ops *vendor;
+
+/* The VM table (hv/vm.c). */
+struct gview;
+struct vm *vm_find(uint32_t id);
+struct vcpu *vcpu_find(struct vm *vm, uint32_t id);
+int vm_create(const struct vm_create_params *p, const struct gview *caller, uint32_t *id);
+int vm_terminate(uint32_t id);
+extern struct vm *vms[VMM_MAX_VCPUS];
+
+/* Pool pages on a VM's account. */
+uint64_t vm_page_alloc(struct vm *vm);
+void vm_page_free(struct vm *vm, uint64_t pa);
+
+/* Child GPA -> HPA through the VM's nested tables (for guest memory access). */
+int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa);
+/* Is [gpa, gpa+len) inside the VM's RAM ranges? */
+int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* pvclock: the hypervisor's view of time, and the guest MSR. */
+void pvclock_update(struct vm *vm, struct vcpu *vc);
+int pvclock_msr_write(struct vm *vm, struct vcpu *vc, uint64_t val);   /* 0 or -1 (#GP) */
+
+#endif
