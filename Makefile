@@ -104,11 +104,29 @@ $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)
 
 unit: $(UNIT_TESTS)
 
+# Tiny guests (tests/guests), flat binaries linked at their load address.
+GUEST_ADDR_real16 := 0xf0000
+GUEST_ADDR_prot32 := 0x2000
+GUEST_ADDR_triple := 0x7c00
+GUEST_ADDR_long64 := 0x100000
+GUESTS := $(patsubst tests/guests/%.S,$(B)/guests/%.bin,$(wildcard tests/guests/*.S))
+$(B)/guests/%.bin: tests/guests/%.S
+	@mkdir -p $(dir $@)
+	gcc -c $< -o $(@:.bin=.o)
+	ld -Ttext=$(GUEST_ADDR_$*) --oformat binary -o $@ $(@:.bin=.o)
+$(B)/efi-obj/tests/scenarios/guests.o: tests/scenarios/guests.S $(GUESTS)
+	@mkdir -p $(dir $@)
+	gcc $(EFI_CFLAGS) -Wa,-I$(B)/guests -c $< -o $@
+
 # Scenario control programs (EFI applications run in the control guest).
 SC_LIB := $(B)/efi-obj/tests/scenarios/lib/scenario.o $(B)/efi-obj/tests/scenarios/lib/probe.o
-SC_NAMES := s1_control fallback bench
+SC_NAMES := s1_control fallback bench s4_vmm
 SC_EFIS := $(SC_NAMES:%=$(B)/scenarios/bin/%.efi)
 $(B)/scenarios/bin/%.efi: $(B)/efi-obj/tests/scenarios/%.o $(SC_LIB)
+	@mkdir -p $(dir $@)
+	$(call efi_link,$@,$^)
+$(B)/scenarios/bin/s4_vmm.efi: $(B)/efi-obj/tests/scenarios/s4_vmm.o $(SC_LIB) \
+		$(B)/efi-obj/tests/scenarios/guests.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
 $(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios/lib/scenario.h

@@ -109,7 +109,21 @@ s3() {
 	check s3/no-hypervisor-errors $? "$(grep -a -E 'bvmm: (error|warn)' "$OUT/s3/com2.txt" | head -3)"
 }
 
+# 4. The vmm(4) operations with real child VMs.
+s4() {
+	new_esp s4
+	cp "$B/scenarios/bin/s4_vmm.efi" "$OUT/s4/esp/EFI/BOOT/control.efi"
+	printf 'pool=4M\n' > "$OUT/s4/esp/EFI/BOOT/bvmm.conf"
+	boot s4 max 120
+	judge s4 "DONE s4-vmm"
+	grep -a '^METRIC' "$OUT/s4/com1.txt" >&2
+	hvlog s4 log-vm-created 'bvmm: info: vm [0-9]+ "solo5-like" created: 4 MiB in 1 ranges, 1 vCPUs'
+	hvlog s4 log-vm-terminated 'bvmm: info: vm [0-9]+ "solo5-like" terminated'
+	! grep -a -q -E 'bvmm: error' "$OUT/s4/com2.txt"
+	check s4/no-hypervisor-errors $? "$(grep -a -E 'bvmm: error' "$OUT/s4/com2.txt" | head -3)"
+}
+
 mkdir -p "$OUT"
-for s in "${@:-s1 s2 s3}"; do
+for s in "${@:-s1 s2 s3 s4}"; do
 	for one in $s; do "$one"; done
 done

@@ -21,6 +21,7 @@ static void inject_exception(struct vmcb *v, unsigned vector, int has_error, uin
 static void skip_insn(struct vmcb *v)
 {
 	v->s.rip = svm_next_rip(v, svm_host.nrips);
+	v->c.int_state &= ~1ull;   /* the instruction is done: no interrupt shadow left */
 }
 
 static void log_state(int level, const struct svm_guest *g)

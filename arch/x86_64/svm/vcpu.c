@@ -41,6 +41,14 @@ static void inject(struct vmcb *v, unsigned vector, int has_error, uint32_t erro
 			(has_error ? VMCB_EVENT_EV | ((uint64_t)error << 32) : 0);
 }
 
+/* Resume after an instruction the hypervisor completed: the STI/MOV SS interrupt shadow it
+ * sat in is over. */
+static void skip_to(struct vmcb *v, uint64_t rip)
+{
+	v->s.rip = rip;
+	v->c.int_state &= ~INT_SHADOW;
+}
+
 /* ---- registers ---- */
 
 static const uint8_t gpr_slot[VCPU_REGS_NGPRS] = {
@@ -301,7 +309,7 @@ static void child_msr(struct vm *vm, struct vcpu *vc)
 		v->s.rax = val & 0xffffffff;
 		s->gprs[GPR_RDX] = val >> 32;
 	}
-	v->s.rip = svm_next_rip(v, svm_host.nrips);
+	skip_to(v, svm_next_rip(v, svm_host.nrips));
 }
 
 static void child_cpuid(struct vcpu *vc)
@@ -315,7 +323,7 @@ static void child_cpuid(struct vcpu *vc)
 	s->gprs[GPR_RBX] = r.ebx;
 	s->gprs[GPR_RCX] = r.ecx;
 	s->gprs[GPR_RDX] = r.edx;
-	v->s.rip = svm_next_rip(v, svm_host.nrips);
+	skip_to(v, svm_next_rip(v, svm_host.nrips));
 }
 
 /* ---- caller-visible exits ---- */
@@ -334,7 +342,7 @@ static void decode_io(struct vmcb *v, struct vexit *ex)
 	ex->io.vei_port = (uint16_t)(info >> 16);
 	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
 	ex->io.vei_data = (uint32_t)(ex->io.vei_dir == VEI_DIR_OUT ? v->s.rax & mask : v->s.rax);
-	v->s.rip = v->c.exitinfo2;   /* next RIP, always provided for IOIO */
+	skip_to(v, v->c.exitinfo2);   /* next RIP, always provided for IOIO */
 }
 
 static int child_gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
@@ -403,7 +411,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	case SVM_EXIT_HLT:
 		ex->kind = VEXIT_HLT;
 		ex->intr_enabled = !!(v->s.rflags & RFLAGS_IF);
-		v->s.rip += 1;
+		skip_to(v, v->s.rip + 1);
 		return 1;
 	case SVM_EXIT_IOIO:
 		decode_io(v, ex);

@@ -1,0 +1,119 @@
+/* 64-bit guest started the way Solo5's hvt starts (RESETCPU straight into long mode; the
+ * control program builds the GDT at 0x1000 and identity page tables at 0x2000 mapping the
+ * first GiB with 2 MiB pages). Linked at 0x100000; stack below 0x1ff000. Each phase ends in
+ * an exit the control program checks (tests/scenarios/s4_vmm.c), in this order: */
+	.code64
+	.text
+	.globl start
+start:
+	movq $0x1ff000, %rsp
+	pcmpeqd %xmm7, %xmm7   /* clobber SSE state: the control guest's must survive */
+	pxor %xmm6, %xmm6
+	/* build IDT gate 0x30 -> handler (a 64-bit interrupt gate, selector 0x8) */
+	leaq handler(%rip), %rax
+	leaq idt + 0x30 * 16(%rip), %rdi
+	movw %ax, (%rdi)
+	movw $0x8, 2(%rdi)
+	movw $0x8e00, 4(%rdi)
+	shrq $16, %rax
+	movw %ax, 6(%rdi)
+	shrq $16, %rax
+	movl %eax, 8(%rdi)
+	movl $0, 12(%rdi)
+	/* 1. Solo5-style hypercall: a 4-byte OUT of a guest address to port 0x501. */
+	movl $0x10000, %eax
+	movw $0x501, %dx
+	outl %eax, %dx
+	/* 2. MMIO write outside guest RAM (the caller skips it). */
+	movl $0xdeadbeef, 0x3fe00000
+	/* 3. MMIO read: the caller supplies EAX. */
+	movl 0x3fe00004, %eax
+	movw $0x502, %dx
+	outl %eax, %dx
+	/* 4. A write to a page the caller made read-only; retried after it allows writes. */
+	movq $0x77, 0x200000
+	movq 0x200000, %rax
+	movw $0x506, %dx
+	outl %eax, %dx
+	/* 5. pvclock: register it at 0x300000, read the time, exit, read it again. */
+	movl $0x4b564d01, %ecx
+	movl $0x300001, %eax
+	xorl %edx, %edx
+	wrmsr
+	call pvclock_ns
+	movq %rax, %r12
+	movw $0x503, %dx
+	outl %eax, %dx         /* forces an exit and a re-entry */
+	call pvclock_ns
+	movq %rax, %r13
+	xorl %eax, %eax
+	cmpq %r12, %r13
+	seta %al               /* 1 if the clock advanced */
+	movl 0x300000, %ebx    /* version: even when stable */
+	andl $1, %ebx
+	shll $1, %ebx
+	orl %ebx, %eax
+	movw $0x504, %dx
+	outl %eax, %dx
+	/* 6. The pvclock features in CPUID 0x40000001. */
+	movl $0x40000001, %eax
+	cpuid
+	movw $0x507, %dx
+	outl %eax, %dx
+	/* 7. An injected interrupt through the IDT: halt with IF=1, the caller injects 0x30. */
+	lidt idtr(%rip)
+	sti
+	hlt
+	/* 8. Interrupt window: IF=0 while the caller raises INTR; the window opens at sti. */
+	cli
+	movw $0x508, %dx
+	outb %al, %dx
+	movl $1000, %ecx
+1:	loop 1b
+	sti
+	nop
+	nop
+	/* 9. HLT with interrupts off: the caller's RUN fails with EIO. */
+	cli
+	hlt
+
+/* Nanoseconds from the pvclock structure at 0x300000 (KVM ABI):
+ * system_time + (((tsc - tsc_timestamp) << shift) * mul >> 32). */
+pvclock_ns:
+	movq $0x300000, %rsi
+	rdtsc
+	shlq $32, %rdx
+	orq %rdx, %rax
+	subq 8(%rsi), %rax
+	movsbl 28(%rsi), %ecx
+	testl %ecx, %ecx
+	js 2f
+	shlq %cl, %rax
+	jmp 3f
+2:	negl %ecx
+	shrq %cl, %rax
+3:	movl 24(%rsi), %ecx
+	mulq %rcx
+	shrdq $32, %rdx, %rax
+	addq 16(%rsi), %rax
+	ret
+
+/* Vector 0x30: report on port 0x505 and return. */
+handler:
+	pushq %rax
+	pushq %rdx
+	movl $0x30, %eax
+	movw $0x505, %dx
+	outl %eax, %dx
+	popq %rdx
+	popq %rax
+	iretq
+
+	.balign 16
+idt:
+	.fill 0x31 * 16, 1, 0
+idt_end:
+idtr:
+	.word idt_end - idt - 1
+	.quad idt
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,20 @@
+/* The tiny guests (build/guests/NAME.bin, found through -Wa,-I), carried inside the scenario
+ * program. */
+	.section .data
+	.balign 16
+	.globl guest_real16, guest_real16_end
+guest_real16:	.incbin "real16.bin"
+guest_real16_end:
+	.balign 16
+	.globl guest_prot32, guest_prot32_end
+guest_prot32:	.incbin "prot32.bin"
+guest_prot32_end:
+	.balign 16
+	.globl guest_triple, guest_triple_end
+guest_triple:	.incbin "triple.bin"
+guest_triple_end:
+	.balign 16
+	.globl guest_long64, guest_long64_end
+guest_long64:	.incbin "long64.bin"
+guest_long64_end:
+	.section .note.GNU-stack, "", @progbits

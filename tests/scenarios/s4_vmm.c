@@ -1,0 +1,700 @@
+/* Scenario 4: the vmm(4) operations from the control guest, with real child VMs on SVM.
+ * Every operation and every errno ABI.md lists; real-mode, 32-bit and 64-bit (Solo5-style)
+ * guests; I/O, MMIO, MPROTECT_EPT, HLT, triple fault, interrupts, pvclock; two VMs at once;
+ * TERM returning every pool page. Runs with bvmm.conf "pool=4M" (for the ENOMEM check). */
+#include "lib/scenario.h"
+#include "../../abi/bvmm.h"
+
+extern uint8_t guest_real16[], guest_real16_end[], guest_prot32[], guest_prot32_end[];
+extern uint8_t guest_triple[], guest_triple_end[], guest_long64[], guest_long64_end[];
+
+#define MIB (1ull << 20)
+#define CHECK(cond, name, ...) sc_check(!!(cond), name, __VA_ARGS__)
+
+static uint64_t hc(uint64_t op, void *p) { return bvmm_hypercall(op, p); }
+
+static uint64_t pool_free(void)
+{
+	struct vm_hvinfo_params h;
+	return hc(BVMM_OP_HVINFO, &h) ? 0 : h.vhi_pool_free;
+}
+
+static uint8_t *alloc_mem(uint64_t bytes)
+{
+	EFI_PHYSICAL_ADDRESS a;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
+					bytes / 4096, &a)))
+		return NULL;
+	SetMem((void *)a, bytes, 0);
+	return (uint8_t *)a;
+}
+
+static void one_range(struct vm_create_params *p, uint64_t gpa, void *mem, uint64_t size)
+{
+	SetMem(p, sizeof *p, 0);
+	p->vcp_nmemranges = 1;
+	p->vcp_ncpus = 1;
+	p->vcp_memranges[0] = (struct vm_mem_range){ gpa, (uint64_t)mem, size };
+}
+
+static uint32_t create(const char *name, void *mem, uint64_t size, uint64_t ncpus, uint64_t *err)
+{
+	struct vm_create_params p;
+	one_range(&p, 0, mem, size);
+	p.vcp_ncpus = ncpus;
+	for (int i = 0; name[i] && i < 63; i++)
+		p.vcp_name[i] = name[i];
+	*err = hc(BVMM_OP_CREATE, &p);
+	return *err ? 0 : p.vcp_id;
+}
+
+static uint64_t term(uint32_t id)
+{
+	struct vm_terminate_params t = { id };
+	return hc(BVMM_OP_TERM, &t);
+}
+
+/* ---- entry states ---- */
+
+static void seg(struct vcpu_segment_info *s, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+{
+	*s = (struct vcpu_segment_info){ sel, limit, ar, base };
+}
+
+static void state_real(struct vcpu_reg_state *rs, uint16_t cs, uint64_t ip)
+{
+	SetMem(rs, sizeof *rs, 0);
+	rs->vrs_gprs[VCPU_REGS_RIP] = ip;
+	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 2;
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x10;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
+		seg(&rs->vrs_sregs[i], 0, 0, 0xffff, 0x93);
+	seg(&rs->vrs_sregs[VCPU_REGS_CS], cs, (uint64_t)cs << 4, 0xffff, 0x9b);
+	seg(&rs->vrs_sregs[VCPU_REGS_LDTR], 0, 0, 0xffff, 0x82);
+	seg(&rs->vrs_sregs[VCPU_REGS_TR], 0, 0, 0xffff, 0x8b);
+	rs->vrs_gdtr.vsi_limit = rs->vrs_idtr.vsi_limit = 0xffff;
+	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
+	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
+}
+
+static void state_prot32(struct vcpu_reg_state *rs, uint64_t eip)
+{
+	state_real(rs, 0, eip);
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x11;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
+		seg(&rs->vrs_sregs[i], 0x10, 0, 0xffffffff, 0xc093);
+	seg(&rs->vrs_sregs[VCPU_REGS_CS], 0x8, 0, 0xffffffff, 0xc09b);
+	seg(&rs->vrs_sregs[VCPU_REGS_LDTR], 0, 0, 0, VSI_AR_UNUSABLE);
+	seg(&rs->vrs_sregs[VCPU_REGS_TR], 0, 0, 0x67, 0x8b);
+}
+
+/* Solo5 hvt's entry state (ABI.md). */
+static void state_long64(struct vcpu_reg_state *rs, uint64_t rip)
+{
+	state_real(rs, 0, rip);
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x80010021;
+	rs->vrs_crs[VCPU_REGS_CR3] = 0x2000;
+	rs->vrs_crs[VCPU_REGS_CR4] = 0x620;
+	rs->vrs_msrs[VCPU_REGS_EFER] = 0x500;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
+		seg(&rs->vrs_sregs[i], 0x10, 0, 0xffffffff, 0xc093);
+	seg(&rs->vrs_sregs[VCPU_REGS_CS], 0x8, 0, 0xffffffff, 0xa099);
+	seg(&rs->vrs_sregs[VCPU_REGS_LDTR], 0, 0, 0, VSI_AR_UNUSABLE);
+	seg(&rs->vrs_sregs[VCPU_REGS_TR], 0, 0, 0x67, 0x8b);
+	rs->vrs_gdtr = (struct vcpu_segment_info){ 0, 23, 0, 0x1000 };
+	rs->vrs_idtr.vsi_limit = 0;
+}
+
+static uint64_t reset(uint32_t vm, uint32_t vcpu, const struct vcpu_reg_state *rs)
+{
+	static struct vm_resetcpu_params r;
+	r.vrp_vm_id = vm;
+	r.vrp_vcpu_id = vcpu;
+	r.vrp_init_state = *rs;
+	return hc(BVMM_OP_RESETCPU, &r);
+}
+
+static struct vm_exit ex;
+static struct vm_run_params rp;
+
+static uint64_t run(uint32_t vm, int cont, uint16_t irq)
+{
+	rp.vrp_vm_id = vm;
+	rp.vrp_vcpu_id = 0;
+	rp.vrp_continue = (uint8_t)cont;
+	rp.vrp_irq = irq;
+	rp.vrp_exit = &ex;
+	rp.vrp_exit_reason = 0x1234;
+	return hc(BVMM_OP_RUN, &rp);
+}
+
+/* RUN until something other than VM_EXIT_NONE (a physical interrupt for the control guest). */
+static uint64_t run_until(uint32_t vm, int cont, uint16_t irq)
+{
+	uint64_t e;
+	for (int i = 0; i < 1000; i++) {
+		e = run(vm, cont, irq);
+		if (e || rp.vrp_exit_reason != VM_EXIT_NONE)
+			return e;
+		cont = 0;   /* nothing to hand back after VM_EXIT_NONE */
+	}
+	return e;
+}
+
+static int io_exit(uint16_t port, uint8_t size, uint8_t dir, uint32_t data)
+{
+	return rp.vrp_exit_reason == SVM_VMEXIT_IOIO && ex.vei.vei_port == port &&
+	       ex.vei.vei_size == size && ex.vei.vei_dir == dir && ex.vei.vei_data == data;
+}
+
+static uint64_t readregs(uint32_t vm, uint64_t mask, struct vcpu_reg_state *rs)
+{
+	static struct vm_rwregs_params p;
+	SetMem(&p, sizeof p, 0);
+	p.vrwp_vm_id = vm;
+	p.vrwp_mask = mask;
+	uint64_t e = hc(BVMM_OP_READREGS, &p);
+	*rs = p.vrwp_regs;
+	return e;
+}
+
+static uint64_t writeregs(uint32_t vm, uint64_t mask, const struct vcpu_reg_state *rs)
+{
+	static struct vm_rwregs_params p;
+	p.vrwp_vm_id = vm;
+	p.vrwp_vcpu_id = 0;
+	p.vrwp_mask = mask;
+	p.vrwp_regs = *rs;
+	return hc(BVMM_OP_WRITEREGS, &p);
+}
+
+static uint64_t mprotect(uint32_t vm, uint32_t vcpu, uint64_t gpa, uint64_t size, int prot)
+{
+	struct vm_mprotect_ept_params p = { vm, vcpu, gpa, size, prot };
+	return hc(BVMM_OP_MPROTECT_EPT, &p);
+}
+
+static uint64_t intr(uint32_t vm, uint32_t vcpu, uint16_t level)
+{
+	struct vm_intr_params p = { vm, vcpu, level };
+	return hc(BVMM_OP_INTR, &p);
+}
+
+/* ---- CREATE validation ---- */
+
+static void check_create_errors(uint8_t *mem, uint64_t pool_pa)
+{
+	static struct vm_create_params p;
+	uint64_t e, before = pool_free();
+#define BAD(label, stmt) do { one_range(&p, 0, mem, 2 * MIB); stmt; e = hc(BVMM_OP_CREATE, &p); \
+	CHECK(e == BVMM_EINVAL, "create-einval-" label, L"errno %ld", e); } while (0)
+	BAD("no-ranges", p.vcp_nmemranges = 0);
+	BAD("17-ranges", p.vcp_nmemranges = 17);
+	BAD("unaligned-gpa", p.vcp_memranges[0].vmr_gpa = 0x800);
+	BAD("unaligned-va", p.vcp_memranges[0].vmr_va += 0x10);
+	BAD("unaligned-size", p.vcp_memranges[0].vmr_size = MIB + 0x100);
+	BAD("zero-size", p.vcp_memranges[0].vmr_size = 0);
+	BAD("beyond-32g", p.vcp_memranges[0].vmr_gpa = (32ull << 30) - MIB);
+	BAD("size-wraps", p.vcp_memranges[0].vmr_gpa = 0xfffffffffff00000ull);
+	BAD("not-1mib-multiple", p.vcp_memranges[0].vmr_size = MIB + 4096);
+	BAD("zero-cpus", p.vcp_ncpus = 0);
+	BAD("65-cpus", p.vcp_ncpus = 65);
+	BAD("starts-in-mmio-window", p.vcp_memranges[0].vmr_gpa = 0xf0000000ull);
+	BAD("ends-in-mmio-window", p.vcp_memranges[0].vmr_gpa = 0xf0000000ull - MIB);
+	BAD("overlapping", (p.vcp_nmemranges = 2, p.vcp_memranges[1] = (struct vm_mem_range){ MIB, (uint64_t)mem + MIB, MIB }));
+	BAD("descending", (p.vcp_nmemranges = 2, p.vcp_memranges[0].vmr_gpa = 4 * MIB,
+			   p.vcp_memranges[0].vmr_size = MIB,
+			   p.vcp_memranges[1] = (struct vm_mem_range){ 0, (uint64_t)mem + MIB, MIB }));
+	BAD("backing-unmapped", p.vcp_memranges[0].vmr_va = 0x00007fff00000000ull);
+	BAD("backing-in-pool", p.vcp_memranges[0].vmr_va = pool_pa);
+	BAD("backing-mmio", p.vcp_memranges[0].vmr_va = 0xfec00000ull);   /* the IOAPIC */
+#undef BAD
+	e = hc(BVMM_OP_CREATE, (void *)0x00007fff00000000ull);
+	CHECK(e == BVMM_EFAULT, "create-efault", L"errno %ld", e);
+	CHECK(pool_free() == before, "create-errors-change-nothing", L"pool %lx -> %lx", before, pool_free());
+}
+
+/* ENOMEM: VMs of 64 vCPUs until the 4 MiB pool is full; then TERM gives everything back. */
+static void check_enomem(uint8_t *mem)
+{
+	uint32_t ids[16];
+	unsigned n = 0;
+	uint64_t e = 0, before = pool_free();
+	while (n < 16) {
+		ids[n] = create("big", mem, MIB, 64, &e);
+		if (e)
+			break;
+		n++;
+	}
+	CHECK(e == BVMM_ENOMEM && n > 0, "create-enomem", L"errno %ld after %d VMs", e, n);
+	for (unsigned i = 0; i < n; i++)
+		term(ids[i]);
+	CHECK(pool_free() == before, "enomem-term-returns-pool", L"%lx != %lx", pool_free(), before);
+}
+
+/* The pool, as s1 finds it: the 4 MiB reserved range, 2 MiB aligned. */
+static uint64_t find_pool(void)
+{
+	UINTN n, key, dsize;
+	UINT32 dver;
+	EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&n, &key, &dsize, &dver), *d;
+	uint64_t found = 0;
+	for (UINTN i = 0; map && i < n; i++) {
+		d = (void *)((uint8_t *)map + i * dsize);
+		if (d->Type == EfiReservedMemoryType && d->NumberOfPages * 4096 == 4 * MIB &&
+		    !(d->PhysicalStart & 0x1fffff))
+			found = d->PhysicalStart;
+	}
+	return found;
+}
+
+/* ---- the real-mode guest: reset vector, OUT, IN with copy-back, HLT with IF=1 ---- */
+
+static void check_real16(void)
+{
+	uint8_t *mem = alloc_mem(MIB);
+	struct vcpu_reg_state rs;
+	uint64_t e;
+	CopyMem(mem + 0xf0000, guest_real16, guest_real16_end - guest_real16);
+	uint32_t vm = create("real16", mem, MIB, 1, &e);
+	if (!CHECK(!e, "real16-create", L"errno %ld", e))
+		return;
+	state_real(&rs, 0xf000, 0xfff0);
+	e = reset(vm, 0, &rs);
+	CHECK(!e, "real16-resetcpu-reset-vector", L"errno %ld", e);
+	e = run_until(vm, 0, 0xffff);
+	CHECK(!e && io_exit(0x80, 1, VEI_DIR_OUT, 0x42), "real16-out-port-0x80",
+	      L"errno %ld reason %x port %x data %x", e, rp.vrp_exit_reason, ex.vei.vei_port, ex.vei.vei_data);
+	CHECK(ex.vrs.vrs_gprs[VCPU_REGS_RIP] == 0x4 && ex.vrs.vrs_sregs[VCPU_REGS_CS].vsi_sel == 0xf000,
+	      "real16-out-rip-advanced", L"rip %lx", ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_IOIO && ex.vei.vei_port == 0x71 &&
+	      ex.vei.vei_dir == VEI_DIR_IN && ex.vei.vei_size == 1, "real16-in-port-0x71",
+	      L"errno %ld port %x dir %d", e, ex.vei.vei_port, ex.vei.vei_dir);
+	ex.vei.vei_data = 0x55;
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x81, 1, VEI_DIR_OUT, 0x56), "real16-in-data-copied-back",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x3f8, 2, VEI_DIR_OUT, 0x1234), "real16-outw-dx",
+	      L"port %x size %d data %x", ex.vei.vei_port, ex.vei.vei_size, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_HLT && ex.vrs.vrs_gprs[VCPU_REGS_RIP] == 0x13,
+	      "real16-hlt-if1-exit", L"errno %ld reason %x rip %lx", e, rp.vrp_exit_reason,
+	      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+	CHECK(rp.vrp_irqready == 1, "real16-hlt-irqready", L"%d", rp.vrp_irqready);
+	term(vm);
+}
+
+/* ---- two 32-bit VMs at once: different memory, READREGS, WRITEREGS, isolation, EIO ---- */
+
+static uint32_t prot32_vm(const char *name, uint32_t value, uint8_t **memp)
+{
+	uint64_t e;
+	struct vcpu_reg_state rs;
+	uint8_t *mem = alloc_mem(MIB);
+	CopyMem(mem + 0x2000, guest_prot32, guest_prot32_end - guest_prot32);
+	*(uint32_t *)(mem + 0x3000) = value;
+	uint32_t vm = create(name, mem, MIB, 1, &e);
+	state_prot32(&rs, 0x2000);
+	rs.vrs_gprs[VCPU_REGS_RBX] = 20;
+	if (!e)
+		e = reset(vm, 0, &rs);
+	sc_check(!e, name, L"create/reset errno %ld", e);
+	*memp = mem;
+	return e ? 0 : vm;
+}
+
+static void check_two_vms(void)
+{
+	static uint32_t magic[1024] __attribute__((aligned(4096)));
+	uint8_t *ma, *mb;
+	struct vcpu_reg_state rs;
+	uint64_t e;
+	uint32_t a = prot32_vm("prot32-a-create", 1000, &ma), b = prot32_vm("prot32-b-create", 2000, &mb);
+	if (!a || !b)
+		return;
+	CHECK(a != b && b > a, "vm-ids-distinct-ascending", L"%d %d", a, b);
+
+	/* WRITEREGS: EBX = 100 for B changes what B computes. */
+	e = readregs(b, VM_RWREGS_GPRS, &rs);
+	rs.vrs_gprs[VCPU_REGS_RBX] = 100;
+	rs.vrs_gprs[VCPU_REGS_RSI] = (uint64_t)magic;
+	uint64_t e2 = writeregs(b, VM_RWREGS_GPRS, &rs);
+	CHECK(!e && !e2, "writeregs-ok", L"%ld %ld", e, e2);
+	e = readregs(a, VM_RWREGS_GPRS, &rs);
+	rs.vrs_gprs[VCPU_REGS_RSI] = 0x3fe00000;
+	writeregs(a, VM_RWREGS_GPRS, &rs);
+
+	e = run_until(a, 0, 0xffff);
+	CHECK(!e && io_exit(0x90, 4, VEI_DIR_OUT, 1040), "vm-a-own-memory-result",
+	      L"errno %ld port %x data %d", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = readregs(a, VM_RWREGS_ALL, &rs);
+	CHECK(!e && rs.vrs_gprs[VCPU_REGS_RAX] == 1040 && rs.vrs_gprs[VCPU_REGS_RBX] == 20 &&
+	      rs.vrs_gprs[VCPU_REGS_RIP] == 0x200b && rs.vrs_crs[VCPU_REGS_CR0] == 0x11 &&
+	      rs.vrs_sregs[VCPU_REGS_CS].vsi_ar == 0xc09b &&
+	      (rs.vrs_sregs[VCPU_REGS_LDTR].vsi_ar & VSI_AR_UNUSABLE),
+	      "readregs-after-exit-matches", L"rax %ld rbx %ld rip %lx cr0 %lx cs.ar %x",
+	      rs.vrs_gprs[VCPU_REGS_RAX], rs.vrs_gprs[VCPU_REGS_RBX], rs.vrs_gprs[VCPU_REGS_RIP],
+	      rs.vrs_crs[VCPU_REGS_CR0], rs.vrs_sregs[VCPU_REGS_CS].vsi_ar);
+	CHECK(ex.vrs.vrs_gprs[VCPU_REGS_RAX] == 1040 && ex.vrs.vrs_gprs[VCPU_REGS_RIP] == 0x200b,
+	      "exit-vrs-matches", L"rax %ld rip %lx", ex.vrs.vrs_gprs[VCPU_REGS_RAX], ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+
+	e = run_until(b, 0, 0xffff);
+	CHECK(!e && io_exit(0x90, 4, VEI_DIR_OUT, 2200), "vm-b-writeregs-changes-result",
+	      L"errno %ld data %d", e, ex.vei.vei_data);
+
+	/* Isolation: B peeks at a control-guest page holding a magic: an MMIO exit, not data. */
+	magic[0] = 0xc0ffee11;
+	e = run_until(b, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_fault_type == VEE_FAULT_MMIO_ASSIST &&
+	      (ex.vee.vee_insn_info & VEE_BYTES_VALID) && ex.vee.vee_insn_bytes[0] == 0x8b &&
+	      ex.vee.vee_insn_bytes[1] == 0x06, "child-cannot-read-control-memory",
+	      L"errno %ld reason %x type %d bytes %x %x", e, rp.vrp_exit_reason,
+	      ex.vee.vee_fault_type, ex.vee.vee_insn_bytes[0], ex.vee.vee_insn_bytes[1]);
+	ex.vrs.vrs_gprs[VCPU_REGS_RIP] += 2;   /* emulate: the read returns 7 */
+	ex.vrs.vrs_gprs[VCPU_REGS_RAX] = 7;
+	e = run_until(b, 1, 0xffff);
+	CHECK(!e && io_exit(0x91, 4, VEI_DIR_OUT, 7), "mmio-continue-takes-gprs", L"data %x", ex.vei.vei_data);
+
+	e = run_until(a, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF, "vm-a-mmio-read", L"reason %x", rp.vrp_exit_reason);
+	/* RUN with an unwritable exit buffer: EFAULT, and the vCPU does not move. */
+	rp.vrp_vm_id = a;
+	rp.vrp_continue = 0;
+	rp.vrp_irq = 0xffff;
+	rp.vrp_exit = (struct vm_exit *)0x00007fff00000000ull;
+	e = hc(BVMM_OP_RUN, &rp);
+	readregs(a, VM_RWREGS_GPRS, &rs);
+	CHECK(e == BVMM_EFAULT && rs.vrs_gprs[VCPU_REGS_RIP] == 0x200b, "run-efault-exit-buffer",
+	      L"errno %ld rip %lx", e, rs.vrs_gprs[VCPU_REGS_RIP]);
+	rs.vrs_gprs[VCPU_REGS_RIP] += 2;
+	writeregs(a, VM_RWREGS_GPRS, &rs);
+	e = run_until(a, 0, 0xffff);
+	CHECK(!e && ex.vei.vei_port == 0x91, "vm-a-after-skip", L"port %x", ex.vei.vei_port);
+	e = run_until(a, 0, 0xffff);
+	CHECK(e == BVMM_EIO, "run-hlt-if0-eio", L"errno %ld", e);
+	e = run_until(a, 0, 0xffff);
+	CHECK(e == BVMM_EBUSY, "run-after-stop-ebusy", L"errno %ld", e);
+	state_prot32(&rs, 0x2000);
+	e = reset(a, 0, &rs);
+	CHECK(e == BVMM_EBUSY, "resetcpu-stopped-for-good-ebusy", L"errno %ld", e);
+
+	/* INFO: the size probe, then the entries. */
+	static struct vm_info_result res[8];
+	struct vm_info_params ip = { 0, 99, res };
+	e = hc(BVMM_OP_INFO, &ip);
+	CHECK(!e && ip.vip_info_ct == 0 && ip.vip_size == 2 * sizeof(struct vm_info_result),
+	      "info-size-probe", L"errno %ld ct %ld size %ld", e, ip.vip_info_ct, ip.vip_size);
+	ip.vip_size = sizeof res;
+	e = hc(BVMM_OP_INFO, &ip);
+	int ok = !e && ip.vip_info_ct == 2;
+	for (unsigned i = 0; ok && i < 2; i++)
+		ok = (res[i].vir_id == a || res[i].vir_id == b) && res[i].vir_memory_size == MIB &&
+		     res[i].vir_ncpus == 1 && res[i].vir_name[0] == 'p' && res[i].vir_name[6] == '-' &&
+		     res[i].vir_vcpu_state[0] == VCPU_STATE_STOPPED;
+	CHECK(ok, "info-lists-both-vms", L"errno %ld ct %ld id %d", e, ip.vip_info_ct, res[0].vir_id);
+	ip.vip_info = (struct vm_info_result *)0x00007fff00000000ull;
+	e = hc(BVMM_OP_INFO, &ip);
+	CHECK(e == BVMM_EFAULT, "info-efault", L"errno %ld", e);
+
+	CHECK(!term(a) && !term(b), "term-both", L"");
+	CHECK(term(a) == BVMM_ENOENT, "term-twice-enoent", L"");
+	ip.vip_size = 0;
+	e = hc(BVMM_OP_INFO, &ip);
+	CHECK(!e && ip.vip_size == 0, "info-empty-after-term", L"size %ld", ip.vip_size);
+	(void)ma;
+	(void)mb;
+}
+
+/* ---- the 64-bit guest ---- */
+
+static void long64_memory(uint8_t *m)
+{
+	uint64_t *gdt = (uint64_t *)(m + 0x1000);
+	gdt[1] = 0x00af9a000000ffffull;
+	gdt[2] = 0x00cf92000000ffffull;
+	*(uint64_t *)(m + 0x2000) = 0x3000 | 3;
+	*(uint64_t *)(m + 0x3000) = 0x4000 | 3;
+	for (uint64_t i = 0; i < 512; i++)
+		((uint64_t *)(m + 0x4000))[i] = (i << 21) | 0x83;
+	CopyMem(m + 0x100000, guest_long64, guest_long64_end - guest_long64);
+}
+
+/* RUN with xmm6/xmm7 holding a pattern; reports whether they survived the child. */
+static int run_keeps_sse(uint32_t vm, uint64_t *err)
+{
+	static uint8_t pat[32] __attribute__((aligned(16))), back[32] __attribute__((aligned(16)));
+	for (int i = 0; i < 32; i++)
+		pat[i] = (uint8_t)(0x5a + i);
+	rp.vrp_vm_id = vm;
+	rp.vrp_vcpu_id = 0;
+	rp.vrp_continue = 0;
+	rp.vrp_irq = 0xffff;
+	rp.vrp_exit = &ex;
+	uint64_t r;
+	__asm__ volatile("movdqa (%3), %%xmm6\n\t"
+			 "movdqa 16(%3), %%xmm7\n\t"
+			 "vmmcall\n\t"
+			 "movdqa %%xmm6, (%4)\n\t"
+			 "movdqa %%xmm7, 16(%4)\n\t"
+			 : "=a"(r) : "a"((uint64_t)BVMM_OP_RUN), "D"(&rp), "r"(pat), "r"(back)
+			 : "memory", "xmm6", "xmm7");
+	*err = r;
+	return !CompareMem(pat, back, 32);
+}
+
+static void check_long64(void)
+{
+	uint8_t *mem = alloc_mem(4 * MIB);
+	struct vcpu_reg_state rs;
+	uint64_t e;
+	long64_memory(mem);
+	uint32_t vm = create("solo5-like", mem, 4 * MIB, 1, &e);
+	if (!CHECK(!e, "long64-create", L"errno %ld", e))
+		return;
+	state_long64(&rs, 0x100000);
+	e = reset(vm, 0, &rs);
+	CHECK(!e, "long64-resetcpu-solo5-state", L"errno %ld", e);
+	e = mprotect(vm, 0, 0x200000, 4096, PROT_READ);
+	CHECK(!e, "mprotect-read-only", L"errno %ld", e);
+
+	/* 1. Solo5 hypercall port; the child's SSE use leaves ours alone. */
+	int sse = run_keeps_sse(vm, &e);
+	while (!e && rp.vrp_exit_reason == VM_EXIT_NONE)
+		e = run(vm, 0, 0xffff);
+	CHECK(!e && io_exit(0x501, 4, VEI_DIR_OUT, 0x10000), "long64-solo5-outl",
+	      L"errno %ld reason %x port %x data %x", e, rp.vrp_exit_reason, ex.vei.vei_port, ex.vei.vei_data);
+	CHECK(sse, "child-sse-does-not-leak-into-control", L"xmm6/xmm7 changed");
+	CHECK(ex.cpl == 0 && ex.vrs.vrs_msrs[VCPU_REGS_EFER] == 0x500, "long64-exit-cpl-efer",
+	      L"cpl %d efer %lx", ex.cpl, ex.vrs.vrs_msrs[VCPU_REGS_EFER]);
+
+	/* 2. MMIO write: the bytes of "movl $0xdeadbeef, 0x3fe00000". */
+	static const uint8_t wr[] = { 0xc7, 0x04, 0x25, 0x00, 0x00, 0xe0, 0x3f, 0xef, 0xbe, 0xad, 0xde };
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_fault_type == VEE_FAULT_MMIO_ASSIST &&
+	      ex.vee.vee_insn_len == 15 && !CompareMem(ex.vee.vee_insn_bytes, wr, sizeof wr),
+	      "long64-mmio-write-insn-bytes", L"errno %ld reason %x type %d len %d b0 %x",
+	      e, rp.vrp_exit_reason, ex.vee.vee_fault_type, ex.vee.vee_insn_len, ex.vee.vee_insn_bytes[0]);
+	ex.vrs.vrs_gprs[VCPU_REGS_RIP] += sizeof wr;
+	/* 3. MMIO read: we answer 0x12345678 in EAX. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_insn_bytes[0] == 0x8b,
+	      "long64-mmio-read", L"errno %ld reason %x", e, rp.vrp_exit_reason);
+	ex.vrs.vrs_gprs[VCPU_REGS_RIP] += 7;
+	ex.vrs.vrs_gprs[VCPU_REGS_RAX] = 0x12345678;
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x502, 4, VEI_DIR_OUT, 0x12345678), "long64-mmio-read-continue",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	/* 4. The read-only page. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_fault_type == VEE_FAULT_PROTECT &&
+	      ex.vee.vee_insn_bytes[0] == 0x48, "mprotect-write-exits-protect",
+	      L"errno %ld reason %x type %d", e, rp.vrp_exit_reason, ex.vee.vee_fault_type);
+	e = mprotect(vm, 0, 0x200000, 4096, PROT_READ | PROT_WRITE);
+	CHECK(!e, "mprotect-read-write", L"errno %ld", e);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x506, 4, VEI_DIR_OUT, 0x77) && mem[0x200000] == 0x77,
+	      "protected-write-retried", L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	/* 5. pvclock. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && ex.vei.vei_port == 0x503, "pvclock-first-read", L"port %x", ex.vei.vei_port);
+	struct vm_rwvmparams_params vp = { vm, 0, VM_RWVMPARAMS_ALL, 0, 0 };
+	e = hc(BVMM_OP_READVMPARAMS, &vp);
+	CHECK(!e && vp.vpp_pvclock_system_gpa == 0x300001 && vp.vpp_pvclock_version >= 2 &&
+	      !(vp.vpp_pvclock_version & 1), "readvmparams-pvclock",
+	      L"errno %ld gpa %lx version %d", e, vp.vpp_pvclock_system_gpa, vp.vpp_pvclock_version);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x504, 4, VEI_DIR_OUT, 1), "pvclock-advanced-and-stable",
+	      L"errno %ld data %x", e, ex.vei.vei_data);
+	/* 6. CPUID 0x40000001. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x507, 4, VEI_DIR_OUT, KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT),
+	      "child-cpuid-pvclock-features", L"data %x", ex.vei.vei_data);
+	/* 7. HLT with IF=1, then an injected vector 0x30 runs the guest's handler. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_HLT && rp.vrp_irqready, "long64-hlt-irqready",
+	      L"errno %ld reason %x ready %d", e, rp.vrp_exit_reason, rp.vrp_irqready);
+	e = run_until(vm, 0, 0x30);
+	CHECK(!e && io_exit(0x505, 4, VEI_DIR_OUT, 0x30), "injected-interrupt-taken",
+	      L"errno %ld reason %x port %x", e, rp.vrp_exit_reason, ex.vei.vei_port);
+	/* 8. The interrupt window. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && ex.vei.vei_port == 0x508 && !rp.vrp_irqready, "guest-cli-not-ready",
+	      L"port %x ready %d", ex.vei.vei_port, rp.vrp_irqready);
+	e = intr(vm, 0, 1);
+	CHECK(!e, "intr-raise", L"errno %ld", e);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_VINTR && rp.vrp_irqready == 1,
+	      "interrupt-window-exit", L"errno %ld reason %x ready %d", e, rp.vrp_exit_reason, rp.vrp_irqready);
+	intr(vm, 0, 0);
+	e = run_until(vm, 0, 0x30);
+	CHECK(!e && io_exit(0x505, 4, VEI_DIR_OUT, 0x30), "window-interrupt-taken",
+	      L"errno %ld port %x", e, ex.vei.vei_port);
+	/* 9. HLT with IF=0. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(e == BVMM_EIO, "long64-hlt-if0-eio", L"errno %ld", e);
+	term(vm);
+}
+
+static void check_triple(void)
+{
+	uint8_t *mem = alloc_mem(MIB);
+	struct vcpu_reg_state rs;
+	uint64_t e;
+	CopyMem(mem + 0x7c00, guest_triple, guest_triple_end - guest_triple);
+	uint32_t vm = create("triple", mem, MIB, 1, &e);
+	state_real(&rs, 0, 0x7c00);
+	if (!e)
+		e = reset(vm, 0, &rs);
+	e = e ? e : run_until(vm, 0, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_SHUTDOWN, "triple-fault-shutdown-exit",
+	      L"errno %ld reason %x", e, rp.vrp_exit_reason);
+	term(vm);
+}
+
+/* ---- errno for each remaining operation and rule ---- */
+
+static void check_errnos(uint8_t *mem)
+{
+	struct vcpu_reg_state rs, good;
+	uint64_t e;
+	uint32_t vm = create("errnos", mem, 2 * MIB, 2, &e);
+	if (!CHECK(!e, "errnos-create-2-vcpus", L"errno %ld", e))
+		return;
+	state_prot32(&good, 0x2000);
+
+	e = run(vm + 100, 0, 0xffff);
+	CHECK(e == BVMM_ENOENT, "run-enoent-vm", L"%ld", e);
+	rp.vrp_vm_id = vm;
+	rp.vrp_vcpu_id = 2;
+	rp.vrp_exit = &ex;
+	rp.vrp_irq = 0xffff;
+	e = hc(BVMM_OP_RUN, &rp);
+	CHECK(e == BVMM_ENOENT, "run-enoent-vcpu", L"%ld", e);
+	e = run(vm, 0, 0x100);
+	CHECK(e == BVMM_EINVAL, "run-einval-irq", L"%ld", e);
+	e = hc(BVMM_OP_RUN, (void *)0x00007fff00000000ull);
+	CHECK(e == BVMM_EFAULT, "run-efault", L"%ld", e);
+
+	e = reset(vm + 100, 0, &good);
+	CHECK(e == BVMM_ENOENT, "resetcpu-enoent", L"%ld", e);
+	e = reset(vm, 1, &good);
+	CHECK(!e, "resetcpu-second-vcpu", L"%ld", e);
+	rs = good;
+	rs.vrs_crs[VCPU_REGS_CR0] = 0x80000000;   /* PG without PE */
+	CHECK(reset(vm, 0, &rs) == BVMM_EIO, "resetcpu-eio-pg-without-pe", L"");
+	rs = good;
+	rs.vrs_msrs[VCPU_REGS_EFER] = 0x500;
+	rs.vrs_crs[VCPU_REGS_CR0] = 0x80000011;   /* long mode without PAE */
+	CHECK(reset(vm, 0, &rs) == BVMM_EIO, "resetcpu-eio-long-mode-without-pae", L"");
+	rs = good;
+	rs.vrs_sregs[VCPU_REGS_CS].vsi_ar = VSI_AR_UNUSABLE;
+	CHECK(reset(vm, 0, &rs) == BVMM_EIO, "resetcpu-eio-cs-unusable", L"");
+	rs = good;
+	rs.vrs_gprs[VCPU_REGS_RFLAGS] = 0;
+	CHECK(reset(vm, 0, &rs) == BVMM_EIO, "resetcpu-eio-rflags-bit1", L"");
+	CHECK(hc(BVMM_OP_RESETCPU, (void *)0x00007fff00000000ull) == BVMM_EFAULT, "resetcpu-efault", L"");
+
+	struct vm_intr_params ip = { vm, 0, 2 };
+	CHECK(hc(BVMM_OP_INTR, &ip) == BVMM_EINVAL, "intr-einval-level", L"");
+	ip.vip_intr = 1;
+	ip.vip_vcpu_id = 9;
+	CHECK(hc(BVMM_OP_INTR, &ip) == BVMM_ENOENT, "intr-enoent", L"");
+	CHECK(hc(BVMM_OP_INTR, (void *)0x00007fff00000000ull) == BVMM_EFAULT, "intr-efault", L"");
+
+	CHECK(readregs(vm, 0x20, &rs) == BVMM_EINVAL, "readregs-einval-mask", L"");
+	CHECK(readregs(vm + 100, 1, &rs) == BVMM_ENOENT, "readregs-enoent", L"");
+	CHECK(hc(BVMM_OP_READREGS, (void *)0x00007fff00000000ull) == BVMM_EFAULT, "readregs-efault", L"");
+	struct vcpu_reg_state before;
+	readregs(vm, VM_RWREGS_ALL, &before);
+	rs = before;
+	CHECK(writeregs(vm, 0x40, &rs) == BVMM_EINVAL, "writeregs-einval-mask", L"");
+	rs.vrs_crs[VCPU_REGS_CR4] = 1ull << 12;   /* LA57 */
+	CHECK(writeregs(vm, VM_RWREGS_CRS, &rs) == BVMM_EINVAL, "writeregs-einval-state", L"");
+	readregs(vm, VM_RWREGS_ALL, &rs);
+	CHECK(!CompareMem(&rs, &before, sizeof rs), "writeregs-einval-changes-nothing",
+	      L"cr4 %lx", rs.vrs_crs[VCPU_REGS_CR4]);
+	rs = good;
+	rs.vrs_gprs[VCPU_REGS_RSI] = 0xabcdef;
+	e = writeregs(vm, VM_RWREGS_GPRS, &rs);
+	readregs(vm, VM_RWREGS_GPRS, &rs);
+	CHECK(!e && rs.vrs_gprs[VCPU_REGS_RSI] == 0xabcdef, "writeregs-readregs-roundtrip", L"%ld", e);
+
+	struct vm_rwvmparams_params vp = { vm, 0, 0x4, 0, 0 };
+	CHECK(hc(BVMM_OP_READVMPARAMS, &vp) == BVMM_EINVAL, "readvmparams-einval-mask", L"");
+	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-mask", L"");
+	vp = (struct vm_rwvmparams_params){ vm, 0, VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA, 0x10000001, 0 };
+	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-outside-ram", L"");
+	vp.vpp_pvclock_system_gpa = 0x1ff1;   /* 32 bytes from 0x1ff0 cross a page */
+	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-crosses-page", L"");
+	vp = (struct vm_rwvmparams_params){ vm, 1, VM_RWVMPARAMS_ALL, 0x5001, 6 };
+	e = hc(BVMM_OP_WRITEVMPARAMS, &vp);
+	struct vm_rwvmparams_params rv = { vm, 1, VM_RWVMPARAMS_ALL, 0, 0 };
+	uint64_t e2 = hc(BVMM_OP_READVMPARAMS, &rv);
+	CHECK(!e && !e2 && rv.vpp_pvclock_system_gpa == 0x5001 && rv.vpp_pvclock_version == 6,
+	      "writevmparams-roundtrip", L"%ld %ld %lx %d", e, e2, rv.vpp_pvclock_system_gpa, rv.vpp_pvclock_version);
+	vp.vpp_vm_id = vm + 100;
+	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_ENOENT, "writevmparams-enoent", L"");
+	CHECK(hc(BVMM_OP_READVMPARAMS, &vp) == BVMM_ENOENT, "readvmparams-enoent", L"");
+	CHECK(hc(BVMM_OP_WRITEVMPARAMS, (void *)0x00007fff00000000ull) == BVMM_EFAULT, "writevmparams-efault", L"");
+
+	static const struct { const char *name; uint64_t gpa, size; int prot; } bad[] = {
+		{ "mprotect-einval-prot-0", 0, 4096, 0 },
+		{ "mprotect-einval-write-only", 0, 4096, PROT_WRITE },
+		{ "mprotect-einval-write-exec", 0, 4096, PROT_WRITE | PROT_EXEC },
+		{ "mprotect-einval-rwx", 0, 4096, 7 },
+		{ "mprotect-einval-prot-bit-3", 0, 4096, 8 | PROT_READ },
+		{ "mprotect-einval-unaligned", 0x800, 4096, PROT_READ },
+		{ "mprotect-einval-zero-size", 0, 0, PROT_READ },
+		{ "mprotect-einval-512g", 512ull << 30, 4096, PROT_READ },
+		{ "mprotect-einval-wraps", 0xfffffffffffff000ull, 0x2000, PROT_READ },
+		{ "mprotect-einval-mmio-window", 0xf0000000ull, 4096, PROT_READ },
+		{ "mprotect-einval-outside-ram", 2 * MIB, 4096, PROT_READ },
+		{ "mprotect-einval-partly-outside", MIB, 2 * MIB, PROT_READ },
+	};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		e = mprotect(vm, 0, bad[i].gpa, bad[i].size, bad[i].prot);
+		CHECK(e == BVMM_EINVAL, bad[i].name, L"errno %ld", e);
+	}
+	CHECK(mprotect(vm, 5, 0, 4096, PROT_READ) == BVMM_ENOENT, "mprotect-enoent", L"");
+	CHECK(!mprotect(vm, 0, 0, 2 * MIB, PROT_EXEC), "mprotect-exec-only-accepted", L"");
+	CHECK(hc(BVMM_OP_MPROTECT_EPT, (void *)0x00007fff00000000ull) == BVMM_EFAULT, "mprotect-efault", L"");
+	CHECK(hc(BVMM_OP_TERM, (void *)0x00007fff00000000ull) == BVMM_EFAULT, "term-efault", L"");
+	CHECK(hc(BVMM_OP_INFO, (void *)0x00007fff00000000ull) == BVMM_EFAULT, "info-param-efault", L"");
+	CHECK(term(vm + 100) == BVMM_ENOENT, "term-enoent", L"");
+	term(vm);
+}
+
+/* Pool bytes a VM costs: one vCPU, then two, with 2 MiB of memory. */
+static void measure_pool(uint8_t *mem)
+{
+	uint64_t e, base = pool_free();
+	uint32_t a = create("m1", mem, 2 * MIB, 1, &e);
+	uint64_t one = base - pool_free();
+	term(a);
+	a = create("m2", mem, 2 * MIB, 2, &e);
+	uint64_t two = base - pool_free();
+	term(a);
+	Print(L"METRIC pool-bytes-vm-1vcpu-2mib %ld\nMETRIC pool-bytes-per-extra-vcpu %ld\n", one, two - one);
+	CHECK(one > 0 && two > one && pool_free() == base, "pool-accounting", L"%ld %ld", one, two);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	sc_init(image, systab, "s4-vmm");
+	uint64_t baseline = pool_free();
+	uint8_t *scratch = alloc_mem(4 * MIB);
+	uint64_t pool = find_pool();
+	CHECK(pool != 0, "pool-found", L"");
+	check_create_errors(scratch, pool);
+	check_real16();
+	check_two_vms();
+	check_long64();
+	check_triple();
+	check_errnos(scratch);
+	measure_pool(scratch);
+	check_enomem(scratch);
+	CHECK(pool_free() == baseline, "every-pool-page-returned", L"free %lx baseline %lx", pool_free(), baseline);
+	sc_finish();
+}
