@@ -109,6 +109,7 @@ GUEST_ADDR_real16 := 0xf0000
 GUEST_ADDR_prot32 := 0x2000
 GUEST_ADDR_triple := 0x7c00
 GUEST_ADDR_long64 := 0x100000
+GUEST_ADDR_bench16 := 0x7c00
 GUESTS := $(patsubst tests/guests/%.S,$(B)/guests/%.bin,$(wildcard tests/guests/*.S))
 $(B)/guests/%.bin: tests/guests/%.S
 	@mkdir -p $(dir $@)
@@ -125,8 +126,8 @@ SC_EFIS := $(SC_NAMES:%=$(B)/scenarios/bin/%.efi)
 $(B)/scenarios/bin/%.efi: $(B)/efi-obj/tests/scenarios/%.o $(SC_LIB)
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
-$(B)/scenarios/bin/s4_vmm.efi: $(B)/efi-obj/tests/scenarios/s4_vmm.o $(SC_LIB) \
-		$(B)/efi-obj/tests/scenarios/guests.o
+$(B)/scenarios/bin/s4_vmm.efi $(B)/scenarios/bin/bench.efi: $(B)/scenarios/bin/%.efi: \
+		$(B)/efi-obj/tests/scenarios/%.o $(SC_LIB) $(B)/efi-obj/tests/scenarios/guests.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
 $(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios/lib/scenario.h

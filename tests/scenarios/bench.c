@@ -32,6 +32,57 @@ static uint64_t loop_cpuid(uint32_t leaf)
 	return sc_rdtsc() - t0;
 }
 
+extern uint8_t guest_bench16[], guest_bench16_end[];
+
+/* A real-mode child: RUN round trips with one port I/O exit each, and CPUID exits handled
+ * inside the hypervisor (1000 per RUN). */
+static struct vm_exit ex;
+static struct vm_run_params rp;
+
+static uint32_t bench_vm(uint64_t rip)
+{
+	static struct vm_create_params cp;
+	static struct vm_resetcpu_params rr;
+	EFI_PHYSICAL_ADDRESS mem;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, 256, &mem)))
+		return 0;
+	CopyMem((uint8_t *)mem + 0x7c00, guest_bench16, guest_bench16_end - guest_bench16);
+	SetMem(&cp, sizeof cp, 0);
+	cp.vcp_nmemranges = 1;
+	cp.vcp_ncpus = 1;
+	cp.vcp_memranges[0] = (struct vm_mem_range){ 0, mem, 1 << 20 };
+	if (bvmm_hypercall(BVMM_OP_CREATE, &cp))
+		return 0;
+	SetMem(&rr, sizeof rr, 0);
+	rr.vrp_vm_id = cp.vcp_id;
+	struct vcpu_reg_state *rs = &rr.vrp_init_state;
+	rs->vrs_gprs[VCPU_REGS_RIP] = rip;
+	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 2;
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x10;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
+		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0, 0xffff, 0x93, 0 };
+	rs->vrs_sregs[VCPU_REGS_CS].vsi_ar = 0x9b;
+	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
+	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = 0x82;
+	rs->vrs_gdtr.vsi_limit = rs->vrs_idtr.vsi_limit = 0xffff;
+	bvmm_hypercall(BVMM_OP_RESETCPU, &rr);
+	rp = (struct vm_run_params){ .vrp_vm_id = cp.vcp_id, .vrp_irq = 0xffff, .vrp_exit = &ex };
+	return cp.vcp_id;
+}
+
+/* Ticks for n RUNs that end in the expected port's exit (VM_EXIT_NONE ones are redone). */
+static uint64_t loop_run(unsigned n, uint16_t port)
+{
+	uint64_t t0 = sc_rdtsc();
+	for (unsigned i = 0; i < n;) {
+		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
+			return 0;
+		rp.vrp_continue = 1;
+		i += rp.vrp_exit_reason == 0x7b && ex.vei.vei_port == port;
+	}
+	return sc_rdtsc() - t0;
+}
+
 static void report(const char *name, uint64_t ticks, uint64_t base)
 {
 	uint64_t per = (ticks - base) * 10 / TICKS_PER_INSN / N;   /* tenths */
@@ -52,5 +103,15 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	report("hypercall-enosys", loop_hypercall(BVMM_OP_COUNT, &p), base);
 	report("hypercall-hvinfo", loop_hypercall(BVMM_OP_HVINFO, &p), base);
 	report("cpuid-exit", loop_cpuid(0x40000000), base);
+	if (bench_vm(0x7c00)) {
+		loop_run(100, 0x80);
+		report("child-run-io-exit-roundtrip", loop_run(N, 0x80), base);
+	}
+	if (bench_vm(0x7c10)) {
+		loop_run(2, 0x81);
+		uint64_t t = loop_run(N / 100, 0x81);
+		Print(L"BENCH child-cpuid-exit %ld.%ld\n", t / 32 / (N / 100) / 1000,
+		      t / 32 / (N / 100) % 1000 / 100);
+	}
 	sc_finish();
 }

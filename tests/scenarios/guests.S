@@ -17,4 +17,8 @@ guest_triple_end:
 	.globl guest_long64, guest_long64_end
 guest_long64:	.incbin "long64.bin"
 guest_long64_end:
+	.balign 16
+	.globl guest_bench16, guest_bench16_end
+guest_bench16:	.incbin "bench16.bin"
+guest_bench16_end:
 	.section .note.GNU-stack, "", @progbits
