@@ -9,7 +9,7 @@
 #define CR0_WP    (1ull << 16)
 #define CR4_LA57  (1ull << 12)
 
-static int read_pte(const struct gview *g, uint64_t gpa, uint64_t *pte)
+static int read_pte(struct gview *g, uint64_t gpa, uint64_t *pte)
 {
 	uint64_t hpa;
 	int r = g->gpa_to_hpa(g, gpa, 8, &hpa);
@@ -18,8 +18,42 @@ static int read_pte(const struct gview *g, uint64_t gpa, uint64_t *pte)
 	return r;
 }
 
-int gmem_translate(const struct gview *g, uint64_t va, int write, uint64_t *gpa)
+static int tlb_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa)
 {
+	uint64_t page = va & PAGE_MASK;
+	unsigned n = g->tlb_n < GVIEW_TLB ? g->tlb_n : GVIEW_TLB;
+	for (unsigned i = 0; i < n; i++)
+		if ((g->tlb_va[i] & PAGE_MASK) == page && (!write || (g->tlb_va[i] & 1))) {
+			*gpa = g->tlb_gpa[i] | (va & ~PAGE_MASK);
+			return 1;
+		}
+	return 0;
+}
+
+static void tlb_fill(struct gview *g, uint64_t va, int writable, uint64_t gpa)
+{
+	unsigned i = g->tlb_n++ % GVIEW_TLB;
+	g->tlb_va[i] = (va & PAGE_MASK) | (uint64_t)!!writable;
+	g->tlb_gpa[i] = gpa & PAGE_MASK;
+}
+
+static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable);
+
+int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
+{
+	int writable;
+	if (tlb_lookup(g, va, write, gpa))
+		return 0;
+	int r = walk(g, va, write, gpa, &writable);
+	if (!r)
+		tlb_fill(g, va, writable, *gpa);
+	return r;
+}
+
+/* The architectural walk; *writable says whether a write would be allowed. */
+static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable)
+{
+	*writable = 1;
 	if (!(g->cr0 & CR0_PG)) {
 		*gpa = va;
 		return 0;
@@ -39,6 +73,8 @@ int gmem_translate(const struct gview *g, uint64_t va, int write, uint64_t *gpa)
 			return BVMM_EFAULT;
 		if ((check_w && !(e & PTE_RW)) || (level == 4 && (e & PTE_PS)))
 			return BVMM_EFAULT;   /* read-only, or PS in a PML4 entry (reserved) */
+		if ((g->cr0 & CR0_WP) && !(e & PTE_RW))
+			*writable = 0;
 		if (level == 1 || (level <= 3 && (e & PTE_PS))) {
 			uint64_t span = pt_span(level);
 			*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
@@ -50,7 +86,7 @@ int gmem_translate(const struct gview *g, uint64_t va, int write, uint64_t *gpa)
 }
 
 /* Walk [va, va+n) page by page, calling fn (if any) on each host chunk. */
-static int gmem_each(const struct gview *g, uint64_t va, size_t n, int write,
+static int gmem_each(struct gview *g, uint64_t va, size_t n, int write,
 		     void (*fn)(void *host, size_t off, size_t len, void *arg), void *arg)
 {
 	size_t done = 0;
@@ -81,18 +117,27 @@ static void chunk_out(void *host, size_t off, size_t len, void *src)
 	memcpy(host, (const uint8_t *)src + off, len);
 }
 
-int gmem_copy_in(const struct gview *g, void *dst, uint64_t va, size_t n)
+int gmem_copy_in(struct gview *g, void *dst, uint64_t va, size_t n)
 {
 	return gmem_each(g, va, n, 0, chunk_in, dst);
 }
 
-int gmem_check_out(const struct gview *g, uint64_t va, size_t n)
+void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write)
+{
+	uint64_t gpa, hpa;
+	if (!n || (va & (PAGE_SIZE - 1)) + n > PAGE_SIZE || gmem_translate(g, va, write, &gpa) ||
+	    g->gpa_to_hpa(g, gpa, n, &hpa))
+		return NULL;
+	return (void *)(uintptr_t)hpa;
+}
+
+int gmem_check_out(struct gview *g, uint64_t va, size_t n)
 {
 	return gmem_each(g, va, n, 1, NULL, NULL);
 }
 
 /* Translate every page first (fn = NULL), so a fault leaves the guest's memory unchanged. */
-int gmem_copy_out(const struct gview *g, uint64_t va, const void *src, size_t n)
+int gmem_copy_out(struct gview *g, uint64_t va, const void *src, size_t n)
 {
 	int r = gmem_each(g, va, n, 1, NULL, NULL);
 	return r ? r : gmem_each(g, va, n, 1, chunk_out, (void *)src);

@@ -7,17 +7,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define GVIEW_TLB 4
+
 struct gview {
 	uint64_t cr0, cr3, cr4, efer;
+	/* Translations already walked during this one hypercall (the caller cannot run, so
+	 * they stay true until it returns): page VA | 1 if writable, and the page's GPA; the
+	 * first tlb_n entries are valid. A gview lives for one hypercall: set tlb_n = 0. */
+	uint64_t tlb_va[GVIEW_TLB], tlb_gpa[GVIEW_TLB];
+	unsigned tlb_n;
 	/* GPA -> host physical for [gpa, gpa+len) within one page; 0 or BVMM_EFAULT. */
-	int (*gpa_to_hpa)(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
+	int (*gpa_to_hpa)(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
 	void *ctx;
 };
 
-int gmem_translate(const struct gview *g, uint64_t va, int write, uint64_t *gpa);
-int gmem_copy_in(const struct gview *g, void *dst, uint64_t va, size_t n);
+int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa);
+int gmem_copy_in(struct gview *g, void *dst, uint64_t va, size_t n);
 /* Would gmem_copy_out() of n bytes at va succeed? 0 or BVMM_EFAULT; writes nothing. */
-int gmem_check_out(const struct gview *g, uint64_t va, size_t n);
-int gmem_copy_out(const struct gview *g, uint64_t va, const void *src, size_t n);
+int gmem_check_out(struct gview *g, uint64_t va, size_t n);
+/* A host pointer to [va, va+n) if it lies in one page the guest maps (writable if write);
+ * NULL otherwise (use the copy functions then). Valid for this hypercall only. */
+void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write);
+int gmem_copy_out(struct gview *g, uint64_t va, const void *src, size_t n);
 
 #endif

@@ -15,9 +15,9 @@ struct hv_state {
 extern struct hv_state hv;
 
 /* Control guest GPA -> HPA: identity, except the pool and anything past guest_top. */
-int control_gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
+int control_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
 
 /* A hypercall from CPL 0 of the control guest; returns 0 or a BVMM_E* value for RAX. */
-uint64_t hypercall(const struct gview *caller, uint64_t op, uint64_t arg);
+uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg);
 
 #endif

@@ -8,7 +8,7 @@
 #include "mem.h"
 #include "validate.h"
 
-typedef uint64_t (*hc_fn)(const struct gview *caller, uint64_t arg);
+typedef uint64_t (*hc_fn)(struct gview *caller, uint64_t arg);
 
 #define COPY_IN(c, p, arg) do { int e_ = gmem_copy_in((c), &(p), (arg), sizeof(p)); \
 	if (e_) return e_; } while (0)
@@ -22,7 +22,7 @@ static int lookup(uint32_t vm_id, uint32_t vcpu_id, struct vm **vm, struct vcpu 
 }
 
 /* HVINFO: ABI version, vendor, pool size and free bytes. EFAULT. */
-static uint64_t hc_hvinfo(const struct gview *c, uint64_t arg)
+static uint64_t hc_hvinfo(struct gview *c, uint64_t arg)
 {
 	struct vm_hvinfo_params p = {
 		.vhi_abi_version = BVMM_ABI_VERSION,
@@ -34,7 +34,7 @@ static uint64_t hc_hvinfo(const struct gview *c, uint64_t arg)
 }
 
 /* CREATE: EFAULT, EINVAL (validate_create, backing pages), ENOMEM, ENOSPC. */
-static uint64_t hc_create(const struct gview *c, uint64_t arg)
+static uint64_t hc_create(struct gview *c, uint64_t arg)
 {
 	struct vm_create_params p;
 	uint32_t id;
@@ -50,26 +50,34 @@ static uint64_t hc_create(const struct gview *c, uint64_t arg)
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
 
-/* The caller's reply to the previous exit (vrp_continue). */
-static void apply_continue(struct vcpu *vc, const struct vm_exit *ex)
+/* The caller's reply to the previous exit (vrp_continue): only the part that exit uses is
+ * read, once. EFAULT. */
+static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va)
 {
-	struct vcpu_reg_state rs;
-	int cpl;
 	if (vc->last_exit == VEXIT_IO && vc->last_io_in) {
-		/* IN: the data lands in AL/AX as the hardware would; a 32-bit IN zero-extends. */
-		vendor->regs_read(vc, &rs, &cpl);
-		uint64_t rax = rs.vrs_gprs[VCPU_REGS_RAX];
-		uint64_t mask = vc->last_io_size == 1 ? 0xff : vc->last_io_size == 2 ? 0xffff : 0;
-		rax = mask ? (rax & ~mask) | (ex->vei.vei_data & mask) : ex->vei.vei_data;
-		vendor->set_rax(vc, rax);
-	} else if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
-		vendor->regs_write(vc, VM_RWREGS_GPRS, &ex->vrs);
+		struct vm_exit_inout io;
+		int e = gmem_copy_in(c, &io, exit_va, sizeof io);
+		if (!e)
+			vendor->io_in_done(vc, vc->last_io_size, io.vei_data);
+		return e;
 	}
+	if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
+		struct vcpu_reg_state rs;
+		int e = gmem_copy_in(c, rs.vrs_gprs, exit_va + __builtin_offsetof(struct vm_exit, vrs),
+				     sizeof rs.vrs_gprs);
+		if (!e && validate_rflags(rs.vrs_gprs[VCPU_REGS_RFLAGS]))
+			e = BVMM_EINVAL;
+		if (!e)
+			vendor->regs_write(vc, VM_RWREGS_GPRS, &rs);
+		return e;
+	}
+	return 0;
 }
 
+/* Every field of *ex (its padding is left as it is). */
 static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *ex)
 {
-	memset(ex, 0, sizeof *ex);
+	memset(&ex->vee, 0, sizeof ex->vee);
 	if (vx->kind == VEXIT_IO) {
 		ex->vei = vx->io;
 	} else if (vx->kind == VEXIT_MMIO || vx->kind == VEXIT_PROTECT) {
@@ -82,11 +90,12 @@ static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *e
 }
 
 /*
- * RUN: EFAULT, ENOENT, EINVAL (vrp_irq not a vector or 0xffff), EBUSY (not STOPPED, or
+ * RUN: EFAULT, ENOENT, EINVAL (vrp_irq not a vector or 0xffff; after an MMIO exit, an RFLAGS
+ * in vrs that cannot be entered), EBUSY (not STOPPED, or
  * stopped for good), EIO (HLT with interrupts off: the vCPU stops for good; or the state
  * could not be entered).
  */
-static uint64_t hc_run(const struct gview *c, uint64_t arg)
+static uint64_t hc_run(struct gview *c, uint64_t arg)
 {
 	struct vm_run_params p;
 	struct vm_exit ex;
@@ -101,15 +110,14 @@ static uint64_t hc_run(const struct gview *c, uint64_t arg)
 		return BVMM_EINVAL;
 	if (vc->state != VCPU_STATE_STOPPED || vc->dead)
 		return BVMM_EBUSY;
-	if (p.vrp_continue)
-		COPY_IN(c, ex, (uint64_t)(uintptr_t)p.vrp_exit);
-	e = gmem_check_out(c, (uint64_t)(uintptr_t)p.vrp_exit, sizeof ex);
+	uint64_t exit_va = (uint64_t)(uintptr_t)p.vrp_exit;
+	e = gmem_check_out(c, exit_va, sizeof ex);
 	if (!e)
 		e = gmem_check_out(c, arg, sizeof p);
+	if (!e && p.vrp_continue)
+		e = apply_continue(c, vc, exit_va);
 	if (e)
 		return e;
-	if (p.vrp_continue)
-		apply_continue(vc, &ex);
 
 	vc->state = VCPU_STATE_RUNNING;
 	vendor->run(vm, vc, p.vrp_irq == 0xffff ? -1 : p.vrp_irq, &vx);
@@ -129,15 +137,23 @@ static uint64_t hc_run(const struct gview *c, uint64_t arg)
 		vc->dead = 1;
 		log_warn("vm %u vcpu %u: unexpected exit %x, stopped", vm->id, vc->id, vx.raw);
 	}
-	fill_exit(vc, &vx, &ex);
+	/* The exit goes straight into the caller's buffer when it sits in one page (the common
+	 * case: no staging copy of 600 bytes on every exit). */
+	struct vm_exit *direct = gmem_direct(c, exit_va, sizeof ex, 1);
+	if (direct) {
+		fill_exit(vc, &vx, direct);
+	} else {
+		memset(&ex, 0, sizeof ex);
+		fill_exit(vc, &vx, &ex);
+		gmem_copy_out(c, exit_va, &ex, sizeof ex);
+	}
 	p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
 	p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
-	gmem_copy_out(c, (uint64_t)(uintptr_t)p.vrp_exit, &ex, sizeof ex);
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
 
 /* INFO: EFAULT. A vip_size too small is answered with the size needed and no entries. */
-static uint64_t hc_info(const struct gview *c, uint64_t arg)
+static uint64_t hc_info(struct gview *c, uint64_t arg)
 {
 	struct vm_info_params p;
 	struct vm_info_result r;
@@ -177,7 +193,7 @@ static uint64_t hc_info(const struct gview *c, uint64_t arg)
 }
 
 /* TERM: EFAULT, ENOENT. */
-static uint64_t hc_term(const struct gview *c, uint64_t arg)
+static uint64_t hc_term(struct gview *c, uint64_t arg)
 {
 	struct vm_terminate_params p;
 	COPY_IN(c, p, arg);
@@ -185,7 +201,7 @@ static uint64_t hc_term(const struct gview *c, uint64_t arg)
 }
 
 /* RESETCPU: EFAULT, ENOENT, EBUSY (not STOPPED), EIO (a state that cannot be entered). */
-static uint64_t hc_resetcpu(const struct gview *c, uint64_t arg)
+static uint64_t hc_resetcpu(struct gview *c, uint64_t arg)
 {
 	struct vm_resetcpu_params p;
 	struct vm *vm;
@@ -205,7 +221,7 @@ static uint64_t hc_resetcpu(const struct gview *c, uint64_t arg)
 }
 
 /* INTR: EFAULT, ENOENT, EINVAL (vip_intr other than 0 or 1). */
-static uint64_t hc_intr(const struct gview *c, uint64_t arg)
+static uint64_t hc_intr(struct gview *c, uint64_t arg)
 {
 	struct vm_intr_params p;
 	struct vm *vm;
@@ -221,7 +237,7 @@ static uint64_t hc_intr(const struct gview *c, uint64_t arg)
 }
 
 /* READREGS: EFAULT, ENOENT, EINVAL (unknown mask bits). Unselected groups read as zero. */
-static uint64_t hc_readregs(const struct gview *c, uint64_t arg)
+static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 {
 	struct vm_rwregs_params p;
 	struct vcpu_reg_state rs;
@@ -234,6 +250,7 @@ static uint64_t hc_readregs(const struct gview *c, uint64_t arg)
 		return e;
 	if (p.vrwp_mask & ~(uint64_t)VM_RWREGS_ALL)
 		return BVMM_EINVAL;
+	memset(&rs, 0, sizeof rs);
 	vendor->regs_read(vc, &rs, &cpl);
 	uint64_t m = p.vrwp_mask;
 	if (m & VM_RWREGS_GPRS)
@@ -272,7 +289,7 @@ static void merge_regs(struct vcpu_reg_state *dst, const struct vcpu_reg_state *
 
 /* WRITEREGS: EFAULT, ENOENT, EBUSY (not STOPPED), EINVAL (unknown mask bits, or a
  * resulting state that cannot be entered). */
-static uint64_t hc_writeregs(const struct gview *c, uint64_t arg)
+static uint64_t hc_writeregs(struct gview *c, uint64_t arg)
 {
 	struct vm_rwregs_params p;
 	struct vcpu_reg_state rs;
@@ -296,7 +313,7 @@ static uint64_t hc_writeregs(const struct gview *c, uint64_t arg)
 }
 
 /* READVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits). */
-static uint64_t hc_readvmparams(const struct gview *c, uint64_t arg)
+static uint64_t hc_readvmparams(struct gview *c, uint64_t arg)
 {
 	struct vm_rwvmparams_params p;
 	struct vm *vm;
@@ -316,7 +333,7 @@ static uint64_t hc_readvmparams(const struct gview *c, uint64_t arg)
 
 /* WRITEVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits; an enabled structure address
  * outside guest RAM or crossing a page). */
-static uint64_t hc_writevmparams(const struct gview *c, uint64_t arg)
+static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 {
 	struct vm_rwvmparams_params p;
 	struct vm *vm;
@@ -340,7 +357,7 @@ static uint64_t hc_writevmparams(const struct gview *c, uint64_t arg)
 
 /* MPROTECT_EPT: EFAULT, ENOENT, EBUSY (not STOPPED), EINVAL (validate_mprotect), ENOMEM
  * (splitting a large page; permissions unchanged then). */
-static uint64_t hc_mprotect(const struct gview *c, uint64_t arg)
+static uint64_t hc_mprotect(struct gview *c, uint64_t arg)
 {
 	struct vm_mprotect_ept_params p;
 	struct vm *vm;
@@ -375,7 +392,7 @@ static const hc_fn ops[BVMM_OP_COUNT] = {
 	[BVMM_OP_MPROTECT_EPT] = hc_mprotect,
 };
 
-uint64_t hypercall(const struct gview *caller, uint64_t op, uint64_t arg)
+uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
 {
 	if (op >= BVMM_OP_COUNT)
 		return BVMM_ENOSYS;
@@ -385,7 +402,7 @@ uint64_t hypercall(const struct gview *caller, uint64_t op, uint64_t arg)
 	return r;
 }
 
-int control_gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
+int control_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
 {
 	(void)g;
 	if (gpa + len < gpa || gpa + len > hv.guest_top || pool_overlaps(gpa, len))

@@ -2,18 +2,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* rep stosb / movsb: short, and fast under both hardware and TCG. */
+/* rep stosq / movsq, then the odd bytes: few iterations (TCG counts each one as an
+ * instruction) and fast on hardware. */
 void *memset(void *d, int c, size_t n)
 {
 	void *p = d;
-	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = 0x0101010101010101ull * (uint8_t)c;
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(r) : "a"(v) : "memory");
 	return d;
 }
 
 void *memcpy(void *restrict d, const void *restrict s, size_t n)
 {
 	void *p = d;
-	__asm__ volatile("rep movsb" : "+D"(p), "+S"(s), "+c"(n) : : "memory");
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(p), "+S"(s), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(p), "+S"(s), "+c"(r) : : "memory");
 	return d;
 }
 

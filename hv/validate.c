@@ -85,7 +85,7 @@ int validate_mprotect(const struct vm_mprotect_ept_params *p, const struct mem_s
 #define CR4_PAE (1ull << 5)
 /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, FSGSBASE, SMEP, SMAP: no XSAVE, no
  * LA57, no PCIDE, no PKE for children. */
-#define CR4_ALLOWED 0x3007ffull
+#define CR4_ALLOWED 0x3107ffull
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define EFER_ALLOWED ((1ull << 0) | EFER_LME | EFER_LMA | (1ull << 11))
@@ -107,6 +107,11 @@ static int seg_ok(const struct vcpu_segment_info *s, int must_be_usable)
 	return !!(s->vsi_ar & VSI_AR_P);
 }
 
+int validate_rflags(uint64_t rfl)
+{
+	return (rfl & ~RFLAGS_DEFINED) || !(rfl & RFLAGS_FIXED1) ? BVMM_EINVAL : 0;
+}
+
 int validate_regs(const struct vcpu_reg_state *rs)
 {
 	uint64_t cr0 = rs->vrs_crs[VCPU_REGS_CR0], cr4 = rs->vrs_crs[VCPU_REGS_CR4];
@@ -124,7 +129,7 @@ int validate_regs(const struct vcpu_reg_state *rs)
 		return BVMM_EINVAL;
 	if (rs->vrs_crs[VCPU_REGS_CR3] >> 52 || rs->vrs_crs[VCPU_REGS_CR8] > 15)
 		return BVMM_EINVAL;
-	if ((rfl & ~RFLAGS_DEFINED) || !(rfl & RFLAGS_FIXED1) || (long_mode && (rfl & RFLAGS_VM)))
+	if (validate_rflags(rfl) || (long_mode && (rfl & RFLAGS_VM)))
 		return BVMM_EINVAL;
 	if (!seg_ok(cs, 1) || !(cs->vsi_ar & AR_S) || !(cs->vsi_ar & AR_TYPE_CODE))
 		return BVMM_EINVAL;
@@ -148,15 +153,3 @@ int validate_pvclock_gpa(uint64_t gpa, const struct mem_slot *r, uint32_t n)
 	return ranges_contain(r, n, gpa, sizeof(struct pvclock_vcpu_time_info)) ? 0 : BVMM_EINVAL;
 }
 
-uint16_t seg_ar_to_svm(uint32_t ar)
-{
-	if (ar & VSI_AR_UNUSABLE)
-		return 0;
-	return (uint16_t)((ar & 0xff) | ((ar >> 4) & 0xf00));
-}
-
-uint32_t seg_svm_to_ar(uint16_t attrib)
-{
-	uint32_t ar = (attrib & 0xffu) | ((attrib & 0xf00u) << 4);
-	return (attrib & VSI_AR_P) ? ar : ar | VSI_AR_UNUSABLE;
-}

@@ -23,11 +23,24 @@ int validate_mprotect(const struct vm_mprotect_ept_params *p, const struct mem_s
  * checks (CR0/CR4/EFER combinations, RFLAGS, segments). 0 or EINVAL. */
 int validate_regs(const struct vcpu_reg_state *rs);
 
+/* RFLAGS a vCPU can be entered with. 0 or EINVAL. */
+int validate_rflags(uint64_t rflags);
+
 /* The pvclock structure address (MSR value without the enable bit): in RAM, in one page. */
 int validate_pvclock_gpa(uint64_t gpa, const struct mem_slot *r, uint32_t n);
 
-/* Segment access rights: the ABI's VMX layout <-> the VMCB attribute layout. */
-uint16_t seg_ar_to_svm(uint32_t ar);
-uint32_t seg_svm_to_ar(uint16_t attrib);
+/* Segment access rights: the ABI's VMX layout <-> the VMCB attribute layout (ABI.md). */
+static inline uint16_t seg_ar_to_svm(uint32_t ar)
+{
+	if (ar & VSI_AR_UNUSABLE)
+		return 0;
+	return (uint16_t)((ar & 0xff) | ((ar >> 4) & 0xf00));
+}
+
+static inline uint32_t seg_svm_to_ar(uint16_t attrib)
+{
+	uint32_t ar = (attrib & 0xffu) | ((attrib & 0xf00u) << 4);
+	return (attrib & VSI_AR_P) ? ar : ar | VSI_AR_UNUSABLE;
+}
 
 #endif

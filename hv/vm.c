@@ -82,7 +82,7 @@ static int is_control_ram(uint64_t pa)
 
 /* Map one caller range into the VM: every page present in the caller's tables and ordinary
  * RAM; physically contiguous runs go in whole, so 2 MiB pages are used where they fit. */
-static int back_range(struct vm *vm, const struct gview *caller, const struct vm_mem_range *r)
+static int back_range(struct vm *vm, struct gview *caller, const struct vm_mem_range *r)
 {
 	uint64_t run_gpa = r->vmr_gpa, run_hpa = 0, run_len = 0;
 	for (uint64_t off = 0; off < r->vmr_size; off += 4096) {
@@ -128,7 +128,7 @@ _Static_assert(sizeof(struct vcpu) <= 4096, "struct vcpu fits a page");
  * create its vCPUs. Returns 0 with *id set; EINVAL (a backing page absent or not ordinary
  * RAM), ENOMEM (pool exhausted), ENOSPC (VMM_MAX_VCPUS reached). Changes nothing on error.
  */
-int vm_create(const struct vm_create_params *p, const struct gview *caller, uint32_t *id)
+int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *id)
 {
 	unsigned slot;
 	if (total_vcpus + p->vcp_ncpus > VMM_MAX_VCPUS)

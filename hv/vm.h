@@ -54,11 +54,13 @@ struct vendor_ops {
 	const char *name;
 	int (*vcpu_init)(struct vm *vm, struct vcpu *vc);      /* BVMM_ENOMEM */
 	void (*vcpu_fini)(struct vm *vm, struct vcpu *vc);
+	/* Every field of rs (padding left as it is: hand in a zeroed buffer if it goes out). */
 	void (*regs_read)(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl);
 	void (*regs_write)(struct vcpu *vc, uint64_t mask, const struct vcpu_reg_state *rs);
 	/* RESETCPU: every register, and no pending event or interrupt window left. */
 	void (*reset)(struct vcpu *vc, const struct vcpu_reg_state *rs);
-	void (*set_rax)(struct vcpu *vc, uint64_t rax);
+	/* The data of a completed IN: AL/AX merged, EAX zero-extended into RAX (as hardware). */
+	void (*io_in_done)(struct vcpu *vc, unsigned size, uint32_t data);
 	int (*irq_ready)(struct vcpu *vc);
 	/* Run until a caller-visible exit; inject `irq` (-1: none) if the guest can take it. */
 	void (*run)(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex);
@@ -70,7 +72,7 @@ extern const struct vendor_ops *vendor;
 struct gview;
 struct vm *vm_find(uint32_t id);
 struct vcpu *vcpu_find(struct vm *vm, uint32_t id);
-int vm_create(const struct vm_create_params *p, const struct gview *caller, uint32_t *id);
+int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *id);
 int vm_terminate(uint32_t id);
 extern struct vm *vms[VMM_MAX_VCPUS];
 

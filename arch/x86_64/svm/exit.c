@@ -107,8 +107,14 @@ static void exit_vmmcall(struct svm_guest *g)
 		inject_exception(v, EXC_UD, 0, 0);
 		return;
 	}
-	struct gview caller = { .cr0 = v->s.cr0, .cr3 = v->s.cr3, .cr4 = v->s.cr4,
-				.efer = v->s.efer, .gpa_to_hpa = control_gpa_to_hpa };
+	struct gview caller;   /* no initialiser: the TLB arrays need no zeroing (tlb_n) */
+	caller.cr0 = v->s.cr0;
+	caller.cr3 = v->s.cr3;
+	caller.cr4 = v->s.cr4;
+	caller.efer = v->s.efer;
+	caller.gpa_to_hpa = control_gpa_to_hpa;
+	caller.ctx = NULL;
+	caller.tlb_n = 0;
 	v->s.rax = hypercall(&caller, v->s.rax, g->gprs[GPR_RDI]);
 	skip_insn(v);
 }

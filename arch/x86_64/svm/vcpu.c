@@ -59,40 +59,51 @@ static const uint8_t gpr_slot[VCPU_REGS_NGPRS] = {
 	[VCPU_REGS_R15] = GPR_R15, [VCPU_REGS_RBP] = GPR_RBP,
 };
 
+/* Where each vcpu_reg_state segment lives in the VMCB. */
+static const uint16_t sreg_off[VCPU_REGS_NSREGS] = {
+	[VCPU_REGS_CS] = offsetof(struct vmcb, s.cs), [VCPU_REGS_DS] = offsetof(struct vmcb, s.ds),
+	[VCPU_REGS_ES] = offsetof(struct vmcb, s.es), [VCPU_REGS_FS] = offsetof(struct vmcb, s.fs),
+	[VCPU_REGS_GS] = offsetof(struct vmcb, s.gs), [VCPU_REGS_SS] = offsetof(struct vmcb, s.ss),
+	[VCPU_REGS_LDTR] = offsetof(struct vmcb, s.ldtr), [VCPU_REGS_TR] = offsetof(struct vmcb, s.tr),
+};
+
 static struct vmcb_seg *vmcb_sreg(struct vmcb *v, int i)
 {
-	struct vmcb_seg *const segs[VCPU_REGS_NSREGS] = {
-		[VCPU_REGS_CS] = &v->s.cs, [VCPU_REGS_DS] = &v->s.ds, [VCPU_REGS_ES] = &v->s.es,
-		[VCPU_REGS_FS] = &v->s.fs, [VCPU_REGS_GS] = &v->s.gs, [VCPU_REGS_SS] = &v->s.ss,
-		[VCPU_REGS_LDTR] = &v->s.ldtr, [VCPU_REGS_TR] = &v->s.tr,
-	};
-	return segs[i];
+	return (struct vmcb_seg *)((uint8_t *)v + sreg_off[i]);
 }
 
 static void svm_regs_read(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl)
 {
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
-	memset(rs, 0, sizeof *rs);
 	for (int i = 0; i < VCPU_REGS_NGPRS; i++)
 		rs->vrs_gprs[i] = s->gprs[gpr_slot[i]];
 	rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
 	rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
 	rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
 	rs->vrs_gprs[VCPU_REGS_RFLAGS] = v->s.rflags;
+	/* Field by field: the caller's buffer keeps its (zeroed) padding. */
 	for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
 		struct vmcb_seg *g = vmcb_sreg(v, i);
-		rs->vrs_sregs[i] = (struct vcpu_segment_info){ g->sel, g->limit,
-			seg_svm_to_ar(g->attrib), g->base };
+		rs->vrs_sregs[i].vsi_sel = g->sel;
+		rs->vrs_sregs[i].vsi_limit = g->limit;
+		rs->vrs_sregs[i].vsi_ar = seg_svm_to_ar(g->attrib);
+		rs->vrs_sregs[i].vsi_base = g->base;
 	}
-	rs->vrs_gdtr = (struct vcpu_segment_info){ 0, v->s.gdtr.limit, 0, v->s.gdtr.base };
-	rs->vrs_idtr = (struct vcpu_segment_info){ 0, v->s.idtr.limit, 0, v->s.idtr.base };
+	rs->vrs_gdtr.vsi_sel = rs->vrs_idtr.vsi_sel = 0;
+	rs->vrs_gdtr.vsi_ar = rs->vrs_idtr.vsi_ar = 0;
+	rs->vrs_gdtr.vsi_limit = v->s.gdtr.limit;
+	rs->vrs_gdtr.vsi_base = v->s.gdtr.base;
+	rs->vrs_idtr.vsi_limit = v->s.idtr.limit;
+	rs->vrs_idtr.vsi_base = v->s.idtr.base;
 	rs->vrs_crs[VCPU_REGS_CR0] = v->s.cr0;
 	rs->vrs_crs[VCPU_REGS_CR2] = v->s.cr2;
 	rs->vrs_crs[VCPU_REGS_CR3] = v->s.cr3;
 	rs->vrs_crs[VCPU_REGS_CR4] = v->s.cr4;
 	rs->vrs_crs[VCPU_REGS_CR8] = v->c.int_ctl & 0xf;
 	rs->vrs_crs[VCPU_REGS_XCR0] = vc->xcr0;
+	for (int i = VCPU_REGS_PDPTE0; i <= VCPU_REGS_PDPTE3; i++)
+		rs->vrs_crs[i] = 0;   /* SVM loads PDPTEs from memory: none to report */
 	rs->vrs_msrs[VCPU_REGS_EFER] = v->s.efer & ~EFER_SVME;
 	rs->vrs_msrs[VCPU_REGS_STAR] = v->s.star;
 	rs->vrs_msrs[VCPU_REGS_LSTAR] = v->s.lstar;
@@ -159,7 +170,12 @@ static void svm_regs_write(struct vcpu *vc, uint64_t mask, const struct vcpu_reg
 	}
 }
 
-static void svm_set_rax(struct vcpu *vc, uint64_t rax) { vmcb_of(vc)->s.rax = rax; }
+static void svm_io_in_done(struct vcpu *vc, unsigned size, uint32_t data)
+{
+	struct vmcb *v = vmcb_of(vc);
+	uint64_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0;
+	v->s.rax = mask ? (v->s.rax & ~mask) | (data & mask) : data;
+}
 
 static void svm_reset(struct vcpu *vc, const struct vcpu_reg_state *rs)
 {
@@ -345,7 +361,7 @@ static void decode_io(struct vmcb *v, struct vexit *ex)
 	skip_to(v, v->c.exitinfo2);   /* next RIP, always provided for IOIO */
 }
 
-static int child_gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
+static int child_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
 {
 	return vm_gpa_to_hpa(g->ctx, gpa, len, hpa);
 }
@@ -499,7 +515,7 @@ struct vendor_ops svm_vendor_ops = {
 	.regs_read = svm_regs_read,
 	.regs_write = svm_regs_write,
 	.reset = svm_reset,
-	.set_rax = svm_set_rax,
+	.io_in_done = svm_io_in_done,
 	.irq_ready = svm_irq_ready,
 	.run = svm_run,
 	.npt_base = PTE_US,    /* a nested walk is a user access (PLATFORM.md) */
