@@ -51,6 +51,7 @@
 #define CPUID_80000001_ECX_SVM    (1u << 2)
 #define CPUID_80000001_EDX_NX     (1u << 20)
 #define CPUID_80000001_EDX_PDPE1GB (1u << 26)
+#define CPUID_80000001_EDX_RDTSCP  (1u << 27)
 #define CPUID_8000000A_EDX_NP     (1u << 0)
 #define CPUID_8000000A_EDX_NRIPS  (1u << 3)
 

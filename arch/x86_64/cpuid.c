@@ -72,6 +72,7 @@ void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uin
 		break;
 	case 0x80000001:
 		r->ecx &= ~CPUID_80000001_ECX_SVM;
+		r->edx &= ~CPUID_80000001_EDX_RDTSCP;
 		break;
 	case 0x8000000a:
 		r->eax = r->ebx = r->ecx = r->edx = 0;

@@ -248,6 +248,8 @@ static uint64_t find_pool(void)
 	return found;
 }
 
+static uint64_t find_pool(void);
+
 /* ---- the real-mode guest: reset vector, OUT, IN with copy-back, HLT with IF=1 ---- */
 
 static void check_real16(void)
@@ -323,7 +325,7 @@ static void check_two_vms(void)
 	uint64_t e2 = writeregs(b, VM_RWREGS_GPRS, &rs);
 	CHECK(!e && !e2, "writeregs-ok", L"%ld %ld", e, e2);
 	e = readregs(a, VM_RWREGS_GPRS, &rs);
-	rs.vrs_gprs[VCPU_REGS_RSI] = 0x3fe00000;
+	rs.vrs_gprs[VCPU_REGS_RSI] = find_pool() + 0x1000;   /* A peeks into the hypervisor pool */
 	writeregs(a, VM_RWREGS_GPRS, &rs);
 
 	e = run_until(a, 0, 0xffff);
@@ -358,7 +360,8 @@ static void check_two_vms(void)
 	CHECK(!e && io_exit(0x91, 4, VEI_DIR_OUT, 7), "mmio-continue-takes-gprs", L"data %x", ex.vei.vei_data);
 
 	e = run_until(a, 1, 0xffff);
-	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF, "vm-a-mmio-read", L"reason %x", rp.vrp_exit_reason);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_fault_type == VEE_FAULT_MMIO_ASSIST,
+	      "child-cannot-read-pool", L"reason %x", rp.vrp_exit_reason);
 	/* RUN with an unwritable exit buffer: EFAULT, and the vCPU does not move. */
 	rp.vrp_vm_id = a;
 	rp.vrp_continue = 0;
@@ -553,6 +556,30 @@ static void check_triple(void)
 	term(vm);
 }
 
+/* A child spinning with interrupts off must not hold the CPU: the control guest's own timer
+ * interrupt ends RUN with VM_EXIT_NONE (the hypervisor has no timer). */
+static void check_spin(void)
+{
+	static const uint8_t spin[] = { 0xfa, 0xeb, 0xfe };   /* cli; jmp . */
+	uint8_t *mem = alloc_mem(MIB);
+	struct vcpu_reg_state rs;
+	uint64_t e;
+	CopyMem(mem + 0x7c00, spin, sizeof spin);
+	uint32_t vm = create("spin", mem, MIB, 1, &e);
+	state_real(&rs, 0, 0x7c00);
+	if (!e)
+		e = reset(vm, 0, &rs);
+	uint64_t t0 = sc_rdtsc();
+	e = e ? e : run(vm, 0, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == VM_EXIT_NONE && sc_rdtsc() > t0, "spinning-child-returns-exit-none",
+	      L"errno %ld reason %x", e, rp.vrp_exit_reason);
+	e = run(vm, 0, 0xffff);
+	CHECK(!e && rp.vrp_exit_reason == VM_EXIT_NONE && ex.vrs.vrs_gprs[VCPU_REGS_RIP] == 0x7c01,
+	      "spinning-child-resumes", L"errno %ld reason %x rip %lx", e, rp.vrp_exit_reason,
+	      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+	term(vm);
+}
+
 /* ---- errno for each remaining operation and rule ---- */
 
 static void check_errnos(uint8_t *mem)
@@ -692,6 +719,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_two_vms();
 	check_long64();
 	check_triple();
+	check_spin();
 	check_errnos(scratch);
 	measure_pool(scratch);
 	check_enomem(scratch);

@@ -29,6 +29,8 @@ static struct vmcb *vmcb_of(struct vcpu *vc) { return sv(vc)->vmcb; }
 #define INTERCEPT_MONITOR (1u << 10)
 #define INTERCEPT_MWAIT   (1u << 11)
 #define INTERCEPT_XSETBV  (1u << 13)
+#define INTERCEPT_RDTSCP  (1u << 7)
+#define SVM_EXIT_RDTSCP  0x87
 #define SVM_EXIT_MONITOR 0x8a
 #define SVM_EXIT_MWAIT   0x8b
 #define SVM_EXIT_MWAIT_C 0x8c
@@ -226,7 +228,7 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL | VMCB_INTERCEPT_VMLOAD |
 			       VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI | VMCB_INTERCEPT_CLGI |
 			       VMCB_INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
-			       INTERCEPT_XSETBV;
+			       INTERCEPT_XSETBV | INTERCEPT_RDTSCP;
 	v->c.iopm_base_pa = svm_host.child_iopm;
 	v->c.msrpm_base_pa = svm_host.child_msrpm;
 	v->c.asid = CHILD_ASID;
@@ -413,6 +415,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	case SVM_EXIT_VMRUN: case SVM_EXIT_VMMCALL: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
 	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
 	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_C: case SVM_EXIT_XSETBV:
+	case SVM_EXIT_RDTSCP:   /* TSC_AUX is the control guest's: hidden, #UD */
 		inject(v, EXC_UD, 0, 0);
 		return 0;
 	case SVM_EXIT_INTR:
