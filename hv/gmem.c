@@ -8,13 +8,14 @@
 
 #define CR0_WP    (1ull << 16)
 #define CR4_LA57  (1ull << 12)
+#define CR4_PSE   (1ull << 4)
 
-static int read_pte(struct gview *g, uint64_t gpa, uint64_t *pte)
+static int read_pte(struct gview *g, uint64_t gpa, unsigned size, uint64_t *pte)
 {
 	uint64_t hpa;
-	int r = g->gpa_to_hpa(g, gpa, 8, &hpa);
+	int r = g->gpa_to_hpa(g, gpa, size, &hpa);
 	if (!r)
-		*pte = *(volatile uint64_t *)(uintptr_t)hpa;
+		*pte = size == 8 ? *(volatile uint64_t *)(uintptr_t)hpa : *(volatile uint32_t *)(uintptr_t)hpa;
 	return r;
 }
 
@@ -51,36 +52,61 @@ int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
 }
 
 /* The architectural walk; *writable says whether a write would be allowed. */
+/* The architectural walk (SDM vol. 3 4.3-4.5, APM vol. 2 5.3): 32-bit paging (4 MiB pages
+ * with CR4.PSE, PSE-36), PAE (a 4-entry PDPT, 2 MiB pages) and 4-level long mode (2 MiB and
+ * 1 GiB pages). *writable says whether a write would be allowed. */
 static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable)
 {
+	int levels, wide = 1;   /* wide: 8-byte entries, 9 index bits */
+	uint64_t table;
 	*writable = 1;
 	if (!(g->cr0 & CR0_PG)) {
 		*gpa = va;
 		return 0;
 	}
-	/* Only 4-level long-mode paging is walked here. */
-	if (!(g->efer & EFER_LMA) || (g->cr4 & CR4_LA57))
-		return BVMM_EFAULT;
-	if ((uint64_t)((int64_t)(va << 16) >> 16) != va)
-		return BVMM_EFAULT;   /* non-canonical */
-
-	uint64_t table = g->cr3 & PTE_ADDR;
+	if (g->efer & EFER_LMA) {
+		if ((g->cr4 & CR4_LA57) || (uint64_t)((int64_t)(va << 16) >> 16) != va)
+			return BVMM_EFAULT;   /* 5-level paging not walked; non-canonical */
+		levels = 4;
+		table = g->cr3 & PTE_ADDR;
+	} else if (g->cr4 & CR4_PAE) {
+		levels = 3;
+		table = g->cr3 & 0xffffffe0ull;
+		va &= 0xffffffffull;
+	} else {
+		levels = 2;
+		wide = 0;
+		table = g->cr3 & 0xfffff000ull;
+		va &= 0xffffffffull;
+	}
 	int check_w = write && (g->cr0 & CR0_WP);
-	for (int level = PT_LEVELS; level >= 1; level--) {
-		uint64_t e;
-		unsigned idx = (va >> (12 + 9 * (level - 1))) & 511;
-		if (read_pte(g, table + idx * 8, &e) || !(e & PTE_P))
+	for (int level = levels; level >= 1; level--) {
+		unsigned shift = wide ? 12 + 9 * (level - 1) : 12 + 10 * (level - 1);
+		int pdpte = levels == 3 && level == 3;   /* PAE PDPTEs have no R/W, U/S or PS */
+		uint64_t idx = (va >> shift) & (pdpte ? 3 : wide ? 511 : 1023), e;
+		if (read_pte(g, table + idx * (wide ? 8 : 4), wide ? 8 : 4, &e) || !(e & PTE_P))
 			return BVMM_EFAULT;
-		if ((check_w && !(e & PTE_RW)) || (level == 4 && (e & PTE_PS)))
-			return BVMM_EFAULT;   /* read-only, or PS in a PML4 entry (reserved) */
-		if ((g->cr0 & CR0_WP) && !(e & PTE_RW))
-			*writable = 0;
-		if (level == 1 || (level <= 3 && (e & PTE_PS))) {
-			uint64_t span = pt_span(level);
-			*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
+		if (!pdpte) {
+			if (check_w && !(e & PTE_RW))
+				return BVMM_EFAULT;
+			if ((g->cr0 & CR0_WP) && !(e & PTE_RW))
+				*writable = 0;
+		}
+		if (levels == 4 && level == 4 && (e & PTE_PS))
+			return BVMM_EFAULT;   /* PS in a PML4 entry is reserved */
+		int large = !pdpte && level > 1 && (e & PTE_PS) && (wide || (g->cr4 & CR4_PSE));
+		if (level == 1 || large) {
+			uint64_t span = 1ull << shift, base;
+			if (wide)
+				base = e & PTE_ADDR & ~(span - 1);
+			else if (large)   /* 4 MiB page; PSE-36 puts bits 39:32 in 20:13 */
+				base = (e & 0xffc00000ull) | (((e >> 13) & 0xff) << 32);
+			else
+				base = e & 0xfffff000ull;
+			*gpa = base | (va & (span - 1));
 			return 0;
 		}
-		table = e & PTE_ADDR;
+		table = wide ? e & PTE_ADDR : e & 0xfffff000ull;
 	}
 	return BVMM_EFAULT;
 }
