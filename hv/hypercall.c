@@ -63,10 +63,12 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va)
 	}
 	if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
 		struct vcpu_reg_state rs;
+		int cpl;
+		vendor->regs_read(vc, &rs, &cpl);
 		int e = gmem_copy_in(c, rs.vrs_gprs, exit_va + __builtin_offsetof(struct vm_exit, vrs),
 				     sizeof rs.vrs_gprs);
-		if (!e && validate_rflags(rs.vrs_gprs[VCPU_REGS_RFLAGS]))
-			e = BVMM_EINVAL;
+		if (!e && validate_regs(&rs))
+			e = BVMM_EINVAL;   /* e.g. RFLAGS reserved bits, or VM in long mode */
 		if (!e)
 			vendor->regs_write(vc, VM_RWREGS_GPRS, &rs);
 		return e;
@@ -123,7 +125,9 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	vendor->run(vm, vc, p.vrp_irq == 0xffff ? -1 : p.vrp_irq, &vx);
 	vc->state = VCPU_STATE_STOPPED;
 	vc->last_exit = (uint8_t)vx.kind;
-	vc->last_io_in = vx.kind == VEXIT_IO && vx.io.vei_dir == VEI_DIR_IN;
+	/* Only a plain IN hands data back through vrp_continue; an INS's data goes to guest
+	 * memory, which the caller writes itself (with WRITEREGS for RDI/RCX). */
+	vc->last_io_in = vx.kind == VEXIT_IO && vx.io.vei_dir == VEI_DIR_IN && !vx.io.vei_string;
 	vc->last_io_size = vx.io.vei_size;
 
 	if (vx.kind == VEXIT_FAILED)
@@ -217,6 +221,7 @@ static uint64_t hc_resetcpu(struct gview *c, uint64_t arg)
 	vendor->reset(vc, &p.vrp_init_state);
 	vc->irq_pending = 0;
 	vc->last_exit = VEXIT_NONE;
+	vc->pvclock_msr = 0;   /* a reset CPU has not registered a clock */
 	return 0;
 }
 
@@ -236,7 +241,8 @@ static uint64_t hc_intr(struct gview *c, uint64_t arg)
 	return 0;
 }
 
-/* READREGS: EFAULT, ENOENT, EINVAL (unknown mask bits). Unselected groups read as zero. */
+/* READREGS: EFAULT, ENOENT, EINVAL (unknown mask bits). Unselected groups are written back
+ * as the caller passed them (the ioctl copy-out of the whole structure, as in OpenBSD). */
 static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 {
 	struct vm_rwregs_params p;

@@ -80,7 +80,8 @@ int pt_lookup(const struct pt_ctx *c, uint64_t va, uint64_t *pa, uint64_t *page_
 			uint64_t span = pt_span(level);
 			*pa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
 			*page_size = span;
-			*flags = e & ~(PTE_ADDR & ~(span - 1)) & ~PTE_PS;
+			/* PS marks a large leaf; in a 4 KiB leaf bit 7 is PAT and stays. */
+			*flags = e & ~(PTE_ADDR & ~(span - 1)) & ~(level > 1 ? PTE_PS : 0);
 			return 0;
 		}
 		tpa = e;
@@ -99,6 +100,9 @@ static int split(struct pt_ctx *c, uint64_t *e, int level)
 	uint64_t span = pt_span(level), sub = pt_span(level - 1);
 	uint64_t base = *e & PTE_ADDR & ~(span - 1);
 	uint64_t flags = *e & ~PTE_ADDR & ~PTE_PS;
+	/* The PAT bit is bit 12 in a large leaf, bit 7 in a 4 KiB one (SDM vol. 3 4.5). */
+	if (*e & PTE_PAT_LARGE)
+		flags |= level - 1 == 1 ? PTE_PAT_4K : PTE_PAT_LARGE;
 	for (unsigned i = 0; i < 512; i++)
 		t[i] = (base + i * sub) | flags | (level - 1 > 1 ? PTE_PS : 0);
 	*e = n | c->table_flags | PTE_P;

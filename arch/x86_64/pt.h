@@ -16,6 +16,8 @@
 #define PTE_PS   (1ull << 7)
 #define PTE_G    (1ull << 8)
 #define PTE_NX   (1ull << 63)
+#define PTE_PAT_4K    (1ull << 7)    /* in a 4 KiB leaf (where large leaves have PS) */
+#define PTE_PAT_LARGE (1ull << 12)   /* in a 2 MiB / 1 GiB leaf */
 #define PTE_ADDR 0x000ffffffffff000ull
 
 #define PT_LEVELS 4

@@ -65,7 +65,7 @@ static uint8_t *add_frame(struct gphys *m, uint64_t gpa)
 	return p;
 }
 
-static int gpa_to_hpa(const struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
+static int gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
 {
 	struct gphys *m = g->ctx;
 	m->calls++;
@@ -150,7 +150,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_gpa(const struct gview *g, uint64_t va, int write, uint64_t want)
+static void expect_gpa(struct gview *g, uint64_t va, int write, uint64_t want)
 {
 	uint64_t gpa = 0xdeadull;
 	int r = gmem_translate(g, va, write, &gpa);
@@ -160,7 +160,7 @@ static void expect_gpa(const struct gview *g, uint64_t va, int write, uint64_t w
 			 (unsigned long long)gpa, (unsigned long long)want);
 }
 
-static void expect_fault(const struct gview *g, uint64_t va, int write)
+static void expect_fault(struct gview *g, uint64_t va, int write)
 {
 	uint64_t gpa = 0;
 	int r = gmem_translate(g, va, write, &gpa);
