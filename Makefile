@@ -70,7 +70,14 @@ endef
 $(B)/bvmm.efi: $(BOOT_OBJS)
 	$(call efi_link,$@,$^)
 
-$(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o
+$(B)/control/demo16.bin: control/hello/demo16.S
+	@mkdir -p $(dir $@)
+	gcc -c $< -o $(@:.bin=.o)
+	ld -Ttext=0x7c00 --oformat binary -o $@ $(@:.bin=.o)
+$(B)/efi-obj/control/hello/demo.o: control/hello/demo.S $(B)/control/demo16.bin
+	@mkdir -p $(dir $@)
+	gcc $(EFI_CFLAGS) -Wa,-I$(B)/control -c $< -o $@
+$(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o $(B)/efi-obj/control/hello/demo.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
 

@@ -123,7 +123,26 @@ s4() {
 	check s4/no-hypervisor-errors $? "$(grep -a -E 'bvmm: error' "$OUT/s4/com2.txt" | head -3)"
 }
 
+# 5. What `make run` shows: no bvmm.conf (the defaults), the default control program, its
+#    demo child VM, the power-off.
+s5() {
+	new_esp s5
+	cp "$B/control/hello.efi" "$OUT/s5/esp/EFI/BOOT/control.efi"
+	boot s5 max 90
+	local c1=$OUT/s5/com1.txt
+	grep -a -q 'control: bvmm ABI version 1, vendor AMD SVM, pool 65536 KiB' "$c1"
+	check s5/default-pool-64m $? "$(grep -a 'control:' "$c1" | head -3)"
+	grep -a -q '^child: Hello from a child VM' "$c1"
+	check s5/demo-child-output $? "no greeting from the child"
+	grep -a -q 'control: TERM errno 0, pool free [0-9]* KiB (as before CREATE)' "$c1"
+	check s5/demo-pool-returned $? "$(grep -a 'TERM' "$c1")"
+	[ "$rc" = 0 ]
+	check s5/powered-off $? "QEMU status $rc (expected 0: ACPI power-off)"
+	grep -a -q 'log com2' "$c1"
+	check s5/default-log-com2 $? ""
+}
+
 mkdir -p "$OUT"
-for s in "${@:-s1 s2 s3 s4}"; do
+for s in "${@:-s1 s2 s3 s4 s5}"; do
 	for one in $s; do "$one"; done
 done
