@@ -4,6 +4,8 @@ B := build
 EFIINC := /usr/include/efi
 EFILIB := /usr/lib
 
+# `make V=1` shows the commands.
+Q := $(if $(V),,@)
 WARN := -Wall -Wextra -Werror
 # EFI applications (the loader, control programs, scenarios): GNU-EFI, PIC, MS ABI calls.
 EFI_CFLAGS := -std=gnu11 -O2 $(WARN) -DGNU_EFI_USE_MS_ABI -fpic -ffreestanding \
@@ -30,7 +32,7 @@ HV_OBJS := $(HV_SRCS:%.c=$(B)/hv-obj/%.o) $(HV_ASM:%.S=$(B)/hv-obj/%.o)
 BOOT_SRCS := boot/main.c boot/config.c arch/x86_64/pt.c
 BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/efi-obj/boot/hvimage.o
 
-HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h)
+HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h control/libvmm/*.h)
 
 .PHONY: all deps run test unit scenarios bench clean
 .SECONDARY:
@@ -41,30 +43,34 @@ deps:
 
 $(B)/hv-obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	gcc $(HV_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)gcc $(HV_CFLAGS) -c $< -o $@
 $(B)/hv-obj/%.o: %.S $(HEADERS)
 	@mkdir -p $(dir $@)
-	gcc $(HV_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)gcc $(HV_CFLAGS) -c $< -o $@
 
 $(B)/hv.elf: $(HV_OBJS) linker.ld
-	ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld $(HV_OBJS) -o $@
+	$(Q)ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld $(HV_OBJS) -o $@
 $(B)/hv.bin: $(B)/hv.elf
-	objcopy -O binary $< $@
+	$(Q)objcopy -O binary $< $@
 
 $(B)/efi-obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)gcc $(EFI_CFLAGS) -c $< -o $@
 $(B)/efi-obj/%.o: %.S $(HEADERS)
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)gcc $(EFI_CFLAGS) -c $< -o $@
 $(B)/efi-obj/boot/hvimage.o: boot/hvimage.S $(B)/hv.bin
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -DHV_BIN='"$(B)/hv.bin"' -c $< -o $@
+	$(Q)gcc $(EFI_CFLAGS) -DHV_BIN='"$(B)/hv.bin"' -c $< -o $@
 
 # efi_link(output.efi, objects)
 define efi_link
-	ld $(EFI_LDFLAGS) $(2) -o $(1:.efi=.so) $(EFI_LIBS)
-	objcopy $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $(1:.efi=.so) $(1)
+	$(Q)ld $(EFI_LDFLAGS) $(2) -o $(1:.efi=.so) $(EFI_LIBS)
+	$(Q)objcopy $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $(1:.efi=.so) $(1)
 endef
 
 $(B)/bvmm.efi: $(BOOT_OBJS)
@@ -72,11 +78,11 @@ $(B)/bvmm.efi: $(BOOT_OBJS)
 
 $(B)/control/demo16.bin: control/hello/demo16.S
 	@mkdir -p $(dir $@)
-	gcc -c $< -o $(@:.bin=.o)
-	ld -Ttext=0x7c00 --oformat binary -o $@ $(@:.bin=.o)
+	$(Q)gcc -c $< -o $(@:.bin=.o)
+	$(Q)ld -Ttext=0x7c00 -e 0x7c00 --oformat binary -o $@ $(@:.bin=.o)
 $(B)/efi-obj/control/hello/demo.o: control/hello/demo.S $(B)/control/demo16.bin
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -Wa,-I$(B)/control -c $< -o $@
+	$(Q)gcc $(EFI_CFLAGS) -Wa,-I$(B)/control -c $< -o $@
 $(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o $(B)/efi-obj/control/hello/demo.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
@@ -106,7 +112,7 @@ UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/cpuid.c arch/x86_64/svm/
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	gcc -std=gnu11 -O1 -g $(WARN) -DBVMM_HOST_TEST -fsanitize=address,undefined \
+	$(Q)gcc -std=gnu11 -O1 -g $(WARN) -DBVMM_HOST_TEST -fsanitize=address,undefined \
 		-fno-sanitize-recover=all $< $(UNIT_SRCS) -lcmocka -o $@
 
 unit: $(UNIT_TESTS)
@@ -120,11 +126,11 @@ GUEST_ADDR_bench16 := 0x7c00
 GUESTS := $(patsubst tests/guests/%.S,$(B)/guests/%.bin,$(wildcard tests/guests/*.S))
 $(B)/guests/%.bin: tests/guests/%.S
 	@mkdir -p $(dir $@)
-	gcc -c $< -o $(@:.bin=.o)
-	ld -Ttext=$(GUEST_ADDR_$*) --oformat binary -o $@ $(@:.bin=.o)
+	$(Q)gcc -c $< -o $(@:.bin=.o)
+	$(Q)ld -Ttext=$(GUEST_ADDR_$*) -e $(GUEST_ADDR_$*) --oformat binary -o $@ $(@:.bin=.o)
 $(B)/efi-obj/tests/scenarios/guests.o: tests/scenarios/guests.S $(GUESTS)
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -Wa,-I$(B)/guests -c $< -o $@
+	$(Q)gcc $(EFI_CFLAGS) -Wa,-I$(B)/guests -c $< -o $@
 
 # Scenario control programs (EFI applications run in the control guest).
 SC_LIB := $(B)/efi-obj/tests/scenarios/lib/scenario.o $(B)/efi-obj/tests/scenarios/lib/probe.o
@@ -139,7 +145,8 @@ $(B)/scenarios/bin/s4_vmm.efi $(B)/scenarios/bin/bench.efi: $(B)/scenarios/bin/%
 	$(call efi_link,$@,$^)
 $(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios/lib/scenario.h
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)gcc $(EFI_CFLAGS) -c $< -o $@
 
 $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/init \
 		tests/scenarios/linux/hvcheck.c

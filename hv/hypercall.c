@@ -241,6 +241,24 @@ static uint64_t hc_intr(struct gview *c, uint64_t arg)
 	return 0;
 }
 
+/* Overlay the groups of `mask` from `src` onto `dst`. */
+static void merge_regs(struct vcpu_reg_state *dst, const struct vcpu_reg_state *src, uint64_t mask)
+{
+	if (mask & VM_RWREGS_GPRS)
+		memcpy(dst->vrs_gprs, src->vrs_gprs, sizeof dst->vrs_gprs);
+	if (mask & VM_RWREGS_SREGS) {
+		memcpy(dst->vrs_sregs, src->vrs_sregs, sizeof dst->vrs_sregs);
+		dst->vrs_gdtr = src->vrs_gdtr;
+		dst->vrs_idtr = src->vrs_idtr;
+	}
+	if (mask & VM_RWREGS_CRS)
+		memcpy(dst->vrs_crs, src->vrs_crs, sizeof dst->vrs_crs);
+	if (mask & VM_RWREGS_MSRS)
+		memcpy(dst->vrs_msrs, src->vrs_msrs, sizeof dst->vrs_msrs);
+	if (mask & VM_RWREGS_DRS)
+		memcpy(dst->vrs_drs, src->vrs_drs, sizeof dst->vrs_drs);
+}
+
 /* READREGS: EFAULT, ENOENT, EINVAL (unknown mask bits). Unselected groups are written back
  * as the caller passed them (the ioctl copy-out of the whole structure, as in OpenBSD). */
 static uint64_t hc_readregs(struct gview *c, uint64_t arg)
@@ -258,39 +276,8 @@ static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 		return BVMM_EINVAL;
 	memset(&rs, 0, sizeof rs);
 	vendor->regs_read(vc, &rs, &cpl);
-	uint64_t m = p.vrwp_mask;
-	if (m & VM_RWREGS_GPRS)
-		memcpy(p.vrwp_regs.vrs_gprs, rs.vrs_gprs, sizeof rs.vrs_gprs);
-	if (m & VM_RWREGS_SREGS) {
-		memcpy(p.vrwp_regs.vrs_sregs, rs.vrs_sregs, sizeof rs.vrs_sregs);
-		p.vrwp_regs.vrs_gdtr = rs.vrs_gdtr;
-		p.vrwp_regs.vrs_idtr = rs.vrs_idtr;
-	}
-	if (m & VM_RWREGS_CRS)
-		memcpy(p.vrwp_regs.vrs_crs, rs.vrs_crs, sizeof rs.vrs_crs);
-	if (m & VM_RWREGS_MSRS)
-		memcpy(p.vrwp_regs.vrs_msrs, rs.vrs_msrs, sizeof rs.vrs_msrs);
-	if (m & VM_RWREGS_DRS)
-		memcpy(p.vrwp_regs.vrs_drs, rs.vrs_drs, sizeof rs.vrs_drs);
+	merge_regs(&p.vrwp_regs, &rs, p.vrwp_mask);
 	return gmem_copy_out(c, arg, &p, sizeof p);
-}
-
-/* Overlay the groups of `mask` from `src` onto `dst`. */
-static void merge_regs(struct vcpu_reg_state *dst, const struct vcpu_reg_state *src, uint64_t mask)
-{
-	if (mask & VM_RWREGS_GPRS)
-		memcpy(dst->vrs_gprs, src->vrs_gprs, sizeof dst->vrs_gprs);
-	if (mask & VM_RWREGS_SREGS) {
-		memcpy(dst->vrs_sregs, src->vrs_sregs, sizeof dst->vrs_sregs);
-		dst->vrs_gdtr = src->vrs_gdtr;
-		dst->vrs_idtr = src->vrs_idtr;
-	}
-	if (mask & VM_RWREGS_CRS)
-		memcpy(dst->vrs_crs, src->vrs_crs, sizeof dst->vrs_crs);
-	if (mask & VM_RWREGS_MSRS)
-		memcpy(dst->vrs_msrs, src->vrs_msrs, sizeof dst->vrs_msrs);
-	if (mask & VM_RWREGS_DRS)
-		memcpy(dst->vrs_drs, src->vrs_drs, sizeof dst->vrs_drs);
 }
 
 /* WRITEREGS: EFAULT, ENOENT, EBUSY (not STOPPED), EINVAL (unknown mask bits, or a

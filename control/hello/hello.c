@@ -5,6 +5,7 @@
 #include <efi.h>
 #include <efilib.h>
 #include "../../abi/bvmm.h"
+#include "../libvmm/vmm_state.h"
 
 extern uint8_t demo16[], demo16_end[];
 
@@ -15,26 +16,6 @@ extern uint8_t demo16[], demo16_end[];
 static void cpuid(uint32_t leaf, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-
-static uint64_t pool_free(void)
-{
-	struct vm_hvinfo_params h;
-	return bvmm_hypercall(BVMM_OP_HVINFO, &h) ? 0 : h.vhi_pool_free;
-}
-
-static void real_mode_at(struct vcpu_reg_state *rs, uint64_t ip)
-{
-	SetMem(rs, sizeof *rs, 0);
-	rs->vrs_gprs[VCPU_REGS_RIP] = ip;
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 0x2;
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x10;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0, 0xffff, 0x93, 0 };
-	rs->vrs_sregs[VCPU_REGS_CS].vsi_ar = 0x9b;
-	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = 0x82;
-	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
-	rs->vrs_gdtr.vsi_limit = rs->vrs_idtr.vsi_limit = 0xffff;
 }
 
 /* The vmd-style loop: RUN, emulate the port the guest used, continue. */
@@ -72,7 +53,7 @@ static void demo(void)
 	static struct vm_create_params cp;
 	static struct vm_resetcpu_params rr;
 	EFI_PHYSICAL_ADDRESS mem;
-	uint64_t before = pool_free(), err;
+	uint64_t before = vmm_pool_free(), err;
 
 	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, 256, &mem)))
 		return;
@@ -88,16 +69,16 @@ static void demo(void)
 		return;
 	}
 	Print(L"control: created VM %d \"demo\" (1 MiB of our memory at GPA 0, 1 vCPU), pool use %ld KiB\n",
-	      cp.vcp_id, (before - pool_free()) >> 10);
+	      cp.vcp_id, (before - vmm_pool_free()) >> 10);
 	rr.vrp_vm_id = cp.vcp_id;
-	real_mode_at(&rr.vrp_init_state, 0x7c00);
+	vmm_state_real(&rr.vrp_init_state, 0, 0x7c00);
 	err = bvmm_hypercall(BVMM_OP_RESETCPU, &rr);
 	if (!err)
 		run_demo(cp.vcp_id);
 	struct vm_terminate_params t = { cp.vcp_id };
 	err = bvmm_hypercall(BVMM_OP_TERM, &t);
 	Print(L"control: TERM errno %ld, pool free %ld KiB (%a before CREATE)\n", err,
-	      pool_free() >> 10, pool_free() == before ? "as" : "NOT as");
+	      vmm_pool_free() >> 10, vmm_pool_free() == before ? "as" : "NOT as");
 	uefi_call_wrapper(BS->FreePages, 2, mem, 256);
 }
 

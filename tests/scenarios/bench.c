@@ -3,6 +3,7 @@
  * Prints "BENCH <name> <instructions per op>" lines. */
 #include "lib/scenario.h"
 #include "../../abi/bvmm.h"
+#include "../../control/libvmm/vmm_state.h"
 
 #define N 2000
 #define TICKS_PER_INSN 32
@@ -55,16 +56,7 @@ static uint32_t bench_vm(uint64_t rip)
 		return 0;
 	SetMem(&rr, sizeof rr, 0);
 	rr.vrp_vm_id = cp.vcp_id;
-	struct vcpu_reg_state *rs = &rr.vrp_init_state;
-	rs->vrs_gprs[VCPU_REGS_RIP] = rip;
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 2;
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x10;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0, 0xffff, 0x93, 0 };
-	rs->vrs_sregs[VCPU_REGS_CS].vsi_ar = 0x9b;
-	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
-	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = 0x82;
-	rs->vrs_gdtr.vsi_limit = rs->vrs_idtr.vsi_limit = 0xffff;
+	vmm_state_real(&rr.vrp_init_state, 0, rip);
 	bvmm_hypercall(BVMM_OP_RESETCPU, &rr);
 	rp = (struct vm_run_params){ .vrp_vm_id = cp.vcp_id, .vrp_irq = 0xffff, .vrp_exit = &ex };
 	return cp.vcp_id;

@@ -13,6 +13,15 @@ pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1${2:+: $2}"; }
 check() { if [ "$2" = 0 ]; then pass "$1"; else fail "$1" "${3:-}"; fi; }
 
+# need NAME FILE...: every file exists, else the scenario fails at once (no boot to time out).
+need() {
+	local name=$1 f
+	shift
+	for f in "$@"; do
+		[ -f "$f" ] || { fail "$name/setup" "$f is missing (make test builds it)"; return 1; }
+	done
+}
+
 # new_esp NAME: a fresh ESP with bvmm as the removable-media boot file.
 new_esp() {
 	rm -rf "$OUT/$1"
@@ -67,6 +76,7 @@ hvlog() {
 
 # 1. The firmware as control guest, and the hypervisor log of the launch and its events.
 s1() {
+	need s1 "$B/bvmm.efi" "$B/scenarios/bin/s1_control.efi" || return
 	new_esp s1
 	cp "$B/scenarios/bin/s1_control.efi" "$OUT/s1/esp/EFI/BOOT/"
 	printf '# scenario 1\ncontrol = s1_control.efi\ncontrol_args = sc-args 42\npool=32M\nlog=com2\n' \
@@ -87,6 +97,7 @@ s1() {
 
 # 2. No SVM: bvmm explains and returns; the firmware boots the next option (a second disk).
 s2() {
+	need s2 "$B/bvmm.efi" "$B/scenarios/bin/fallback.efi" || return
 	new_esp s2
 	mkdir -p "$OUT/s2/next/EFI/BOOT"
 	cp "$B/scenarios/bin/fallback.efi" "$OUT/s2/next/EFI/BOOT/BOOTX64.EFI"
@@ -98,6 +109,7 @@ s2() {
 
 # 3. Debian's Linux (EFI stub + busybox initramfs) as the control guest.
 s3() {
+	need s3 "$B/bvmm.efi" "$B/linux/vmlinuz" "$B/linux/initrd.img" || return
 	new_esp s3
 	cp "$B/linux/vmlinuz" "$B/linux/initrd.img" "$OUT/s3/esp/EFI/BOOT/"
 	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet\n' \
@@ -111,6 +123,7 @@ s3() {
 
 # 4. The vmm(4) operations with real child VMs.
 s4() {
+	need s4 "$B/bvmm.efi" "$B/scenarios/bin/s4_vmm.efi" || return
 	new_esp s4
 	cp "$B/scenarios/bin/s4_vmm.efi" "$OUT/s4/esp/EFI/BOOT/control.efi"
 	printf 'pool=4M\n' > "$OUT/s4/esp/EFI/BOOT/bvmm.conf"
@@ -126,6 +139,7 @@ s4() {
 # 5. What `make run` shows: no bvmm.conf (the defaults), the default control program, its
 #    demo child VM, the power-off.
 s5() {
+	need s5 "$B/bvmm.efi" "$B/control/hello.efi" || return
 	new_esp s5
 	cp "$B/control/hello.efi" "$OUT/s5/esp/EFI/BOOT/control.efi"
 	boot s5 max 90

@@ -110,27 +110,9 @@ static void check_svm_insns(void)
 	FreePool(page);
 }
 
-/* The pool: the reserved range of exactly its size, 2 MiB aligned (bvmm allocates it so). */
-static uint64_t find_pool(void)
-{
-	UINTN n, key, dsize;
-	UINT32 dver;
-	EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&n, &key, &dsize, &dver), *d;
-	uint64_t found = 0;
-	for (UINTN i = 0; map && i < n; i++) {
-		d = (void *)((uint8_t *)map + i * dsize);
-		if (d->Type == EfiReservedMemoryType && d->NumberOfPages * 4096 == POOL_BYTES &&
-		    !(d->PhysicalStart & 0x1fffff))
-			found = d->PhysicalStart;
-	}
-	if (map)
-		FreePool(map);
-	return found;
-}
-
 static void check_pool(void)
 {
-	uint64_t pool = find_pool(), v;
+	uint64_t pool = sc_find_pool(POOL_BYTES), v;
 	if (!sc_check(pool != 0, "pool-found-in-memory-map", L"no 32 MiB reserved range"))
 		return;
 	uint64_t probes[] = { pool, pool + POOL_BYTES / 2 + 8, pool + POOL_BYTES - 8 };

@@ -4,6 +4,7 @@
  * TERM returning every pool page. Runs with bvmm.conf "pool=4M" (for the ENOMEM check). */
 #include "lib/scenario.h"
 #include "../../abi/bvmm.h"
+#include "../../control/libvmm/vmm_state.h"
 
 extern uint8_t guest_real16[], guest_real16_end[], guest_prot32[], guest_prot32_end[];
 extern uint8_t guest_triple[], guest_triple_end[], guest_long64[], guest_long64_end[];
@@ -12,12 +13,6 @@ extern uint8_t guest_triple[], guest_triple_end[], guest_long64[], guest_long64_
 #define CHECK(cond, name, ...) sc_check(!!(cond), name, __VA_ARGS__)
 
 static uint64_t hc(uint64_t op, void *p) { return bvmm_hypercall(op, p); }
-
-static uint64_t pool_free(void)
-{
-	struct vm_hvinfo_params h;
-	return hc(BVMM_OP_HVINFO, &h) ? 0 : h.vhi_pool_free;
-}
 
 static uint8_t *alloc_mem(uint64_t bytes)
 {
@@ -52,57 +47,6 @@ static uint64_t term(uint32_t id)
 {
 	struct vm_terminate_params t = { id };
 	return hc(BVMM_OP_TERM, &t);
-}
-
-/* ---- entry states ---- */
-
-static void seg(struct vcpu_segment_info *s, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
-{
-	*s = (struct vcpu_segment_info){ sel, limit, ar, base };
-}
-
-static void state_real(struct vcpu_reg_state *rs, uint16_t cs, uint64_t ip)
-{
-	SetMem(rs, sizeof *rs, 0);
-	rs->vrs_gprs[VCPU_REGS_RIP] = ip;
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 2;
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x10;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		seg(&rs->vrs_sregs[i], 0, 0, 0xffff, 0x93);
-	seg(&rs->vrs_sregs[VCPU_REGS_CS], cs, (uint64_t)cs << 4, 0xffff, 0x9b);
-	seg(&rs->vrs_sregs[VCPU_REGS_LDTR], 0, 0, 0xffff, 0x82);
-	seg(&rs->vrs_sregs[VCPU_REGS_TR], 0, 0, 0xffff, 0x8b);
-	rs->vrs_gdtr.vsi_limit = rs->vrs_idtr.vsi_limit = 0xffff;
-	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
-	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
-}
-
-static void state_prot32(struct vcpu_reg_state *rs, uint64_t eip)
-{
-	state_real(rs, 0, eip);
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x11;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		seg(&rs->vrs_sregs[i], 0x10, 0, 0xffffffff, 0xc093);
-	seg(&rs->vrs_sregs[VCPU_REGS_CS], 0x8, 0, 0xffffffff, 0xc09b);
-	seg(&rs->vrs_sregs[VCPU_REGS_LDTR], 0, 0, 0, VSI_AR_UNUSABLE);
-	seg(&rs->vrs_sregs[VCPU_REGS_TR], 0, 0, 0x67, 0x8b);
-}
-
-/* Solo5 hvt's entry state (ABI.md). */
-static void state_long64(struct vcpu_reg_state *rs, uint64_t rip)
-{
-	state_real(rs, 0, rip);
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x80010021;
-	rs->vrs_crs[VCPU_REGS_CR3] = 0x2000;
-	rs->vrs_crs[VCPU_REGS_CR4] = 0x620;
-	rs->vrs_msrs[VCPU_REGS_EFER] = 0x500;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		seg(&rs->vrs_sregs[i], 0x10, 0, 0xffffffff, 0xc093);
-	seg(&rs->vrs_sregs[VCPU_REGS_CS], 0x8, 0, 0xffffffff, 0xa099);
-	seg(&rs->vrs_sregs[VCPU_REGS_LDTR], 0, 0, 0, VSI_AR_UNUSABLE);
-	seg(&rs->vrs_sregs[VCPU_REGS_TR], 0, 0, 0x67, 0x8b);
-	rs->vrs_gdtr = (struct vcpu_segment_info){ 0, 23, 0, 0x1000 };
-	rs->vrs_idtr.vsi_limit = 0;
 }
 
 static uint64_t reset(uint32_t vm, uint32_t vcpu, const struct vcpu_reg_state *rs)
@@ -185,7 +129,7 @@ static uint64_t intr(uint32_t vm, uint32_t vcpu, uint16_t level)
 static void check_create_errors(uint8_t *mem, uint64_t pool_pa)
 {
 	static struct vm_create_params p;
-	uint64_t e, before = pool_free();
+	uint64_t e, before = vmm_pool_free();
 #define BAD(label, stmt) do { one_range(&p, 0, mem, 2 * MIB); stmt; e = hc(BVMM_OP_CREATE, &p); \
 	CHECK(e == BVMM_EINVAL, "create-einval-" label, L"errno %ld", e); } while (0)
 	BAD("no-ranges", p.vcp_nmemranges = 0);
@@ -211,7 +155,7 @@ static void check_create_errors(uint8_t *mem, uint64_t pool_pa)
 #undef BAD
 	e = hc(BVMM_OP_CREATE, (void *)0x00007fff00000000ull);
 	CHECK(e == BVMM_EFAULT, "create-efault", L"errno %ld", e);
-	CHECK(pool_free() == before, "create-errors-change-nothing", L"pool %lx -> %lx", before, pool_free());
+	CHECK(vmm_pool_free() == before, "create-errors-change-nothing", L"pool %lx -> %lx", before, vmm_pool_free());
 }
 
 /* ENOMEM: VMs of 64 vCPUs until the 4 MiB pool is full; then TERM gives everything back. */
@@ -219,7 +163,7 @@ static void check_enomem(uint8_t *mem)
 {
 	uint32_t ids[16];
 	unsigned n = 0;
-	uint64_t e = 0, before = pool_free();
+	uint64_t e = 0, before = vmm_pool_free();
 	while (n < 16) {
 		ids[n] = create("big", mem, MIB, 64, &e);
 		if (e)
@@ -229,26 +173,8 @@ static void check_enomem(uint8_t *mem)
 	CHECK(e == BVMM_ENOMEM && n > 0, "create-enomem", L"errno %ld after %d VMs", e, n);
 	for (unsigned i = 0; i < n; i++)
 		term(ids[i]);
-	CHECK(pool_free() == before, "enomem-term-returns-pool", L"%lx != %lx", pool_free(), before);
+	CHECK(vmm_pool_free() == before, "enomem-term-returns-pool", L"%lx != %lx", vmm_pool_free(), before);
 }
-
-/* The pool, as s1 finds it: the 4 MiB reserved range, 2 MiB aligned. */
-static uint64_t find_pool(void)
-{
-	UINTN n, key, dsize;
-	UINT32 dver;
-	EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&n, &key, &dsize, &dver), *d;
-	uint64_t found = 0;
-	for (UINTN i = 0; map && i < n; i++) {
-		d = (void *)((uint8_t *)map + i * dsize);
-		if (d->Type == EfiReservedMemoryType && d->NumberOfPages * 4096 == 4 * MIB &&
-		    !(d->PhysicalStart & 0x1fffff))
-			found = d->PhysicalStart;
-	}
-	return found;
-}
-
-static uint64_t find_pool(void);
 
 /* ---- the real-mode guest: reset vector, OUT, IN with copy-back, HLT with IF=1 ---- */
 
@@ -261,7 +187,7 @@ static void check_real16(void)
 	uint32_t vm = create("real16", mem, MIB, 1, &e);
 	if (!CHECK(!e, "real16-create", L"errno %ld", e))
 		return;
-	state_real(&rs, 0xf000, 0xfff0);
+	vmm_state_real(&rs, 0xf000, 0xfff0);
 	e = reset(vm, 0, &rs);
 	CHECK(!e, "real16-resetcpu-reset-vector", L"errno %ld", e);
 	e = run_until(vm, 0, 0xffff);
@@ -298,7 +224,7 @@ static uint32_t prot32_vm(const char *name, uint32_t value, uint8_t **memp)
 	CopyMem(mem + 0x2000, guest_prot32, guest_prot32_end - guest_prot32);
 	*(uint32_t *)(mem + 0x3000) = value;
 	uint32_t vm = create(name, mem, MIB, 1, &e);
-	state_prot32(&rs, 0x2000);
+	vmm_state_prot32(&rs, 0x2000);
 	rs.vrs_gprs[VCPU_REGS_RBX] = 20;
 	if (!e)
 		e = reset(vm, 0, &rs);
@@ -325,7 +251,7 @@ static void check_two_vms(void)
 	uint64_t e2 = writeregs(b, VM_RWREGS_GPRS, &rs);
 	CHECK(!e && !e2, "writeregs-ok", L"%ld %ld", e, e2);
 	e = readregs(a, VM_RWREGS_GPRS, &rs);
-	rs.vrs_gprs[VCPU_REGS_RSI] = find_pool() + 0x1000;   /* A peeks into the hypervisor pool */
+	rs.vrs_gprs[VCPU_REGS_RSI] = sc_find_pool(4 * MIB) + 0x1000;   /* A peeks into the hypervisor pool */
 	writeregs(a, VM_RWREGS_GPRS, &rs);
 
 	e = run_until(a, 0, 0xffff);
@@ -379,7 +305,7 @@ static void check_two_vms(void)
 	CHECK(e == BVMM_EIO, "run-hlt-if0-eio", L"errno %ld", e);
 	e = run_until(a, 0, 0xffff);
 	CHECK(e == BVMM_EBUSY, "run-after-stop-ebusy", L"errno %ld", e);
-	state_prot32(&rs, 0x2000);
+	vmm_state_prot32(&rs, 0x2000);
 	e = reset(a, 0, &rs);
 	CHECK(e == BVMM_EBUSY, "resetcpu-stopped-for-good-ebusy", L"errno %ld", e);
 
@@ -456,7 +382,7 @@ static void check_long64(void)
 	uint32_t vm = create("solo5-like", mem, 4 * MIB, 1, &e);
 	if (!CHECK(!e, "long64-create", L"errno %ld", e))
 		return;
-	state_long64(&rs, 0x100000);
+	vmm_state_long64(&rs, 0x100000);
 	e = reset(vm, 0, &rs);
 	CHECK(!e, "long64-resetcpu-solo5-state", L"errno %ld", e);
 	e = mprotect(vm, 0, 0x200000, 4096, PROT_READ);
@@ -547,7 +473,7 @@ static void check_triple(void)
 	uint64_t e;
 	CopyMem(mem + 0x7c00, guest_triple, guest_triple_end - guest_triple);
 	uint32_t vm = create("triple", mem, MIB, 1, &e);
-	state_real(&rs, 0, 0x7c00);
+	vmm_state_real(&rs, 0, 0x7c00);
 	if (!e)
 		e = reset(vm, 0, &rs);
 	e = e ? e : run_until(vm, 0, 0xffff);
@@ -566,7 +492,7 @@ static void check_spin(void)
 	uint64_t e;
 	CopyMem(mem + 0x7c00, spin, sizeof spin);
 	uint32_t vm = create("spin", mem, MIB, 1, &e);
-	state_real(&rs, 0, 0x7c00);
+	vmm_state_real(&rs, 0, 0x7c00);
 	if (!e)
 		e = reset(vm, 0, &rs);
 	uint64_t t0 = sc_rdtsc();
@@ -589,7 +515,7 @@ static void check_errnos(uint8_t *mem)
 	uint32_t vm = create("errnos", mem, 2 * MIB, 2, &e);
 	if (!CHECK(!e, "errnos-create-2-vcpus", L"errno %ld", e))
 		return;
-	state_prot32(&good, 0x2000);
+	vmm_state_prot32(&good, 0x2000);
 
 	e = run(vm + 100, 0, 0xffff);
 	CHECK(e == BVMM_ENOENT, "run-enoent-vm", L"%ld", e);
@@ -696,23 +622,23 @@ static void check_errnos(uint8_t *mem)
 /* Pool bytes a VM costs: one vCPU, then two, with 2 MiB of memory. */
 static void measure_pool(uint8_t *mem)
 {
-	uint64_t e, base = pool_free();
+	uint64_t e, base = vmm_pool_free();
 	uint32_t a = create("m1", mem, 2 * MIB, 1, &e);
-	uint64_t one = base - pool_free();
+	uint64_t one = base - vmm_pool_free();
 	term(a);
 	a = create("m2", mem, 2 * MIB, 2, &e);
-	uint64_t two = base - pool_free();
+	uint64_t two = base - vmm_pool_free();
 	term(a);
 	Print(L"METRIC pool-bytes-vm-1vcpu-2mib %ld\nMETRIC pool-bytes-per-extra-vcpu %ld\n", one, two - one);
-	CHECK(one > 0 && two > one && pool_free() == base, "pool-accounting", L"%ld %ld", one, two);
+	CHECK(one > 0 && two > one && vmm_pool_free() == base, "pool-accounting", L"%ld %ld", one, two);
 }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	sc_init(image, systab, "s4-vmm");
-	uint64_t baseline = pool_free();
+	uint64_t baseline = vmm_pool_free();
 	uint8_t *scratch = alloc_mem(4 * MIB);
-	uint64_t pool = find_pool();
+	uint64_t pool = sc_find_pool(4 * MIB);
 	CHECK(pool != 0, "pool-found", L"");
 	check_create_errors(scratch, pool);
 	check_real16();
@@ -723,6 +649,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_errnos(scratch);
 	measure_pool(scratch);
 	check_enomem(scratch);
-	CHECK(pool_free() == baseline, "every-pool-page-returned", L"free %lx baseline %lx", pool_free(), baseline);
+	CHECK(vmm_pool_free() == baseline, "every-pool-page-returned", L"free %lx baseline %lx", vmm_pool_free(), baseline);
 	sc_finish();
 }

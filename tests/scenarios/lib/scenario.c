@@ -79,6 +79,23 @@ int sc_probe(sc_probe_fn fn, uint64_t a, uint64_t b, uint64_t *ret)
 	return fault_vector;
 }
 
+uint64_t sc_find_pool(uint64_t bytes)
+{
+	UINTN n, key, dsize;
+	UINT32 dver;
+	EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&n, &key, &dsize, &dver), *d;
+	uint64_t found = 0;
+	for (UINTN i = 0; map && i < n; i++) {
+		d = (void *)((uint8_t *)map + i * dsize);
+		if (d->Type == EfiReservedMemoryType && d->NumberOfPages * 4096 == bytes &&
+		    !(d->PhysicalStart & 0x1fffff))
+			found = d->PhysicalStart;
+	}
+	if (map)
+		FreePool(map);
+	return found;
+}
+
 void sc_finish(void)
 {
 	Print(L"DONE %a passed=%d failed=%d\n", scenario, passed, failed);

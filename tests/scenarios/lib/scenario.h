@@ -14,6 +14,10 @@ int sc_check(int ok, const char *check, const CHAR16 *why, ...);
 /* Print the summary line "DONE <scenario> passed=N failed=M" and end QEMU. */
 void sc_finish(void) __attribute__((noreturn));
 
+/* The hypervisor's pool as the firmware memory map shows it: the reserved range of exactly
+ * `bytes`, 2 MiB aligned (bvmm allocates it so); 0 if none. */
+uint64_t sc_find_pool(uint64_t bytes);
+
 /* Run fn(a, b) with #UD, #GP and #PF caught: returns the vector raised (-1 if none); the
  * error code is in sc_fault_error, fn's return value in *ret (if no fault). */
 typedef uint64_t (*sc_probe_fn)(uint64_t a, uint64_t b);
