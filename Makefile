@@ -76,6 +76,32 @@ endef
 $(B)/bvmm.efi: $(BOOT_OBJS)
 	$(call efi_link,$@,$^)
 
+# bvmm-test.efi: the same sources with BVMM_TEST_HOOKS (hypercalls and a config key that
+# provoke a host panic, an unexpected child exit and a refused first VMRUN). Tests only.
+HVT_OBJS := $(HV_SRCS:%.c=$(B)/hvt-obj/%.o) $(HV_ASM:%.S=$(B)/hvt-obj/%.o)
+$(B)/hvt-obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (test hooks)"
+	$(Q)gcc $(HV_CFLAGS) -DBVMM_TEST_HOOKS -c $< -o $@
+$(B)/hvt-obj/%.o: %.S $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)gcc $(HV_CFLAGS) -DBVMM_TEST_HOOKS -c $< -o $@
+$(B)/hv-test.elf: $(HVT_OBJS) linker.ld
+	$(Q)ld -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld $(HVT_OBJS) -o $@
+$(B)/hv-test.bin: $(B)/hv-test.elf
+	$(Q)objcopy -O binary $< $@
+$(B)/efit-obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)gcc $(EFI_CFLAGS) -DBVMM_TEST_HOOKS -c $< -o $@
+$(B)/efit-obj/%.o: %.S $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)gcc $(EFI_CFLAGS) -c $< -o $@
+$(B)/efit-obj/boot/hvimage.o: boot/hvimage.S $(B)/hv-test.bin
+	@mkdir -p $(dir $@)
+	$(Q)gcc $(EFI_CFLAGS) -DHV_BIN='"$(B)/hv-test.bin"' -c $< -o $@
+$(B)/bvmm-test.efi: $(BOOT_SRCS:%.c=$(B)/efit-obj/%.o) $(B)/efit-obj/boot/launch.o $(B)/efit-obj/boot/hvimage.o
+	$(call efi_link,$@,$^)
+
 $(B)/control/demo16.bin: control/hello/demo16.S
 	@mkdir -p $(dir $@)
 	$(Q)gcc -c $< -o $(@:.bin=.o)
@@ -134,12 +160,12 @@ $(B)/efi-obj/tests/scenarios/guests.o: tests/scenarios/guests.S $(GUESTS)
 
 # Scenario control programs (EFI applications run in the control guest).
 SC_LIB := $(B)/efi-obj/tests/scenarios/lib/scenario.o $(B)/efi-obj/tests/scenarios/lib/probe.o
-SC_NAMES := s1_control fallback bench s4_vmm
+SC_NAMES := s1_control fallback bench s4_vmm s6_hooks
 SC_EFIS := $(SC_NAMES:%=$(B)/scenarios/bin/%.efi)
 $(B)/scenarios/bin/%.efi: $(B)/efi-obj/tests/scenarios/%.o $(SC_LIB)
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
-$(B)/scenarios/bin/s4_vmm.efi $(B)/scenarios/bin/bench.efi: $(B)/scenarios/bin/%.efi: \
+$(B)/scenarios/bin/s4_vmm.efi $(B)/scenarios/bin/bench.efi $(B)/scenarios/bin/s6_hooks.efi: $(B)/scenarios/bin/%.efi: \
 		$(B)/efi-obj/tests/scenarios/%.o $(SC_LIB) $(B)/efi-obj/tests/scenarios/guests.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
@@ -159,7 +185,7 @@ bench: deps all $(B)/scenarios/bin/bench.efi
 	@tests/bench.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/linux/initrd.img
+	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img
 	@tests/run.sh
 
 clean:

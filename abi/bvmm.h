@@ -21,6 +21,9 @@
 #define BVMM_OP_WRITEVMPARAMS 10
 #define BVMM_OP_MPROTECT_EPT  11
 #define BVMM_OP_COUNT         12
+/* Only in test builds of the hypervisor (bvmm-test.efi); ENOSYS in bvmm.efi. */
+#define BVMM_OP_TEST_PANIC        0x7f000001
+#define BVMM_OP_TEST_INTERCEPT_UD 0x7f000002
 
 /* errno values returned in RAX, Linux numbering (shared/ABI.md). */
 #define BVMM_EPERM   1

@@ -38,6 +38,7 @@ void config_defaults(struct bvmm_config *c)
 	c->pool_size = CONFIG_POOL_DEFAULT;
 	c->log = LOG_COM2;
 	c->log_level = LOGL_INFO;
+	c->test_flags = 0;
 	c->error[0] = 0;
 }
 
@@ -126,6 +127,12 @@ static int config_set(struct bvmm_config *c, const char *k, size_t klen, const c
 		if (i == 4)
 			return set_error(c, "log_level= must be error, warn, info or debug", v, vlen);
 		c->log_level = (enum log_level)i;
+#ifdef BVMM_TEST_HOOKS
+	} else if (eq(k, klen, "test")) {
+		if (!eq(v, vlen, "vmrun-fail"))
+			return set_error(c, "test= must be vmrun-fail", v, vlen);
+		c->test_flags |= 1;   /* BOOT_TEST_VMRUN_FAIL */
+#endif
 	} else {
 		return set_error(c, "unknown key", k, klen);
 	}

@@ -23,6 +23,7 @@ struct bvmm_config {
 	uint64_t pool_size;                 /* bytes, page multiple */
 	enum log_target log;
 	enum log_level log_level;
+	uint32_t test_flags;                /* "test=" (BVMM_TEST_HOOKS builds only) */
 	char error[CONFIG_ERR_MAX];         /* first problem found, "" if none */
 };
 

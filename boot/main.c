@@ -304,6 +304,7 @@ static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *c
 	bi->image_pa = image_pa;
 	bi->log_port = log_port(cfg->log);
 	bi->log_level = cfg->log_level;
+	bi->test_flags = cfg->test_flags;
 	bi->tsc_efi_main = tsc0;
 	uint64_t t = rdtsc();
 	uefi_call_wrapper(BS->Stall, 1, 10000);   /* 10 ms: the TSC rate for pvclock */

@@ -83,6 +83,9 @@ struct boot_cpu_state {
 
 #define BOOTINFO_MAX_MEM 512
 
+/* Test hooks (bvmm-test.efi, built with BVMM_TEST_HOOKS; never in bvmm.efi). */
+#define BOOT_TEST_VMRUN_FAIL 0x1   /* config "test=vmrun-fail": the first VMRUN is refused */
+
 struct boot_info {
 	uint64_t magic;
 	uint64_t pool_base, pool_size;
@@ -100,6 +103,7 @@ struct boot_info {
 	struct mem_range mem[BOOTINFO_MAX_MEM];
 	struct boot_cpu_state guest;
 	uint64_t abort_rip;      /* boot/launch.S: resume the firmware unvirtualized */
+	uint32_t test_flags;     /* BVMM_TEST_HOOKS builds only: BOOT_TEST_* */
 };
 
 _Static_assert(__builtin_offsetof(struct boot_cpu_state, cr3) == BCS_CR3, "BCS_CR3");

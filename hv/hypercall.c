@@ -385,8 +385,33 @@ static const hc_fn ops[BVMM_OP_COUNT] = {
 	[BVMM_OP_MPROTECT_EPT] = hc_mprotect,
 };
 
+#ifdef BVMM_TEST_HOOKS
+int hv_test_intercept_ud;
+
+/* Test-only operations (bvmm-test.efi): provoke the failure paths the invariants promise. */
+static uint64_t test_hook(uint64_t op)
+{
+	switch (op) {
+	case BVMM_OP_TEST_PANIC:
+		log_warn("test hook: executing ud2 in host mode");
+		__asm__ volatile("ud2");
+		return 0;
+	case BVMM_OP_TEST_INTERCEPT_UD:
+		log_warn("test hook: children created from now on intercept #UD (an exit bvmm does not expect)");
+		hv_test_intercept_ud = 1;
+		return 0;
+	default:
+		return BVMM_ENOSYS;
+	}
+}
+#endif
+
 uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
 {
+#ifdef BVMM_TEST_HOOKS
+	if (op >= BVMM_OP_TEST_PANIC)
+		return test_hook(op);
+#endif
 	if (op >= BVMM_OP_COUNT)
 		return BVMM_ENOSYS;
 	uint64_t r = ops[op](caller, arg);

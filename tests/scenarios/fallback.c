@@ -6,7 +6,7 @@
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	uint32_t r[4];
-	sc_init(image, systab, "s2-nosvm");
+	sc_init(image, systab, "fallback");
 	sc_check(1, "firmware-booted-next-option", L"");
 	sc_cpuid(0x40000000, 0, r);
 	sc_check(r[1] != BVMM_CPUID_SIG_EBX, "no-hypervisor-signature", L"ebx %x", r[1]);

@@ -49,6 +49,27 @@ boot() {
 	echo "# $name: QEMU exited with $rc after $((SECONDS - start)) s" >&2
 }
 
+# boot_until NAME CPU TIMEOUT MARKER [qemu args...]: like boot, but ends QEMU as soon as the
+# hypervisor log (COM2) shows MARKER (for runs that end in a halted CPU, not a power-off).
+boot_until() {
+	local name=$1 cpu=$2 t=$3 marker=$4 dir=$OUT/$1
+	shift 4
+	boot "$name" "$cpu" "$t" "$@" &
+	local pid=$! waited=0
+	while kill -0 "$pid" 2>/dev/null && [ $waited -lt $((t * 2)) ]; do
+		if grep -a -q -- "$marker" "$dir/com2.log" 2>/dev/null; then
+			sleep 0.5   # let the rest of the report reach the log
+			pkill -f -- "-serial file:$dir/com1.log" 2>/dev/null
+			break
+		fi
+		sleep 0.5
+		waited=$((waited + 1))
+	done
+	wait "$pid"
+	tr -d '\r' < "$dir/com1.log" > "$dir/com1.txt"
+	tr -d '\r' < "$dir/com2.log" > "$dir/com2.txt"
+}
+
 # judge NAME MARKER: the check lines the guest printed, and whether it finished.
 judge() {
 	local name=$1 marker=$2 dir=$OUT/$1
@@ -102,7 +123,7 @@ s2() {
 	mkdir -p "$OUT/s2/next/EFI/BOOT"
 	cp "$B/scenarios/bin/fallback.efi" "$OUT/s2/next/EFI/BOOT/BOOTX64.EFI"
 	boot s2 qemu64,-svm 90 -drive file=fat:rw:"$OUT/s2/next",format=raw,media=disk
-	judge s2 "DONE s2-nosvm"
+	judge s2 "DONE fallback"
 	grep -a -q 'bvmm: not starting: this CPU has neither AMD SVM nor Intel VMX. Returning to the firmware.' "$OUT/s2/com1.txt"
 	check s2/bvmm-says-why $? "no explanation on the console"
 }
@@ -156,7 +177,36 @@ s5() {
 	check s5/default-log-com2 $? ""
 }
 
+# 6. Failure paths, with bvmm-test.efi (test hooks compiled in).
+s6() {
+	need s6 "$B/bvmm-test.efi" "$B/scenarios/bin/fallback.efi" "$B/scenarios/bin/s6_hooks.efi" || return
+	# 6a. The first VMRUN is refused: the firmware resumes without bvmm and boots on.
+	rm -rf "$OUT/s6a" && mkdir -p "$OUT/s6a/esp/EFI/BOOT" "$OUT/s6a/next/EFI/BOOT"
+	cp "$B/bvmm-test.efi" "$OUT/s6a/esp/EFI/BOOT/BOOTX64.EFI"
+	printf 'test=vmrun-fail\n' > "$OUT/s6a/esp/EFI/BOOT/bvmm.conf"
+	cp "$B/scenarios/bin/fallback.efi" "$OUT/s6a/next/EFI/BOOT/BOOTX64.EFI"
+	boot s6a max 90 -drive file=fat:rw:"$OUT/s6a/next",format=raw,media=disk
+	judge s6a "DONE fallback"
+	hvlog s6a vmrun-refused-logged 'first VMRUN failed \(VMEXIT_INVALID\)'
+	grep -a -q 'bvmm: launch failed (errno 5): the firmware continues without bvmm' "$OUT/s6a/com1.txt"
+	check s6a/firmware-resumed-and-told $? "no 'launch failed' on the console"
+	# 6b. An unexpected child exit, then a host-mode exception: a panic report, then halt.
+	rm -rf "$OUT/s6b" && mkdir -p "$OUT/s6b/esp/EFI/BOOT"
+	cp "$B/bvmm-test.efi" "$OUT/s6b/esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$B/scenarios/bin/s6_hooks.efi" "$OUT/s6b/esp/EFI/BOOT/control.efi"
+	boot_until s6b max 90 'bvmm: error: halted'
+	grep -a -E '^(PASS|FAIL) ' "$OUT/s6b/com1.txt" | sed -E "s#^(PASS|FAIL) #\1 s6b/#"
+	hvlog s6b unexpected-exit-logged 'vm 1 vcpu 0: unexpected exit 46, stopped'
+	hvlog s6b panic-names-exception 'PANIC: host-mode exception #UD \(vector 6\)'
+	hvlog s6b panic-shows-registers 'rax [0-9a-f]{16} rbx [0-9a-f]{16} rcx [0-9a-f]{16} rdx'
+	hvlog s6b panic-shows-control-registers 'cr0 [0-9a-f]{16} cr2 [0-9a-f]{16} cr3'
+	hvlog s6b panic-dumps-stack '\[ffffffff801[0-9a-f]{5}\] [0-9a-f]{16} [0-9a-f]{16}'
+	hvlog s6b panic-halts 'bvmm: error: halted'
+	! grep -a -q 'panic-did-not-stop' "$OUT/s6b/com1.txt"
+	check s6b/host-stopped-after-panic $? "the control guest ran on after the panic"
+}
+
 mkdir -p "$OUT"
-for s in "${@:-s1 s2 s3 s4 s5}"; do
+for s in "${@:-s1 s2 s3 s4 s5 s6}"; do
 	for one in $s; do "$one"; done
 done

@@ -169,6 +169,12 @@ int svm_launch(struct boot_info *bi)
 	if (r)
 		return r;
 	fill_control_vmcb(control.vmcb, &bi->guest, control.npt.root);
+#ifdef BVMM_TEST_HOOKS
+	if (bi->test_flags & BOOT_TEST_VMRUN_FAIL) {
+		log_warn("test hook: the VMRUN intercept is cleared, so VMRUN must refuse the VMCB");
+		control.vmcb->c.intercept_misc2 &= ~VMCB_INTERCEPT_VMRUN;
+	}
+#endif
 	if (!(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_NX))
 		svm_vendor_ops.npt_nx = 0;   /* MPROTECT_EPT cannot deny execution then */
 	vendor = &svm_vendor_ops;

@@ -229,6 +229,11 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 			       VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI | VMCB_INTERCEPT_CLGI |
 			       VMCB_INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
 			       INTERCEPT_XSETBV | INTERCEPT_RDTSCP;
+#ifdef BVMM_TEST_HOOKS
+	extern int hv_test_intercept_ud;
+	if (hv_test_intercept_ud)
+		v->c.intercept_exc |= 1u << 6;   /* #UD: an exit code the run loop does not handle */
+#endif
 	v->c.iopm_base_pa = svm_host.child_iopm;
 	v->c.msrpm_base_pa = svm_host.child_msrpm;
 	v->c.asid = CHILD_ASID;
