@@ -14,7 +14,8 @@ struct hv_state {
 };
 extern struct hv_state hv;
 
-/* Control guest GPA -> HPA: identity, except the pool and anything past guest_top. */
+/* Control guest GPA -> HPA: identity, except the pool and anything the host does not map
+ * (past the firmware memory map's extent). */
 int control_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
 
 /* A hypercall from CPL 0 of the control guest; returns 0 or a BVMM_E* value for RAX. */

@@ -423,7 +423,10 @@ uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
 int control_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
 {
 	(void)g;
-	if (gpa + len < gpa || gpa + len > hv.guest_top || pool_overlaps(gpa, len))
+	/* Only what the host maps 1:1 ([0, phys_top): the firmware memory map's extent), never
+	 * the pool. The control guest's nested map reaches further (64-bit BARs), the host's
+	 * identity map does not. */
+	if (gpa + len < gpa || gpa + len > hv.bi->phys_top || pool_overlaps(gpa, len))
 		return BVMM_EFAULT;
 	*hpa = gpa;
 	return 0;

@@ -22,6 +22,12 @@ void hv_main(struct boot_info *bi)
 		((abort_fn)bi->abort_rip)(&bi->guest, BVMM_EINVAL);
 	}
 	pool_init(bi->pool_base, bi->pool_size, bi->pool_used);
+	/* pvclock's scale needs 1 MHz <= rate < 4.29 GHz (hv/vm.c pvclock_scale). */
+	if (bi->tsc_hz < 1000000 || bi->tsc_hz > 0xffffffffull) {
+		log_warn("launch: TSC rate %lu Hz out of range, pvclock assumes 1 GHz", bi->tsc_hz);
+		bi->tsc_hz = 1000000000ull;
+	}
+	log_info("launch: TSC %lu kHz", bi->tsc_hz / 1000);
 	log_info("launch: pool %lx-%lx (%lu KiB), loader used %lu KiB (image, %lu host table pages, "
 		 "boot info), free %lu KiB", bi->pool_base, bi->pool_base + bi->pool_size - 1,
 		 bi->pool_size >> 10, bi->pool_used >> 10, bi->host_tables, pool_free_bytes() >> 10);

@@ -31,8 +31,14 @@ static const char *const exc_names[32] = {
 	"#SS", "#GP", "#PF", "15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
+extern char wrmsr_safe_insn[], wrmsr_fixup[];
+
 void host_exception(struct exc_frame *f)
 {
+	if (f->vector == 13 && f->rip == (uint64_t)wrmsr_safe_insn) {
+		f->rip = (uint64_t)wrmsr_fixup;
+		return;
+	}
 	if (panicking++)
 		cpu_halt_forever();
 	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "interrupt";

@@ -12,6 +12,10 @@ struct exc_frame {
 };
 
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-void host_exception(struct exc_frame *f) __attribute__((noreturn));
+/* Reports and halts, except for a #GP at wrmsr_safe_insn, which resumes at wrmsr_fixup. */
+void host_exception(struct exc_frame *f);
+
+/* WRMSR that turns a #GP into -1 (for values a guest chose). */
+int wrmsr_safe(uint32_t msr, uint64_t val);
 
 #endif

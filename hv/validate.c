@@ -86,6 +86,15 @@ int validate_mprotect(const struct vm_mprotect_ept_params *p, const struct mem_s
 /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, FSGSBASE, SMEP, SMAP: no XSAVE, no
  * LA57, no PCIDE, no PKE for children. */
 #define CR4_ALLOWED 0x3107ffull
+
+static struct { uint64_t cr4; unsigned maxphy; int nx; } lim = { CR4_ALLOWED, 52, 1 };
+
+void validate_set_limits(uint64_t cr4_allowed, unsigned maxphyaddr, int has_nx)
+{
+	lim.cr4 = cr4_allowed & CR4_ALLOWED;
+	lim.maxphy = maxphyaddr < 52 ? maxphyaddr : 52;
+	lim.nx = has_nx;
+}
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define EFER_ALLOWED ((1ull << 0) | EFER_LME | EFER_LMA | (1ull << 11))
@@ -120,14 +129,16 @@ int validate_regs(const struct vcpu_reg_state *rs)
 
 	if (cr0 >> 32 || ((cr0 & CR0_PG) && !(cr0 & CR0_PE)) || ((cr0 & CR0_NW) && !(cr0 & CR0_CD)))
 		return BVMM_EINVAL;
-	if (cr4 & ~CR4_ALLOWED)
+	if (cr4 & ~lim.cr4)
 		return BVMM_EINVAL;
-	if (efer & ~EFER_ALLOWED)
+	if ((efer & ~EFER_ALLOWED) || (!lim.nx && (efer & (1ull << 11))))
 		return BVMM_EINVAL;
 	int long_mode = (efer & EFER_LME) && (cr0 & CR0_PG);
 	if (!!(efer & EFER_LMA) != long_mode || (long_mode && !(cr4 & CR4_PAE)))
 		return BVMM_EINVAL;
-	if (rs->vrs_crs[VCPU_REGS_CR3] >> 52 || rs->vrs_crs[VCPU_REGS_CR8] > 15)
+	if (rs->vrs_crs[VCPU_REGS_CR3] >> lim.maxphy || rs->vrs_crs[VCPU_REGS_CR8] > 15)
+		return BVMM_EINVAL;
+	if (rs->vrs_drs[VCPU_REGS_DR6] >> 32 || rs->vrs_drs[VCPU_REGS_DR7] >> 32)
 		return BVMM_EINVAL;
 	if (validate_rflags(rfl) || (long_mode && (rfl & RFLAGS_VM)))
 		return BVMM_EINVAL;

@@ -19,6 +19,10 @@ int ranges_contain(const struct mem_slot *r, uint32_t n, uint64_t gpa, uint64_t 
 int validate_mprotect(const struct vm_mprotect_ept_params *p, const struct mem_slot *r,
 		      uint32_t n, int *read, int *write, int *exec);
 
+/* What this CPU accepts: CR4 bits children may have, MAXPHYADDR (CR3), NX (EFER.NXE). Set
+ * once at launch; unit tests use the defaults (0x3107ff, 52, 1). */
+void validate_set_limits(uint64_t cr4_allowed, unsigned maxphyaddr, int has_nx);
+
 /* A register state that VMRUN / VM entry would accept, for the architecture rules bvmm
  * checks (CR0/CR4/EFER combinations, RFLAGS, segments). 0 or EINVAL. */
 int validate_regs(const struct vcpu_reg_state *rs);

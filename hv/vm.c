@@ -63,7 +63,7 @@ static int is_control_ram(uint64_t pa)
 	static const struct mem_range *hint;
 	const struct boot_info *bi = hv.bi;
 	if (hint && pa >= hint->base && pa - hint->base < hint->size)
-		return 1;
+		return !pool_overlaps(pa, 4096);
 	for (uint32_t i = 0; i < bi->nmem; i++) {
 		const struct mem_range *m = &bi->mem[i];
 		if (pa < m->base || pa - m->base >= m->size)
@@ -121,6 +121,18 @@ static void vm_free(struct vm *vm)
 }
 
 _Static_assert(sizeof(struct vm) <= 4096, "struct vm fits a page");
+
+/* The name as the log shows it: control characters become '?', so a name cannot forge log
+ * lines. */
+static const char *printable(const char *name)
+{
+	static char buf[VMM_MAX_NAME_LEN];
+	unsigned i;
+	for (i = 0; i < VMM_MAX_NAME_LEN - 1 && name[i]; i++)
+		buf[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+	buf[i] = 0;
+	return buf;
+}
 _Static_assert(sizeof(struct vcpu) <= 4096, "struct vcpu fits a page");
 
 /*
@@ -131,8 +143,8 @@ _Static_assert(sizeof(struct vcpu) <= 4096, "struct vcpu fits a page");
 int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *id)
 {
 	unsigned slot;
-	if (total_vcpus + p->vcp_ncpus > VMM_MAX_VCPUS)
-		return BVMM_ENOSPC;
+	if (total_vcpus + p->vcp_ncpus > VMM_MAX_VCPUS || next_vm_id == 0)
+		return BVMM_ENOSPC;   /* ids are never reused: after 2^32 - 1 VMs, no more */
 	for (slot = 0; slot < VMM_MAX_VCPUS && vms[slot]; slot++)
 		;
 	uint64_t pa = pool_alloc(1);
@@ -148,6 +160,7 @@ int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *
 	}
 	memcpy(vm->name, p->vcp_name, VMM_MAX_NAME_LEN - 1);
 	vm->name[VMM_MAX_NAME_LEN - 1] = 0;
+
 	vm->npt = (struct pt_ctx){ .alloc = npt_alloc, .free = npt_free, .pa2va = npt_va, .arg = vm,
 				   .table_flags = vendor->npt_base | vendor->npt_write, .max_leaf_level = 2 };
 	int err = pt_init(&vm->npt);
@@ -177,7 +190,7 @@ int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *
 	vms[slot] = vm;
 	*id = vm->id;
 	log_info("vm %u \"%s\" created: %lu MiB in %u ranges, %u vCPUs, %lu pool pages", vm->id,
-		 vm->name, vm->mem_size >> 20, vm->nranges, vm->ncpus, vm->pool_pages);
+		 printable(vm->name), vm->mem_size >> 20, vm->nranges, vm->ncpus, vm->pool_pages);
 	return 0;
 }
 
@@ -189,8 +202,8 @@ int vm_terminate(uint32_t id)
 			continue;
 		struct vm *vm = vms[i];
 		vms[i] = NULL;
-		log_info("vm %u \"%s\" terminated: %lu pool pages returned", vm->id, vm->name,
-			 vm->pool_pages);
+		log_info("vm %u \"%s\" terminated: %lu pool pages returned", vm->id,
+			 printable(vm->name), vm->pool_pages);
 		vm_free(vm);
 		return 0;
 	}

@@ -20,6 +20,10 @@
 #define MSR_GS_BASE       0xc0000101u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 #define MSR_PAT           0x00000277u
+#define MSR_APIC_BASE     0x0000001bu
+#define MSR_SYSCFG        0xc0010010u
+#define MSR_TOP_MEM       0xc001001au
+#define MSR_TOP_MEM2      0xc001001du
 #define MSR_VM_CR         0xc0010114u
 #define MSR_VM_HSAVE_PA   0xc0010117u
 
@@ -37,7 +41,14 @@
 
 #define CR0_PE (1ull << 0)
 #define CR0_PG (1ull << 31)
+#define CR4_PSE     (1ull << 4)
 #define CR4_PAE     (1ull << 5)
+#define CR4_PGE     (1ull << 7)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_SMEP    (1ull << 20)
+#define CR4_SMAP    (1ull << 21)
+/* CR4 bits whose change flushes the TLB (SDM vol. 3, 4.10.4.1) */
+#define CR4_TLB_BITS (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_SMAP | (1ull << 17))
 #define CR4_OSXSAVE (1ull << 18)
 #define CR4_PKE     (1ull << 22)
 
@@ -56,6 +67,18 @@
 #define CPUID_8000000A_EDX_NRIPS  (1u << 3)
 
 struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
+
+#define EFER_BAD (~0ull)
+
+/* A guest's WRMSR to EFER under SVM: the value to put in the VMCB (LMA is the CPU's, SVME
+ * stays set for VMRUN but is hidden), or EFER_BAD for #GP: a bit outside `writable` (which
+ * holds only what CPUID offers), or LME changed while paging is on (APM vol. 2, 3.1.7). */
+static inline uint64_t efer_write(uint64_t cur, uint64_t val, uint64_t cr0, uint64_t writable)
+{
+	if ((val & ~(writable | EFER_LMA)) || (((val ^ cur) & EFER_LME) && (cr0 & CR0_PG)))
+		return EFER_BAD;
+	return (val & writable) | (cur & EFER_LMA) | EFER_SVME;
+}
 
 #ifndef BVMM_HOST_TEST
 static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)

@@ -71,9 +71,10 @@ void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uin
 		r->eax = r->ebx = r->ecx = r->edx = 0;
 		break;
 	case 0x80000001:
-		/* SVM; XOP 11, FMA4 16, TBM 21: AVX-class, and children have no AVX state */
-		r->ecx &= ~(CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 21));
-		r->edx &= ~CPUID_80000001_EDX_RDTSCP;
+		/* SVM; XOP 11, FMA4 16, TBM 21: AVX-class, and children have no AVX state; TCE 17
+		 * and FFXSR (EDX 25): EFER bits children may not set */
+		r->ecx &= ~(CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | (1u << 21));
+		r->edx &= ~(CPUID_80000001_EDX_RDTSCP | (1u << 25));
 		break;
 	case 0x8000000a:
 		r->eax = r->ebx = r->ecx = r->edx = 0;

@@ -51,9 +51,43 @@ exc_common:
 	pushq %r14
 	pushq %r15
 	movq %rsp, %rdi
+	movq %rsp, %rbx
 	andq $-16, %rsp
-	call host_exception
-	jmp 1b
+	call host_exception     /* returns only after a fixup (wrmsr_safe) */
+	movq %rbx, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp          /* vector, error code */
+	iretq
+
+/* int wrmsr_safe(uint32_t msr, uint64_t val): 0, or -1 if WRMSR raised #GP (the exception
+ * handler resumes at wrmsr_fixup). */
+	.globl wrmsr_safe, wrmsr_safe_insn, wrmsr_fixup
+wrmsr_safe:
+	movl %edi, %ecx
+	movl %esi, %eax
+	movq %rsi, %rdx
+	shrq $32, %rdx
+wrmsr_safe_insn:
+	wrmsr
+	xorl %eax, %eax
+	ret
+wrmsr_fixup:
+	movl $-1, %eax
+	ret
 
 .altmacro
 .macro stubs from, to

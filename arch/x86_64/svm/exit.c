@@ -52,8 +52,6 @@ static void exit_cpuid(struct svm_guest *g)
 	skip_insn(v);
 }
 
-/* EFER keeps SVME set (VMRUN needs it) but never shows it; LMA belongs to the CPU. */
-#define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE | EFER_LMSLE | EFER_FFXSR | EFER_TCE)
 
 static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 {
@@ -72,11 +70,25 @@ static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 	}
 }
 
+/* The xAPIC window may move anywhere but onto the pool (its accesses would then go to APIC
+ * registers instead of the hypervisor's memory); the hardware judges the rest. */
+static int apic_base_write(uint64_t val)
+{
+	if (pool_overlaps(val & 0x000ffffffffff000ull, 4096))
+		return -1;
+	return wrmsr_safe(MSR_APIC_BASE, val);
+}
+
 static int msr_write(struct vmcb *v, uint32_t msr, uint64_t val)
 {
-	if (msr != MSR_EFER || (val & ~(EFER_WRITABLE | EFER_LMA)))
-		return -1;   /* VM_CR and VM_HSAVE_PA: locked, as msr_read says */
-	v->s.efer = (val & EFER_WRITABLE) | (v->s.efer & EFER_LMA) | EFER_SVME;
+	if (msr == MSR_APIC_BASE)
+		return apic_base_write(val);
+	if (msr != MSR_EFER)
+		return -1;   /* VM_CR, VM_HSAVE_PA: locked; SYSCFG, TOP_MEM, TOP_MEM2: DRAM layout */
+	uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, svm_host.efer_control);
+	if (efer == EFER_BAD)
+		return -1;
+	v->s.efer = efer;
 	return 0;
 }
 
@@ -168,6 +180,10 @@ static void control_exit(struct svm_guest *g)
 		break;
 	case SVM_EXIT_NPF:
 		exit_npf(g);
+		break;
+	case SVM_EXIT_INVD:   /* INVD would drop the hypervisor's dirty cache lines too */
+		__asm__ volatile("wbinvd" ::: "memory");
+		skip_insn(v);
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		exit_shutdown(g);

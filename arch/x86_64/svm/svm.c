@@ -8,6 +8,7 @@
 #include "../../../hv/log.h"
 #include "../../../hv/pool.h"
 #include "../../../hv/vm.h"
+#include "../../../hv/validate.h"
 #include "../../../hv/mem.h"
 
 struct svm_host svm_host;
@@ -73,7 +74,7 @@ static void seg(struct vmcb_seg *d, const struct seg_state *s)
 static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, uint64_t npt_root)
 {
 	v->c.intercept_misc1 = VMCB_INTERCEPT_CPUID | VMCB_INTERCEPT_MSR_PROT |
-			       VMCB_INTERCEPT_SHUTDOWN | VMCB_INTERCEPT_INVLPGA;
+			       VMCB_INTERCEPT_SHUTDOWN | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_INVD;
 	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL |
 			       VMCB_INTERCEPT_VMLOAD | VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI |
 			       VMCB_INTERCEPT_CLGI | VMCB_INTERCEPT_SKINIT;
@@ -144,7 +145,26 @@ static int alloc_host_pages(void)
 	msrpm_intercept(pm, MSR_EFER);
 	msrpm_intercept(pm, MSR_VM_CR);
 	msrpm_intercept(pm, MSR_VM_HSAVE_PA);
+	/* Writes that could put the pool behind the APIC window or outside DRAM. */
+	msrpm_intercept_write(pm, MSR_APIC_BASE);
+	msrpm_intercept_write(pm, MSR_SYSCFG);
+	msrpm_intercept_write(pm, MSR_TOP_MEM);
+	msrpm_intercept_write(pm, MSR_TOP_MEM2);
 	svm_host.nrips = !!(cpuid(0x8000000a, 0).edx & CPUID_8000000A_EDX_NRIPS);
+	/* EFER bits a guest may set: only what this CPU has (QEMU and Zen 3+ refuse LMSLE, and
+	 * a VMCB with a reserved EFER bit fails VMRUN). Children never see FFXSR or TCE. */
+	struct cpuid_regs e1 = cpuid(0x80000001, 0);
+	uint64_t nx = (e1.edx & CPUID_80000001_EDX_NX) ? EFER_NXE : 0;
+	svm_host.efer_child = EFER_SCE | EFER_LME | nx;
+	svm_host.efer_control = svm_host.efer_child | ((e1.edx & (1u << 25)) ? EFER_FFXSR : 0) |
+				((e1.ecx & (1u << 17)) ? EFER_TCE : 0);
+	/* CR4 for children: VME..OSXMMEXCPT (bits 0-10) and what this CPU has of FSGSBASE,
+	 * SMEP and SMAP; never XSAVE, PKE, PCIDE, LA57, UMIP or VMXE. */
+	uint32_t b7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ebx : 0;
+	svm_host.cr4_child = 0x7ffull | ((b7 & 1) ? CR4_FSGSBASE : 0) |
+			     ((b7 & (1u << 7)) ? CR4_SMEP : 0) | ((b7 & (1u << 20)) ? CR4_SMAP : 0);
+	unsigned pa_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+	validate_set_limits(svm_host.cr4_child, pa_bits, !!nx);
 	return alloc_child_maps();
 }
 

@@ -24,6 +24,8 @@ struct svm_host {
 	int nrips;            /* CPU fills next_rip */
 	uint64_t child_iopm;  /* all ports intercepted */
 	uint64_t child_msrpm; /* all MSRs intercepted but those the VMCB switches */
+	uint64_t efer_control, efer_child;   /* EFER bits a guest may write (CPUID-based) */
+	uint64_t cr4_child;   /* CR4 bits a child may set (its CPUID view, this CPU) */
 };
 extern struct svm_host svm_host;
 
@@ -42,8 +44,16 @@ unsigned svm_insn_len(uint64_t exitcode);
 /* Next RIP after the intercepted instruction: next_rip if the CPU has NRIP save and filled
  * it, else RIP + the architectural length (QEMU TCG has no NRIP save). */
 uint64_t svm_next_rip(const struct vmcb *v, int has_nrips);
+/* MOV to a control register (0F 22 /r, APM vol. 3): with legacy prefixes and, in 64-bit
+ * mode, a REX prefix. Fills the CR number, the source GPR in vcpu_reg_state order (abi/)
+ * and the instruction length; -1 if the bytes are not such an instruction. */
+int decode_mov_to_cr(const uint8_t *insn, unsigned n, int long_mode, unsigned *cr,
+		     unsigned *gpr, unsigned *len);
+
 /* Bit index of msr's read permission in the MSR permission map (write = +1), or -1. */
 long msrpm_bit(uint32_t msr);
 void msrpm_intercept(uint8_t *msrpm, uint32_t msr);
+/* Intercept writes only (reads pass). */
+void msrpm_intercept_write(uint8_t *msrpm, uint32_t msr);
 
 #endif

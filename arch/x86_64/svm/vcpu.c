@@ -224,7 +224,14 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 	sv(vc)->vmcb = v;
 	v->c.intercept_misc1 = VMCB_INTERCEPT_INTR | VMCB_INTERCEPT_NMI | VMCB_INTERCEPT_CPUID |
 			       VMCB_INTERCEPT_HLT | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_IOIO_PROT |
-			       VMCB_INTERCEPT_MSR_PROT | VMCB_INTERCEPT_SHUTDOWN;
+			       VMCB_INTERCEPT_MSR_PROT | VMCB_INTERCEPT_SHUTDOWN |
+			       VMCB_INTERCEPT_RDPMC | VMCB_INTERCEPT_INVD;
+	/* CR4 writes: the child must not turn on what it may not have (OSXSAVE, PKE, ...): the
+	 * XSAVE state, XCR0 and PKRU it would reach are the control guest's. */
+	v->c.intercept_cr = VMCB_INTERCEPT_CR4_WRITE;
+	/* #DB and #AC: re-injected, so that a delivery loop (CVE-2015-8104, CVE-2015-5307)
+	 * exits at every round and cannot hold the CPU. */
+	v->c.intercept_exc = VMCB_INTERCEPT_EXC(1) | VMCB_INTERCEPT_EXC(17);
 	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL | VMCB_INTERCEPT_VMLOAD |
 			       VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI | VMCB_INTERCEPT_CLGI |
 			       VMCB_INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
@@ -232,7 +239,7 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 #ifdef BVMM_TEST_HOOKS
 	extern int hv_test_intercept_ud;
 	if (hv_test_intercept_ud)
-		v->c.intercept_exc |= 1u << 6;   /* #UD: an exit code the run loop does not handle */
+		v->c.intercept_exc |= VMCB_INTERCEPT_EXC(6);   /* an exit the run loop does not handle */
 #endif
 	v->c.iopm_base_pa = svm_host.child_iopm;
 	v->c.msrpm_base_pa = svm_host.child_msrpm;
@@ -289,17 +296,18 @@ static int child_rdmsr(struct vcpu *vc, uint32_t msr, uint64_t *val)
 	}
 }
 
-#define CHILD_EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 
 static int child_wrmsr(struct vm *vm, struct vcpu *vc, uint32_t msr, uint64_t val)
 {
 	struct vmcb *v = vmcb_of(vc);
 	switch (msr) {
-	case MSR_EFER:
-		if (val & ~(CHILD_EFER_WRITABLE | EFER_LMA))
+	case MSR_EFER: {
+		uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, svm_host.efer_child);
+		if (efer == EFER_BAD)
 			return -1;
-		v->s.efer = (val & CHILD_EFER_WRITABLE) | (v->s.efer & EFER_LMA) | EFER_SVME;
+		v->s.efer = efer;
 		return 0;
+	}
 	case MSR_PAT:
 		if (!pat_valid(val))
 			return -1;
@@ -392,6 +400,44 @@ static void fetch_insn(struct vm *vm, struct vmcb *v, struct vexit *ex)
 		ex->insn_len = 15;
 }
 
+/* MOV to CR4 (intercepted, decoded from guest memory: no decode assists under QEMU). A value
+ * with a bit children may not set, or clearing PAE in long mode, is a #GP as on a CPU without
+ * that feature. Returns 0, or -1 if the instruction could not be read or decoded. */
+static int child_cr4_write(struct vm *vm, struct vcpu *vc)
+{
+	struct svm_vcpu *s = sv(vc);
+	struct vmcb *v = s->vmcb;
+	struct vexit tmp;
+	unsigned cr, gpr, len;
+	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & (1u << 9));
+	tmp.insn_len = 0;
+	fetch_insn(vm, v, &tmp);
+	if (decode_mov_to_cr(tmp.insn, tmp.insn_len, long_mode, &cr, &gpr, &len) || cr != 4)
+		return -1;
+	uint64_t val = gpr == VCPU_REGS_RAX ? v->s.rax : gpr == VCPU_REGS_RSP ? v->s.rsp :
+		       s->gprs[gpr_slot[gpr]];
+	if (!long_mode)
+		val &= 0xffffffffull;
+	if ((val & ~svm_host.cr4_child) || ((v->s.efer & EFER_LMA) && !(val & CR4_PAE))) {
+		inject(v, EXC_GP, 1, 0);
+		return 0;
+	}
+	if ((val ^ v->s.cr4) & CR4_TLB_BITS)
+		v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* as the hardware MOV would flush */
+	v->s.cr4 = val;
+	skip_to(v, v->s.rip + len);
+	return 0;
+}
+
+/* Back to the power-on state: after SHUTDOWN the VMCB is undefined (APM 15.11), after a
+ * refused VMRUN QEMU leaves host values in it (PLATFORM.md); neither may reach the caller. */
+static void poweron(struct vcpu *vc)
+{
+	struct vcpu_reg_state rs;
+	poweron_state(&rs);
+	svm_reset(vc, &rs);
+}
+
 static void decode_npf(struct vm *vm, struct vmcb *v, struct vexit *ex)
 {
 	ex->gpa = v->c.exitinfo2;
@@ -409,8 +455,28 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	ex->raw = code;
 	switch (code) {
 	case SVM_EXIT_INVALID:
+		log_warn("vm %u vcpu %u: VMRUN refused the state: vCPU reset to power-on", vm->id, vc->id);
+		poweron(vc);
 		ex->kind = VEXIT_FAILED;
 		return 1;
+	case SVM_EXIT_CR4_WRITE:
+		if (!child_cr4_write(vm, vc))
+			return 0;
+		ex->kind = VEXIT_UNEXPECTED;
+		return 1;
+	case SVM_EXIT_EXCP_DB:
+		inject(v, 1, 0, 0);
+		return 0;
+	case SVM_EXIT_EXCP_AC:
+		inject(v, 17, 1, (uint32_t)v->c.exitinfo1);
+		return 0;
+	case SVM_EXIT_INVD:   /* INVD would drop other VMs' and the host's dirty lines */
+		__asm__ volatile("wbinvd" ::: "memory");
+		skip_to(v, v->s.rip + 2);
+		return 0;
+	case SVM_EXIT_RDPMC:  /* the counters are the control guest's: none for children */
+		inject(v, EXC_GP, 1, 0);
+		return 0;
 	case SVM_EXIT_CPUID:
 		child_cpuid(vc);
 		return 0;
@@ -444,6 +510,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 		decode_npf(vm, v, ex);
 		return 1;
 	case SVM_EXIT_SHUTDOWN:
+		poweron(vc);
 		ex->kind = VEXIT_SHUTDOWN;
 		return 1;
 	default:

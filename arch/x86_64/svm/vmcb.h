@@ -112,7 +112,9 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 #define VMCB_INTERCEPT_SMI       (1u << 2)
 #define VMCB_INTERCEPT_INIT      (1u << 3)
 #define VMCB_INTERCEPT_VINTR     (1u << 4)
+#define VMCB_INTERCEPT_RDPMC     (1u << 15)
 #define VMCB_INTERCEPT_CPUID     (1u << 18)
+#define VMCB_INTERCEPT_INVD      (1u << 22)
 #define VMCB_INTERCEPT_HLT       (1u << 24)
 #define VMCB_INTERCEPT_INVLPGA   (1u << 26)
 #define VMCB_INTERCEPT_IOIO_PROT (1u << 27)
@@ -139,14 +141,24 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 #define VMCB_EVENT_TYPE_EXC  (3ull << 8)
 #define VMCB_EVENT_TYPE_SOFT (4ull << 8)
 
+/* intercept_cr: reads of CRn at bit n, writes at bit 16 + n */
+#define VMCB_INTERCEPT_CR4_WRITE (1u << 20)
+/* intercept_exc: one bit per vector */
+#define VMCB_INTERCEPT_EXC(v)    (1u << (v))
+
 /* Exit codes (APM appendix C) */
+#define SVM_EXIT_CR4_WRITE 0x014
 #define SVM_EXIT_EXCP_BASE 0x040
+#define SVM_EXIT_EXCP_DB   0x041
+#define SVM_EXIT_EXCP_AC   0x051
 #define SVM_EXIT_INTR      0x060
 #define SVM_EXIT_NMI       0x061
 #define SVM_EXIT_SMI       0x062
 #define SVM_EXIT_INIT      0x063
 #define SVM_EXIT_VINTR     0x064
+#define SVM_EXIT_RDPMC     0x06f
 #define SVM_EXIT_CPUID     0x072
+#define SVM_EXIT_INVD      0x076
 #define SVM_EXIT_HLT       0x078
 #define SVM_EXIT_INVLPGA   0x07a
 #define SVM_EXIT_IOIO      0x07b
