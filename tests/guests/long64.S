@@ -9,17 +9,16 @@ start:
 	movq $0x1ff000, %rsp
 	pcmpeqd %xmm7, %xmm7   /* clobber SSE state: the control guest's must survive */
 	pxor %xmm6, %xmm6
-	/* build IDT gate 0x30 -> handler (a 64-bit interrupt gate, selector 0x8) */
+	/* IDT gates (64-bit interrupt gates, selector 0x8): 0x30, #GP (13), #DB (1) */
 	leaq handler(%rip), %rax
 	leaq idt + 0x30 * 16(%rip), %rdi
-	movw %ax, (%rdi)
-	movw $0x8, 2(%rdi)
-	movw $0x8e00, 4(%rdi)
-	shrq $16, %rax
-	movw %ax, 6(%rdi)
-	shrq $16, %rax
-	movl %eax, 8(%rdi)
-	movl $0, 12(%rdi)
+	call set_gate
+	leaq gp_handler(%rip), %rax
+	leaq idt + 13 * 16(%rip), %rdi
+	call set_gate
+	leaq db_handler(%rip), %rax
+	leaq idt + 1 * 16(%rip), %rdi
+	call set_gate
 	/* 1. Solo5-style hypercall: a 4-byte OUT of a guest address to port 0x501. */
 	movl $0x10000, %eax
 	movw $0x501, %dx
@@ -60,8 +59,29 @@ start:
 	cpuid
 	movw $0x507, %dx
 	outl %eax, %dx
-	/* 7. An injected interrupt through the IDT: halt with IF=1, the caller injects 0x30. */
 	lidt idtr(%rip)
+	/* 6b. What a child may not do: CR4.OSXSAVE (#GP, port 0x509); CR4.PGE is fine (CR4 on
+	 * port 0x50b); RDPMC (#GP); INVD (emulated); a single-step trap reaches our #DB handler
+	 * (port 0x50a) through the hypervisor's #DB intercept. */
+	movq %cr4, %rax
+	orq $0x40000, %rax
+	movq $3, %r15
+	movq %rax, %cr4
+	movq %cr4, %rax
+	orq $0x80, %rax
+	movq %rax, %cr4
+	movq %cr4, %rax
+	movw $0x50b, %dx
+	outl %eax, %dx
+	movq $2, %r15
+	xorl %ecx, %ecx
+	rdpmc
+	invd
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+	nop
+	/* 7. An injected interrupt through the IDT: halt with IF=1, the caller injects 0x30. */
 	sti
 	hlt
 	/* 8. Interrupt window: IF=0 while the caller raises INTR; the window opens at sti. */
@@ -97,6 +117,43 @@ pvclock_ns:
 	shrdq $32, %rdx, %rax
 	addq 16(%rsi), %rax
 	ret
+
+/* rax = handler, rdi = gate */
+set_gate:
+	movw %ax, (%rdi)
+	movw $0x8, 2(%rdi)
+	movw $0x8e00, 4(%rdi)
+	shrq $16, %rax
+	movw %ax, 6(%rdi)
+	shrq $16, %rax
+	movl %eax, 8(%rdi)
+	movl $0, 12(%rdi)
+	ret
+
+/* #GP: report 13 on port 0x509, skip the faulting instruction (R15 bytes). */
+gp_handler:
+	addq $8, %rsp          /* error code */
+	addq %r15, (%rsp)
+	pushq %rax
+	pushq %rdx
+	movl $13, %eax
+	movw $0x509, %dx
+	outl %eax, %dx
+	popq %rdx
+	popq %rax
+	iretq
+
+/* #DB: report 1 on port 0x50a, clear TF in the interrupted RFLAGS. */
+db_handler:
+	andq $~0x100, 16(%rsp)
+	pushq %rax
+	pushq %rdx
+	movl $1, %eax
+	movw $0x50a, %dx
+	outl %eax, %dx
+	popq %rdx
+	popq %rax
+	iretq
 
 /* Vector 0x30: report on port 0x505 and return. */
 handler:

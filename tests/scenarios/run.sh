@@ -112,6 +112,7 @@ s1() {
 	hvlog s1 log-pool-write 'bvmm: warn: control guest write to [0-9a-f]+ \(hypervisor pool\)'
 	hvlog s1 log-svm-insn-ud 'control guest SVM instruction \(exit 80\).*#UD'
 	hvlog s1 log-msr-refused 'control guest write of MSR c0010117 refused: #GP'
+	hvlog s1 log-apic-base-refused 'control guest write of MSR 1b refused: #GP'
 	grep -a -q 'bvmm: launch cost [0-9]* TSC ticks' "$OUT/s1/com1.txt"
 	check s1/log-launch-cost $? "no launch cost line"
 }

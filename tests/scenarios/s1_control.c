@@ -63,6 +63,12 @@ static void check_hvinfo(void)
 	sc_check(err == BVMM_EFAULT, "hvinfo-noncanonical-efault", L"errno %ld", err);
 	err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)0x00007ffffffff000ull);
 	sc_check(err == BVMM_EFAULT, "hvinfo-unmapped-efault", L"errno %ld", err);
+	/* Addresses the firmware maps but that lie past its memory map (no RAM, no host map):
+	 * EFAULT, never a host fault. */
+	err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)0x100000000ull);
+	sc_check(err == BVMM_EFAULT, "hvinfo-past-memory-map-efault", L"errno %ld", err);
+	err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)0x4000000000ull);
+	sc_check(err == BVMM_EFAULT, "hvinfo-256g-efault", L"errno %ld", err);
 	err = bvmm_hypercall(BVMM_OP_COUNT, &p);
 	sc_check(err == BVMM_ENOSYS, "unknown-op-enosys", L"errno %ld", err);
 	err = bvmm_hypercall(0xffffffffffffffffull, &p);
@@ -84,6 +90,10 @@ static void check_msrs(void)
 	sc_check(f == GP && v2 == v, "efer-svme-write-gp", L"fault %d efer %lx", f, v2);
 	f = sc_probe(sc_wrmsr, MSR_EFER, v | (1ull << 20), NULL);
 	sc_check(f == GP, "efer-reserved-bit-gp", L"vector %d", f);
+	f = sc_probe(sc_wrmsr, MSR_EFER, v | (1 << 13), NULL);   /* LMSLE: not on this CPU */
+	sc_check(f == GP, "efer-lmsle-gp", L"vector %d", f);
+	f = sc_probe(sc_wrmsr, MSR_EFER, v & ~(1ull << 8), NULL);  /* LME off with paging on */
+	sc_check(f == GP, "efer-lme-change-with-paging-gp", L"vector %d", f);
 	f = sc_probe(sc_rdmsr, MSR_VM_CR, 0, &v);
 	sc_check(f < 0 && (v & (1 << 4)), "vm-cr-reads-svmdis", L"fault %d vm_cr %lx", f, v);
 	f = sc_probe(sc_wrmsr, MSR_VM_CR, 0, NULL);
@@ -92,6 +102,26 @@ static void check_msrs(void)
 	sc_check(f == GP, "vm-hsave-pa-write-gp", L"vector %d", f);
 	f = sc_probe(sc_rdmsr, MSR_VM_HSAVE_PA, 0, &v);
 	sc_check(f < 0 && v == 0, "vm-hsave-pa-reads-zero", L"fault %d value %lx", f, v);
+}
+
+#define MSR_APIC_BASE 0x1b
+#define MSR_TOP_MEM   0xc001001a
+
+/* The control guest may not move DRAM's end or the APIC window onto the pool. */
+static void check_guarded_msrs(void)
+{
+	uint64_t apic = 0, pool = sc_find_pool(POOL_BYTES);
+	int f = sc_probe(sc_rdmsr, MSR_APIC_BASE, 0, &apic);
+	int f2 = sc_probe(sc_wrmsr, MSR_APIC_BASE, apic, NULL);
+	sc_check(f < 0 && f2 < 0, "apic-base-rewrite-same-ok", L"vector %d %d base %lx", f, f2, apic);
+	f = sc_probe(sc_wrmsr, MSR_APIC_BASE, (apic & 0xfff) | pool, NULL);
+	uint64_t after = 0;
+	sc_probe(sc_rdmsr, MSR_APIC_BASE, 0, &after);
+	sc_check(pool && f == GP && after == apic, "apic-base-onto-pool-gp", L"vector %d base %lx", f, after);
+	f = sc_probe(sc_wrmsr, MSR_TOP_MEM, 0x10000000, NULL);
+	sc_check(f == GP, "top-mem-write-gp", L"vector %d", f);
+	f = sc_probe(sc_invd, 0, 0, NULL);
+	sc_check(f < 0, "invd-emulated", L"vector %d", f);
 }
 
 static void check_svm_insns(void)
@@ -198,6 +228,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_hvinfo();
 	check_msrs();
 	check_svm_insns();
+	check_guarded_msrs();
 	check_pool();
 	check_firmware(image);
 	sc_finish();

@@ -440,6 +440,21 @@ static void check_long64(void)
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && io_exit(0x507, 4, VEI_DIR_OUT, KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT),
 	      "child-cpuid-pvclock-features", L"data %x", ex.vei.vei_data);
+	/* 6b. CR4.OSXSAVE refused (#GP in the child), CR4.PGE accepted, RDPMC refused, INVD
+	 * emulated, single-step #DB re-injected. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "child-cr4-osxsave-gp",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && ex.vei.vei_port == 0x50b && !(ex.vei.vei_data & (1u << 18)) &&
+	      (ex.vei.vei_data & 0x80) && ex.vrs.vrs_crs[VCPU_REGS_CR4] == ex.vei.vei_data,
+	      "child-cr4-pge-allowed", L"port %x cr4 %x", ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "child-rdpmc-gp",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x50a, 4, VEI_DIR_OUT, 1), "child-invd-then-single-step-db",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
 	/* 7. HLT with IF=1, then an injected vector 0x30 runs the guest's handler. */
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_HLT && rp.vrp_irqready, "long64-hlt-irqready",

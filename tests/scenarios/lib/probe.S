@@ -3,7 +3,7 @@
 	.text
 	.globl sc_probe_begin, sc_probe_end, sc_probe_fixup
 	.globl sc_read64, sc_write64, sc_rdmsr, sc_wrmsr, sc_vmrun, sc_vmload, sc_vmsave
-	.globl sc_stgi, sc_clgi, sc_skinit, sc_invlpga
+	.globl sc_stgi, sc_clgi, sc_skinit, sc_invlpga, sc_invd
 sc_probe_begin:
 sc_read64:
 	movq (%rdi), %rax
@@ -52,6 +52,9 @@ sc_invlpga:
 	movq %rdi, %rax
 	movl %esi, %ecx
 	invlpga
+	ret
+sc_invd:
+	invd
 	ret
 sc_probe_end:
 sc_probe_fixup:

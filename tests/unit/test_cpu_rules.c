@@ -1,0 +1,159 @@
+/* Unit tests of the guest-facing CPU rules added after review: EFER writes (efer_write),
+ * decoding MOV to CR4 (decode_mov_to_cr), write-only MSR intercepts, and the CPU limits the
+ * register-state validation applies (validate_set_limits). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../arch/x86_64/cpu.h"
+#include "../../arch/x86_64/svm/svm.h"
+#include "../../hv/validate.h"
+#include "../../abi/bvmm.h"
+
+#define W (EFER_SCE | EFER_LME | EFER_NXE)
+
+static void test_efer_write(void **state)
+{
+	(void)state;
+	uint64_t lm = EFER_LME | EFER_LMA | EFER_SVME;
+	/* read-modify-write of what the guest read (SVME hidden): NXE on, LMA kept, SVME set */
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_LMA | EFER_NXE, CR0_PG, W),
+			 EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME);
+	/* LMA is the CPU's: a write without it keeps it */
+	assert_int_equal(efer_write(lm, EFER_LME, CR0_PG, W), EFER_LME | EFER_LMA | EFER_SVME);
+	/* bits the CPU does not offer */
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_LMSLE, CR0_PG, W), EFER_BAD);
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_FFXSR, CR0_PG, W), EFER_BAD);
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_FFXSR, CR0_PG, W | EFER_FFXSR),
+			 EFER_LME | EFER_FFXSR | EFER_LMA | EFER_SVME);
+	/* SVME is reserved to a guest that has no SVM */
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_SVME, CR0_PG, W), EFER_BAD);
+	/* LME may not change while paging is on; it may with paging off */
+	assert_int_equal(efer_write(lm, 0, CR0_PG, W), EFER_BAD);
+	assert_int_equal(efer_write(EFER_SVME, EFER_LME, CR0_PG, W), EFER_BAD);
+	assert_int_equal(efer_write(EFER_SVME, EFER_LME, 0, W), EFER_LME | EFER_SVME);
+	assert_int_equal(efer_write(EFER_LME | EFER_SVME, 0, CR0_PE, W), EFER_SVME);
+}
+
+static void expect_cr(const uint8_t *b, unsigned n, int lm, unsigned cr, unsigned gpr, unsigned len)
+{
+	unsigned c = 99, g = 99, l = 99;
+	assert_int_equal(decode_mov_to_cr(b, n, lm, &c, &g, &l), 0);
+	assert_int_equal(c, cr);
+	assert_int_equal(g, gpr);
+	assert_int_equal(l, len);
+}
+
+static void test_decode_mov_to_cr(void **state)
+{
+	(void)state;
+	static const uint8_t rax_cr4[] = { 0x0f, 0x22, 0xe0 };          /* mov %rax, %cr4 */
+	static const uint8_t rbx_cr4[] = { 0x0f, 0x22, 0xe3 };          /* mov %rbx, %cr4 */
+	static const uint8_t r9_cr4[] = { 0x41, 0x0f, 0x22, 0xe1 };     /* mov %r9, %cr4 */
+	static const uint8_t rsp_cr4[] = { 0x0f, 0x22, 0xe4 };          /* mov %rsp, %cr4 */
+	static const uint8_t r8_cr8[] = { 0x45, 0x0f, 0x22, 0xc0 };     /* mov %r8, %cr8 */
+	static const uint8_t rsi_cr0[] = { 0x0f, 0x22, 0xc6 };          /* mov %rsi, %cr0 */
+	static const uint8_t pfx_cr4[] = { 0x66, 0x2e, 0x0f, 0x22, 0xe7 };   /* prefixes, %rdi */
+	expect_cr(rax_cr4, 3, 1, 4, VCPU_REGS_RAX, 3);
+	expect_cr(rbx_cr4, 3, 1, 4, VCPU_REGS_RBX, 3);
+	expect_cr(r9_cr4, 4, 1, 4, VCPU_REGS_R9, 4);
+	expect_cr(rsp_cr4, 3, 1, 4, VCPU_REGS_RSP, 3);
+	expect_cr(r8_cr8, 4, 1, 8, VCPU_REGS_R8, 4);
+	expect_cr(rsi_cr0, 3, 0, 0, VCPU_REGS_RSI, 3);
+	expect_cr(pfx_cr4, 5, 0, 4, VCPU_REGS_RDI, 5);
+	/* outside 64-bit mode 0x41 is INC ECX, not REX */
+	unsigned c, g, l;
+	assert_int_equal(decode_mov_to_cr(r9_cr4, 4, 0, &c, &g, &l), -1);
+	/* not MOV to CR, or cut short */
+	static const uint8_t mov_from[] = { 0x0f, 0x20, 0xe0 };
+	assert_int_equal(decode_mov_to_cr(mov_from, 3, 1, &c, &g, &l), -1);
+	assert_int_equal(decode_mov_to_cr(rax_cr4, 2, 1, &c, &g, &l), -1);
+	assert_int_equal(decode_mov_to_cr(rax_cr4, 0, 1, &c, &g, &l), -1);
+	static const uint8_t all_prefixes[15] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+						  0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66 };
+	assert_int_equal(decode_mov_to_cr(all_prefixes, 15, 1, &c, &g, &l), -1);
+}
+
+static void test_msrpm_write_only(void **state)
+{
+	(void)state;
+	uint8_t pm[MSRPM_SIZE];
+	memset(pm, 0, sizeof pm);
+	msrpm_intercept_write(pm, MSR_APIC_BASE);
+	long bit = msrpm_bit(MSR_APIC_BASE);
+	assert_false(pm[bit / 8] & (1u << (bit % 8)));                 /* reads pass */
+	assert_true(pm[(bit + 1) / 8] & (1u << ((bit + 1) % 8)));      /* writes exit */
+	unsigned set = 0;
+	for (unsigned i = 0; i < sizeof pm; i++)
+		set += (unsigned)__builtin_popcount(pm[i]);
+	assert_int_equal(set, 1);
+	msrpm_intercept_write(pm, 0x12345678);                          /* outside the map */
+	set = 0;
+	for (unsigned i = 0; i < sizeof pm; i++)
+		set += (unsigned)__builtin_popcount(pm[i]);
+	assert_int_equal(set, 1);
+}
+
+static void long_mode_state(struct vcpu_reg_state *rs)
+{
+	memset(rs, 0, sizeof *rs);
+	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 2;
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x80010021;
+	rs->vrs_crs[VCPU_REGS_CR3] = 0x2000;
+	rs->vrs_crs[VCPU_REGS_CR4] = 0x620;
+	rs->vrs_msrs[VCPU_REGS_EFER] = 0x500;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
+		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0x10, 0xffffffff, 0xc093, 0 };
+	rs->vrs_sregs[VCPU_REGS_CS].vsi_ar = 0xa099;
+	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = VSI_AR_UNUSABLE;
+	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
+	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
+	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
+}
+
+static void test_validate_limits(void **state)
+{
+	(void)state;
+	struct vcpu_reg_state rs;
+	long_mode_state(&rs);
+	validate_set_limits(0x7ff, 40, 0);                 /* no FSGSBASE/SMEP/SMAP, 40 bits, no NX */
+	assert_int_equal(validate_regs(&rs), 0);
+	rs.vrs_crs[VCPU_REGS_CR4] = 0x620 | (1ull << 20);  /* SMEP, absent here */
+	assert_int_equal(validate_regs(&rs), BVMM_EINVAL);
+	long_mode_state(&rs);
+	rs.vrs_crs[VCPU_REGS_CR3] = 1ull << 40;            /* at MAXPHYADDR */
+	assert_int_equal(validate_regs(&rs), BVMM_EINVAL);
+	rs.vrs_crs[VCPU_REGS_CR3] = (1ull << 40) - 4096;
+	assert_int_equal(validate_regs(&rs), 0);
+	rs.vrs_msrs[VCPU_REGS_EFER] = 0xd00;               /* NXE without NX */
+	assert_int_equal(validate_regs(&rs), BVMM_EINVAL);
+	long_mode_state(&rs);
+	rs.vrs_drs[VCPU_REGS_DR7] = 0x400 | (1ull << 32);
+	assert_int_equal(validate_regs(&rs), BVMM_EINVAL);
+	long_mode_state(&rs);
+	rs.vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0 | (1ull << 40);
+	assert_int_equal(validate_regs(&rs), BVMM_EINVAL);
+	/* the limits never widen the built-in rules */
+	validate_set_limits(~0ull, 60, 1);
+	long_mode_state(&rs);
+	rs.vrs_crs[VCPU_REGS_CR4] = 0x620 | (1ull << 18);  /* OSXSAVE */
+	assert_int_equal(validate_regs(&rs), BVMM_EINVAL);
+	rs.vrs_crs[VCPU_REGS_CR4] = 0x620;
+	rs.vrs_crs[VCPU_REGS_CR3] = 1ull << 52;
+	assert_int_equal(validate_regs(&rs), BVMM_EINVAL);
+	validate_set_limits(0x3107ff, 52, 1);              /* back to the defaults */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_efer_write),
+		cmocka_unit_test(test_decode_mov_to_cr),
+		cmocka_unit_test(test_msrpm_write_only),
+		cmocka_unit_test(test_validate_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
