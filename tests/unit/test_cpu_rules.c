@@ -147,6 +147,21 @@ static void test_validate_limits(void **state)
 	validate_set_limits(0x3107ff, 52, 1);              /* back to the defaults */
 }
 
+static void test_reinject(void **state)
+{
+	(void)state;
+	uint64_t v = VMCB_EVENT_VALID;
+	assert_int_equal(vmcb_reinject(0), 0);
+	assert_int_equal(vmcb_reinject(0x30), 0);                              /* not valid */
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_INTR | 0x30), v | 0x30);
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_NMI | 2), v | VMCB_EVENT_TYPE_NMI | 2);
+	uint64_t pf = v | VMCB_EVENT_TYPE_EXC | VMCB_EVENT_EV | 14 | (2ull << 32);
+	assert_int_equal(vmcb_reinject(pf), pf);                               /* #PF, error 2 */
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_SOFT | 0x80), 0);  /* INT 0x80 */
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 3), 0);      /* INT3 */
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 4), 0);      /* INTO */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_decode_mov_to_cr),
 		cmocka_unit_test(test_msrpm_write_only),
 		cmocka_unit_test(test_validate_limits),
+		cmocka_unit_test(test_reinject),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

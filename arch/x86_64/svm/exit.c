@@ -155,7 +155,7 @@ static void control_exit(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	/* An event cut short by the exit is delivered again unless a handler injects. */
-	v->c.eventinj = (v->c.exitintinfo & VMCB_EVENT_VALID) ? v->c.exitintinfo : 0;
+	v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
 
 	switch (v->c.exitcode) {
 	case SVM_EXIT_CPUID:

@@ -576,7 +576,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, svm_host.host_save);
 		v->c.tlb_control = 0;
 		/* An event cut short by the exit is delivered again unless a handler injects. */
-		v->c.eventinj = (v->c.exitintinfo & VMCB_EVENT_VALID) ? v->c.exitintinfo : 0;
+		v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
 		if (child_exit(vm, vc, ex))
 			break;
 	}

@@ -146,6 +146,19 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 /* intercept_exc: one bit per vector */
 #define VMCB_INTERCEPT_EXC(v)    (1u << (v))
 
+/* The event an exit cut short, to deliver again (EVENTINJ), or 0. A software interrupt
+ * (INTn) or INT3/INTO is not re-injected: RIP still points at the instruction, which the guest
+ * executes again; re-injecting would push that RIP as the return address and run it twice
+ * (without NRIP save there is no next RIP to use). */
+static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
+{
+	uint64_t type = exitintinfo & (7ull << 8), vec = exitintinfo & 0xff;
+	if (!(exitintinfo & VMCB_EVENT_VALID) || type == VMCB_EVENT_TYPE_SOFT ||
+	    (type == VMCB_EVENT_TYPE_EXC && (vec == 3 || vec == 4)))
+		return 0;
+	return exitintinfo;
+}
+
 /* Exit codes (APM appendix C) */
 #define SVM_EXIT_CR4_WRITE 0x014
 #define SVM_EXIT_EXCP_BASE 0x040
