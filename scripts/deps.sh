@@ -2,7 +2,7 @@
 # Installs the Debian packages bvmm's build, run and tests need, if any is missing.
 set -eu
 PKGS="gcc make binutils gnu-efi ovmf qemu-system-x86 libcmocka-dev busybox-static cpio mandoc
-linux-image-amd64 mtools dosfstools"
+linux-image-amd64 linux-headers-amd64 mtools dosfstools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
