@@ -22,6 +22,8 @@ void pool_init(uint64_t base, uint64_t size, uint64_t used_bytes)
 {
 	P.base = base;
 	P.size = size;
+	pool_lo = base;
+	pool_hi = base + size;
 	P.npages = size / 4096;
 	uint64_t map_bytes = (P.npages + 63) / 64 * 8;
 	uint64_t first = (used_bytes + 4095) / 4096;
@@ -73,7 +75,4 @@ uint64_t pool_base(void) { return P.base; }
 uint64_t pool_size(void) { return P.size; }
 uint64_t pool_free_bytes(void) { return P.nfree * 4096; }
 
-int pool_overlaps(uint64_t pa, uint64_t len)
-{
-	return pa < P.base + P.size && pa + len > P.base;
-}
+uint64_t pool_lo, pool_hi;

@@ -18,7 +18,11 @@ uint64_t pool_base(void);
 uint64_t pool_size(void);
 uint64_t pool_free_bytes(void);
 
-/* Does [pa, pa+len) touch the pool? */
-int pool_overlaps(uint64_t pa, uint64_t len);
+/* Does [pa, pa+len) touch the pool? Inline: every guest page-table read asks. */
+extern uint64_t pool_lo, pool_hi;
+static inline int pool_overlaps(uint64_t pa, uint64_t len)
+{
+	return pa < pool_hi && pa + len > pool_lo;
+}
 
 #endif
