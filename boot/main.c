@@ -41,6 +41,25 @@ static const CHAR16 *cpu_check(struct cpu_caps *caps)
 	return NULL;
 }
 
+/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4), which gnu-efi does not define: only
+ * GetNumberOfProcessors is used. */
+struct mp_services {
+	EFI_STATUS (EFIAPI *get_number_of_processors)(struct mp_services *self, UINTN *total,
+						      UINTN *enabled);
+};
+static EFI_GUID mp_services_guid = { 0x3fdda605, 0xa76e, 0x4f46,
+				     { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
+
+/* How many CPUs the firmware started; 1 if it cannot say. */
+static UINTN cpu_count(void)
+{
+	struct mp_services *mp;
+	UINTN total = 1, enabled = 1;
+	if (!EFI_ERROR(LibLocateProtocol(&mp_services_guid, (void **)&mp)))
+		mp->get_number_of_processors(mp, &total, &enabled);
+	return enabled;
+}
+
 /* ---- files and paths ---- */
 
 static CHAR16 *ascii_to_wide(const char *s)
@@ -382,6 +401,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		LOG(L"not starting: %s. Returning to the firmware.", why);
 		return EFI_UNSUPPORTED;
 	}
+	UINTN cpus = cpu_count();
+	if (cpus > 1)
+		LOG(L"WARNING: %d CPUs, but only this one is virtualized: an OS that starts the other "
+		    L"%d runs them outside guest mode, where they can reach the hypervisor's memory. "
+		    L"Boot with one CPU.", cpus, cpus - 1);
 	st = launch(&cfg, &caps, tsc0);
 	if (EFI_ERROR(st))
 		return st;

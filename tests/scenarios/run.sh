@@ -176,6 +176,12 @@ s5() {
 	check s5/powered-off $? "QEMU status $rc (expected 0: ACPI power-off)"
 	grep -a -q 'log com2' "$c1"
 	check s5/default-log-com2 $? ""
+	! grep -a -q 'WARNING: .* CPUs' "$c1"
+	check s5/no-cpu-warning-with-one-cpu $? "$(grep -a 'WARNING' "$c1")"
+	# The same boot with two CPUs: bvmm says plainly that the second one is not covered.
+	boot s5 max 90 -smp 2
+	grep -a -q 'bvmm: WARNING: 2 CPUs, but only this one is virtualized' "$OUT/s5/com1.txt"
+	check s5/warns-about-second-cpu $? "no warning with -smp 2"
 }
 
 # 6. Failure paths, with bvmm-test.efi (test hooks compiled in).
