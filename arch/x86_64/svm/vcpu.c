@@ -456,8 +456,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	switch (code) {
 	case SVM_EXIT_INVALID:
 		log_warn("vm %u vcpu %u: VMRUN refused the state: vCPU reset to power-on", vm->id, vc->id);
-		poweron(vc);
-		ex->kind = VEXIT_FAILED;
+		ex->kind = VEXIT_FAILED;   /* svm_run resets it, after the state switch back */
 		return 1;
 	case SVM_EXIT_CR4_WRITE:
 		if (!child_cr4_write(vm, vc))
@@ -510,8 +509,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 		decode_npf(vm, v, ex);
 		return 1;
 	case SVM_EXIT_SHUTDOWN:
-		poweron(vc);
-		ex->kind = VEXIT_SHUTDOWN;
+		ex->kind = VEXIT_SHUTDOWN;   /* svm_run resets it, after the state switch back */
 		return 1;
 	default:
 		ex->kind = VEXIT_UNEXPECTED;
@@ -581,6 +579,8 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 			break;
 	}
 	child_state_out(vc);
+	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN)
+		poweron(vc);   /* FPU and DR0-3 too: after the switch back saved the old ones */
 }
 
 struct vendor_ops svm_vendor_ops = {
