@@ -494,6 +494,14 @@ static void check_triple(void)
 	e = e ? e : run_until(vm, 0, 0xffff);
 	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_SHUTDOWN, "triple-fault-shutdown-exit",
 	      L"errno %ld reason %x", e, rp.vrp_exit_reason);
+	/* The VMCB is undefined after a shutdown: the vCPU comes back in its power-on state. */
+	CHECK(ex.vrs.vrs_gprs[VCPU_REGS_RIP] == 0xfff0 && ex.vrs.vrs_sregs[VCPU_REGS_CS].vsi_sel == 0xf000 &&
+	      ex.vrs.vrs_sregs[VCPU_REGS_CS].vsi_base == 0xffff0000 && ex.vrs.vrs_crs[VCPU_REGS_CR0] == 0x60000010,
+	      "shutdown-resets-to-power-on", L"rip %lx cs %x", ex.vrs.vrs_gprs[VCPU_REGS_RIP],
+	      ex.vrs.vrs_sregs[VCPU_REGS_CS].vsi_sel);
+	vmm_state_real(&rs, 0, 0x7c00);
+	e = reset(vm, 0, &rs);
+	CHECK(!e, "resetcpu-after-shutdown", L"errno %ld", e);
 	term(vm);
 }
 
