@@ -18,5 +18,7 @@ tr -d '\r' < "$dir/com1.log" > "$dir/com1.txt"
 ticks=$(sed -n -E 's/^bvmm: launch cost ([0-9]+) TSC ticks.*/\1/p' "$dir/com1.txt")
 echo "bench (instructions per operation, -icount shift=5; loop overhead subtracted):"
 grep -a '^BENCH ' "$dir/com1.txt" | sed 's/^BENCH /  /'
-[ -n "$ticks" ] && echo "  launch efi_main->control-image $((ticks / 32)) instructions (incl. firmware calls)"
+[ -n "$ticks" ] && echo "  launch efi_main->control-image $((ticks / 32)) instructions (incl. firmware calls, a 10 ms TSC calibration)"
+inst=$(sed -n -E 's/^bvmm: launch instant ([0-9]+) TSC ticks.*/\1/p' "$dir/com1.txt")
+[ -n "$inst" ] && echo "  launch instant (host setup, NPT build, first VMRUN) $((inst / 32)) instructions"
 grep -a -q '^DONE bench' "$dir/com1.txt" || { echo "bench did not finish; see $dir"; exit 1; }
