@@ -175,7 +175,8 @@ $(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios
 	$(Q)gcc $(EFI_CFLAGS) -c $< -o $@
 
 $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/init \
-		tests/scenarios/linux/hvcheck.c
+		tests/scenarios/linux/hvcheck.c control/linux/bvmm.c control/linux/Kbuild \
+		control/linux/shim/stdint.h control/linux/vmmtest.c control/libvmm/vmm_state.h abi/bvmm.h
 	tests/scenarios/linux/mkinitrd.sh $(B)/linux
 
 scenarios: deps all $(SC_EFIS) $(B)/linux/initrd.img

@@ -53,8 +53,8 @@ int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
 
 /* The architectural walk; *writable says whether a write would be allowed. */
 /* The architectural walk (SDM vol. 3 4.3-4.5, APM vol. 2 5.3): 32-bit paging (4 MiB pages
- * with CR4.PSE, PSE-36), PAE (a 4-entry PDPT, 2 MiB pages) and 4-level long mode (2 MiB and
- * 1 GiB pages). *writable says whether a write would be allowed. */
+ * with CR4.PSE, PSE-36), PAE (a 4-entry PDPT, 2 MiB pages), 4-level and 5-level (CR4.LA57)
+ * long mode (2 MiB and 1 GiB pages). *writable says whether a write would be allowed. */
 static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable)
 {
 	int levels, wide = 1;   /* wide: 8-byte entries, 9 index bits */
@@ -65,9 +65,10 @@ static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *wri
 		return 0;
 	}
 	if (g->efer & EFER_LMA) {
-		if ((g->cr4 & CR4_LA57) || (uint64_t)((int64_t)(va << 16) >> 16) != va)
-			return BVMM_EFAULT;   /* 5-level paging not walked; non-canonical */
-		levels = 4;
+		levels = (g->cr4 & CR4_LA57) ? 5 : 4;
+		unsigned unused = levels == 5 ? 7 : 16;   /* bits above the top level's index */
+		if ((uint64_t)((int64_t)(va << unused) >> unused) != va)
+			return BVMM_EFAULT;   /* non-canonical */
 		table = g->cr3 & PTE_ADDR;
 	} else if (g->cr4 & CR4_PAE) {
 		levels = 3;
@@ -92,8 +93,8 @@ static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *wri
 			if ((g->cr0 & CR0_WP) && !(e & PTE_RW))
 				*writable = 0;
 		}
-		if (levels == 4 && level == 4 && (e & PTE_PS))
-			return BVMM_EFAULT;   /* PS in a PML4 entry is reserved */
+		if (level >= 4 && (e & PTE_PS))
+			return BVMM_EFAULT;   /* PS in a PML4 or PML5 entry is reserved */
 		int large = !pdpte && level > 1 && (e & PTE_PS) && (wide || (g->cr4 & CR4_PSE));
 		if (level == 1 || large) {
 			uint64_t span = 1ull << shift, base;

@@ -1,5 +1,5 @@
 /* Guest memory access: translate a guest virtual address through the guest's own page
- * tables (32-bit, PAE, or 4-level long-mode paging) and copy in or out page by page. A page
+ * tables (32-bit, PAE, 4-level or 5-level long-mode paging) and copy in or out page by page. A page
  * not present, or backed by memory the guest may not reach, gives BVMM_EFAULT. */
 #ifndef HV_GMEM_H
 #define HV_GMEM_H

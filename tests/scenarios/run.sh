@@ -134,11 +134,16 @@ s3() {
 	need s3 "$B/bvmm.efi" "$B/linux/vmlinuz" "$B/linux/initrd.img" || return
 	new_esp s3
 	cp "$B/linux/vmlinuz" "$B/linux/initrd.img" "$OUT/s3/esp/EFI/BOOT/"
+	# "-cpu max" has LA57: the kernel runs with 5-level paging, which bvmm walks.
 	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet\n' \
 		> "$OUT/s3/esp/EFI/BOOT/bvmm.conf"
 	boot s3 max 180
 	judge s3 "BVMM-LINUX-INIT done"
 	hvlog s3 log-guest-running 'launch: control guest running'
+	# The child VMs vmmtest creates through /dev/vmm; the second ends when its file closes.
+	hvlog s3 log-linux-vm-created 'bvmm: info: vm [0-9]+ "linux-child" created: 1 MiB in 1 ranges, 1 vCPUs'
+	hvlog s3 log-linux-vm-terminated 'bvmm: info: vm [0-9]+ "linux-child" terminated'
+	hvlog s3 log-linux-vm-released 'bvmm: info: vm [0-9]+ "linux-child-2" terminated'
 	! grep -a -q -E 'bvmm: (error|warn)' "$OUT/s3/com2.txt"
 	check s3/no-hypervisor-errors $? "$(grep -a -E 'bvmm: (error|warn)' "$OUT/s3/com2.txt" | head -3)"
 }

@@ -255,16 +255,28 @@ static void test_paging_off_identity(void **state)
 	assert_int_equal(gmem_copy_in(&m->g, buf, 0x9000, 4), BVMM_EFAULT);
 }
 
-/* Paging on but not long mode (32-bit or PAE paging): not walked, so EFAULT. */
-static void test_only_long_mode_walked(void **state)
+/* 5-level paging (CR4.LA57): a PML5 at 0x9000 whose entry 0 leads to the PML4 at 0x1000
+ * translates as the 4-level tables do; canonical means 57 bits; PS in a PML5 entry is
+ * reserved. */
+static void test_five_level_walk(void **state)
 {
 	struct gphys *m = *state;
-	m->g.efer = EFER_LME;   /* LMA clear */
-	expect_fault(&m->g, 0x400000, 0);
-	m->g.efer = EFER_LME | EFER_LMA;
-	m->g.cr4 |= CR4_LA57;   /* 5-level paging */
-	expect_fault(&m->g, 0x400000, 0);
+	add_frame(m, 0x9000);
+	set_pte(m, 0x9000, 0, 0x1000 | RW);
+	set_pte(m, 0x9000, 1, 0x1000 | RW | PTE_PS);
+	m->g.cr3 = 0x9000;
+	m->g.cr4 |= CR4_LA57;
+	expect_gpa(&m->g, 0x400000, 0, 0x10000);
+	expect_gpa(&m->g, 0x40001234, 0, 0x80001234);   /* PDPT[1]: a 1 GiB page */
+	expect_fault(&m->g, 0x0100000000000000ull, 0);   /* bit 56 set, not sign-extended */
+	expect_fault(&m->g, 0x0001000000400000ull, 0);   /* PML5[1]: PS is reserved */
+	expect_fault(&m->g, 0x0002000000400000ull, 0);   /* PML5[2]: not present */
+	/* Under 4-level paging the same tables start at the PML4: 0x0000800000000000 is not
+	 * canonical there. */
 	m->g.cr4 &= ~CR4_LA57;
+	m->g.cr3 = 0x1000;
+	m->g.tlb_n = 0;
+	expect_fault(&m->g, 0x0000800000000000ull, 0);
 	expect_gpa(&m->g, 0x400000, 0, 0x10000);
 }
 
@@ -461,7 +473,7 @@ int main(void)
 		T(test_not_present_each_level),
 		T(test_non_canonical),
 		T(test_paging_off_identity),
-		T(test_only_long_mode_walked),
+		T(test_five_level_walk),
 		T(test_read_only_with_wp),
 		T(test_read_only_without_wp),
 		T(test_copy_in_across_pages),
