@@ -92,8 +92,8 @@ static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *e
 }
 
 /*
- * RUN: EFAULT, ENOENT, EINVAL (vrp_irq not a vector or 0xffff; after an MMIO exit, an RFLAGS
- * in vrs that cannot be entered), EBUSY (not STOPPED, or
+ * RUN: EFAULT, ENOENT, EINVAL (vrp_irq not a vector or 0xffff; after an MMIO or protection
+ * exit, a vrs that makes a state that cannot be entered), EBUSY (not STOPPED, or
  * stopped for good), EIO (HLT with interrupts off: the vCPU stops for good; or the state
  * could not be entered).
  */
@@ -204,7 +204,8 @@ static uint64_t hc_term(struct gview *c, uint64_t arg)
 	return vm_terminate(p.vtp_vm_id);
 }
 
-/* RESETCPU: EFAULT, ENOENT, EBUSY (not STOPPED), EIO (a state that cannot be entered). */
+/* RESETCPU: EFAULT, ENOENT, EBUSY (not STOPPED, or stopped for good), EIO (a state that
+ * cannot be entered). */
 static uint64_t hc_resetcpu(struct gview *c, uint64_t arg)
 {
 	struct vm_resetcpu_params p;

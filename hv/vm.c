@@ -138,7 +138,7 @@ _Static_assert(sizeof(struct vcpu) <= 4096, "struct vcpu fits a page");
 /*
  * CREATE after validate_create(): allocate the VM, back its memory by the caller's pages,
  * create its vCPUs. Returns 0 with *id set; EINVAL (a backing page absent or not ordinary
- * RAM), ENOMEM (pool exhausted), ENOSPC (VMM_MAX_VCPUS reached). Changes nothing on error.
+ * RAM), ENOMEM (pool exhausted), ENOSPC (VMM_MAX_VCPUS reached, or VM ids used up). Changes nothing on error.
  */
 int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *id)
 {

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages bvmm's build, run and tests need, if any is missing.
 set -eu
-PKGS="gcc make binutils gnu-efi ovmf qemu-system-x86 libcmocka-dev busybox-static cpio mandoc
-linux-image-amd64 linux-headers-amd64 mtools dosfstools"
+PKGS="gcc make binutils libc6-dev gnu-efi ovmf qemu-system-x86 libcmocka-dev busybox-static
+cpio mandoc procps linux-image-amd64 linux-headers-amd64"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -2,6 +2,7 @@
 # make bench: boot OVMF -> bvmm -> the benchmark program under -icount shift=5,sleep=off and
 # print instructions per operation (exact: 32 TSC ticks per emulated instruction).
 set -u
+cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 dir=$B/bench
 rm -rf "$dir" && mkdir -p "$dir/esp/EFI/BOOT"
@@ -22,3 +23,4 @@ grep -a '^BENCH ' "$dir/com1.txt" | sed 's/^BENCH /  /'
 inst=$(sed -n -E 's/^bvmm: launch instant ([0-9]+) TSC ticks.*/\1/p' "$dir/com1.txt")
 [ -n "$inst" ] && echo "  launch instant (host setup, NPT build, first VMRUN) $((inst / 32)) instructions"
 grep -a -q '^DONE bench' "$dir/com1.txt" || { echo "bench did not finish; see $dir"; exit 1; }
+! grep -a '^BENCH-FAILED' "$dir/com1.txt" || exit 1

@@ -2,6 +2,7 @@
 # make test: host unit tests, then the QEMU scenarios; every check is one PASS/FAIL line and
 # the run ends with "N passed, N failed".
 set -u
+cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 log=$B/test-results.txt
 mkdir -p "$B"

@@ -77,6 +77,10 @@ static uint64_t loop_run(unsigned n, uint16_t port)
 
 static void report(const char *name, uint64_t ticks, uint64_t base)
 {
+	if (ticks <= base) {   /* a failed loop: say so rather than print a wrapped number */
+		Print(L"BENCH-FAILED %a\n", name);
+		return;
+	}
 	uint64_t per = (ticks - base) * 10 / TICKS_PER_INSN / N;   /* tenths */
 	Print(L"BENCH %a %ld.%ld\n", name, per / 10, per % 10);
 }

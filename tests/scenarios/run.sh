@@ -4,6 +4,7 @@
 # them: one "PASS <scenario>/<check>" or "FAIL <scenario>/<check>" line per check.
 # Usage: run.sh [scenario...]   (default: all)
 set -u
+cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
 OUT=$B/scenarios
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
@@ -81,10 +82,11 @@ judge() {
 		check "$name/finished" $? "no '$marker' in COM1 (QEMU status $rc)"
 	fi
 	if grep -a -q '^FAIL' "$dir/com1.txt" || ! grep -a -q -- "$marker" "$dir/com1.txt"; then
+		# Indented, so that the logs' own PASS/FAIL lines are not counted again.
 		echo "---- $name: tail of COM1 ($dir/com1.txt)"
-		tail -n 25 "$dir/com1.txt"
+		tail -n 25 "$dir/com1.txt" | sed 's/^/  | /'
 		echo "---- $name: tail of COM2, the hypervisor log ($dir/com2.txt)"
-		tail -n 25 "$dir/com2.txt"
+		tail -n 25 "$dir/com2.txt" | sed 's/^/  | /'
 		echo "----"
 	fi
 }

@@ -53,7 +53,7 @@ static void check_hvinfo(void)
 
 	/* A structure straddling two pages arrives whole. */
 	uint8_t *two = AllocatePool(2 * 4096);
-	struct vm_hvinfo_params *q = (void *)(((uint64_t)two + 4095) / 4096 * 4096 - 12);
+	struct vm_hvinfo_params *q = (void *)((((uint64_t)two + 4095 + 12) & ~4095ull) - 12);
 	err = bvmm_hypercall(BVMM_OP_HVINFO, q);
 	sc_check(!err && q->vhi_pool_size == POOL_BYTES && q->vhi_abi_version == BVMM_ABI_VERSION,
 		 "hvinfo-page-crossing", L"errno %ld size %lx", err, q->vhi_pool_size);
@@ -122,6 +122,39 @@ static void check_guarded_msrs(void)
 	sc_check(f == GP, "top-mem-write-gp", L"vector %d", f);
 	f = sc_probe(sc_invd, 0, 0, NULL);
 	sc_check(f < 0, "invd-emulated", L"vector %d", f);
+}
+
+/* ENOSPC: at most VMM_MAX_VCPUS (512) vCPUs in all VMs together; the 32 MiB pool holds 8 VMs
+ * of 64 vCPUs (about 4.2 MiB), so the limit, not the pool, refuses the ninth. */
+static void check_enospc(void)
+{
+	static struct vm_create_params cp;
+	EFI_PHYSICAL_ADDRESS mem;
+	uint32_t ids[8];
+	uint64_t e = 0, before, after;
+	struct vm_hvinfo_params h;
+	unsigned n = 0;
+	bvmm_hypercall(BVMM_OP_HVINFO, &h);
+	before = h.vhi_pool_free;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, 256, &mem)))
+		return;
+	SetMem(&cp, sizeof cp, 0);
+	cp.vcp_nmemranges = 1;
+	cp.vcp_memranges[0] = (struct vm_mem_range){ 0, mem, 1 << 20 };
+	cp.vcp_ncpus = VMM_MAX_VCPUS_PER_VM;
+	for (; n < 8 && !(e = bvmm_hypercall(BVMM_OP_CREATE, &cp)); n++)
+		ids[n] = cp.vcp_id;
+	cp.vcp_ncpus = 1;
+	uint64_t e9 = bvmm_hypercall(BVMM_OP_CREATE, &cp);
+	sc_check(n == 8 && e9 == BVMM_ENOSPC, "create-enospc-after-512-vcpus", L"%d VMs (errno %ld), then errno %ld", n, e, e9);
+	for (unsigned i = 0; i < n; i++) {
+		struct vm_terminate_params t = { ids[i] };
+		bvmm_hypercall(BVMM_OP_TERM, &t);
+	}
+	bvmm_hypercall(BVMM_OP_HVINFO, &h);
+	after = h.vhi_pool_free;
+	sc_check(after == before, "enospc-vms-return-pool", L"%lx -> %lx", before, after);
+	uefi_call_wrapper(BS->FreePages, 2, mem, 256);
 }
 
 static void check_svm_insns(void)
@@ -229,6 +262,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_msrs();
 	check_svm_insns();
 	check_guarded_msrs();
+	check_enospc();
 	check_pool();
 	check_firmware(image);
 	sc_finish();

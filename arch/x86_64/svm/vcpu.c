@@ -471,7 +471,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 		return 0;
 	case SVM_EXIT_INVD:   /* INVD would drop other VMs' and the host's dirty lines */
 		__asm__ volatile("wbinvd" ::: "memory");
-		skip_to(v, v->s.rip + 2);
+		skip_to(v, svm_next_rip(v, svm_host.nrips));
 		return 0;
 	case SVM_EXIT_RDPMC:  /* the counters are the control guest's: none for children */
 		inject(v, EXC_GP, 1, 0);
@@ -500,7 +500,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	case SVM_EXIT_HLT:
 		ex->kind = VEXIT_HLT;
 		ex->intr_enabled = !!(v->s.rflags & RFLAGS_IF);
-		skip_to(v, v->s.rip + 1);
+		skip_to(v, svm_next_rip(v, svm_host.nrips));
 		return 1;
 	case SVM_EXIT_IOIO:
 		decode_io(v, ex);
