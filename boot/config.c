@@ -1,5 +1,6 @@
 /* Configuration parsing for the loader (see config.h). Pure: no EFI, no allocation. */
 #include "config.h"
+#include "../hv/bootinfo.h"   /* BOOT_TEST_* */
 
 static size_t str_len(const char *s)
 {
@@ -131,7 +132,7 @@ static int config_set(struct bvmm_config *c, const char *k, size_t klen, const c
 	} else if (eq(k, klen, "test")) {
 		if (!eq(v, vlen, "vmrun-fail"))
 			return set_error(c, "test= must be vmrun-fail", v, vlen);
-		c->test_flags |= 1;   /* BOOT_TEST_VMRUN_FAIL */
+		c->test_flags |= BOOT_TEST_VMRUN_FAIL;
 #endif
 	} else {
 		return set_error(c, "unknown key", k, klen);

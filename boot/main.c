@@ -296,7 +296,7 @@ static uint16_t log_port(enum log_target t)
 }
 
 /* Everything up to and including the launch; EFI_SUCCESS means we now run as a guest. */
-static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *caps, uint64_t tsc0)
+static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *caps)
 {
 	const struct hv_header *h = (const void *)hv_image_start;
 	uint64_t image_bytes = (uint64_t)(hv_image_end - hv_image_start), base;
@@ -324,7 +324,6 @@ static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *c
 	bi->log_port = log_port(cfg->log);
 	bi->log_level = cfg->log_level;
 	bi->test_flags = cfg->test_flags;
-	bi->tsc_efi_main = tsc0;
 	uint64_t t = rdtsc();
 	uefi_call_wrapper(BS->Stall, 1, 10000);   /* 10 ms: the TSC rate for pvclock */
 	bi->tsc_hz = (rdtsc() - t) * 100;
@@ -409,7 +408,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		LOG(L"WARNING: %d CPUs, but only this one is virtualized: an OS that starts the other "
 		    L"%d runs them outside guest mode, where they can reach the hypervisor's memory. "
 		    L"Boot with one CPU.", cpus, cpus - 1);
-	st = launch(&cfg, &caps, tsc0);
+	st = launch(&cfg, &caps);
 	if (EFI_ERROR(st))
 		return st;
 	LOG(L"running as the control guest");

@@ -96,7 +96,6 @@ struct boot_info {
 	uint64_t phys_top;       /* the host identity map covers [0, phys_top) */
 	uint32_t log_port;       /* 0 = none */
 	uint32_t log_level;
-	uint64_t tsc_efi_main;   /* TSC at efi_main entry, for the launch cost */
 	uint64_t tsc_hz;         /* TSC frequency, calibrated by the loader */
 	uint32_t nmem;
 	uint32_t pad;

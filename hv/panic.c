@@ -35,7 +35,7 @@ extern char wrmsr_safe_insn[], wrmsr_fixup[];
 
 void host_exception(struct exc_frame *f)
 {
-	if (f->vector == 13 && f->rip == (uint64_t)wrmsr_safe_insn) {
+	if (f->vector == EXC_GP && f->rip == (uint64_t)wrmsr_safe_insn) {
 		f->rip = (uint64_t)wrmsr_fixup;
 		return;
 	}

@@ -71,7 +71,6 @@ void pool_free(uint64_t pa, size_t n)
 		P.hint = first;
 }
 
-uint64_t pool_base(void) { return P.base; }
 uint64_t pool_size(void) { return P.size; }
 uint64_t pool_free_bytes(void) { return P.nfree * 4096; }
 

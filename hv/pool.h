@@ -14,7 +14,6 @@ void pool_init(uint64_t base, uint64_t size, uint64_t used);
 uint64_t pool_alloc(size_t npages);
 void pool_free(uint64_t pa, size_t npages);
 
-uint64_t pool_base(void);
 uint64_t pool_size(void);
 uint64_t pool_free_bytes(void);
 

@@ -10,7 +10,18 @@
 #define SZ_2M       (1ull << 21)
 #define SZ_1G       (1ull << 30)
 
+/* Exception vectors */
+#define EXC_DB 1
+#define EXC_UD 6
+#define EXC_GP 13
+#define EXC_AC 17
+
 /* MSRs */
+#define MSR_TSC           0x00000010u
+#define MSR_SYSENTER_CS   0x00000174u
+#define MSR_SYSENTER_ESP  0x00000175u
+#define MSR_SYSENTER_EIP  0x00000176u
+#define MSR_MISC_ENABLE   0x000001a0u
 #define MSR_EFER          0xc0000080u
 #define MSR_STAR          0xc0000081u
 #define MSR_LSTAR         0xc0000082u
@@ -119,13 +130,6 @@ static inline uint64_t rdtsc(void)
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline uint64_t read_rflags(void)
-{
-	uint64_t f;
-	__asm__ volatile("pushfq; popq %0" : "=r"(f));
-	return f;
 }
 
 static inline __attribute__((noreturn)) void cpu_halt_forever(void)

@@ -9,19 +9,9 @@
 #include "../../../hv/panic.h"
 #include "../../../hv/pool.h"
 
-#define EXC_UD 6
-#define EXC_GP 13
-
-static void inject_exception(struct vmcb *v, unsigned vector, int has_error, uint32_t error)
-{
-	v->c.eventinj = vector | VMCB_EVENT_TYPE_EXC | VMCB_EVENT_VALID |
-			(has_error ? VMCB_EVENT_EV | ((uint64_t)error << 32) : 0);
-}
-
 static void skip_insn(struct vmcb *v)
 {
-	v->s.rip = svm_next_rip(v, svm_host.nrips);
-	v->c.int_state &= ~1ull;   /* the instruction is done: no interrupt shadow left */
+	svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
 }
 
 static void log_state(int level, const struct svm_guest *g)
@@ -96,13 +86,13 @@ static void exit_msr(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	uint32_t msr = (uint32_t)g->gprs[GPR_RCX];
-	int write = v->c.exitinfo1 == 1;
+	int write = v->c.exitinfo1 == VMCB_MSR_WRITE;
 	uint64_t val = 0;
 	int r = write ? msr_write(v, msr, (v->s.rax & 0xffffffff) | (g->gprs[GPR_RDX] << 32))
 		      : msr_read(v, msr, &val);
 	if (r) {
 		log_info("control guest %s of MSR %x refused: #GP", write ? "write" : "read", msr);
-		inject_exception(v, EXC_GP, 1, 0);
+		svm_inject_exception(v, EXC_GP, 1, 0);
 		return;
 	}
 	if (!write) {
@@ -116,7 +106,7 @@ static void exit_vmmcall(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	if (v->s.cpl != 0) {
-		inject_exception(v, EXC_UD, 0, 0);
+		svm_inject_exception(v, EXC_UD, 0, 0);
 		return;
 	}
 	struct gview caller;   /* no initialiser: the TLB arrays need no zeroing (tlb_n) */
@@ -136,9 +126,9 @@ static void exit_npf(struct svm_guest *g)
 	struct vmcb *v = g->vmcb;
 	uint64_t gpa = v->c.exitinfo2;
 	log_warn("control guest %s %lx (%s) at rip %lx: #GP(0) injected",
-		 (v->c.exitinfo1 & 2) ? "write to" : "access to", gpa,
+		 (v->c.exitinfo1 & VMCB_NPF_WRITE) ? "write to" : "access to", gpa,
 		 pool_overlaps(gpa, 1) ? "hypervisor pool" : "beyond the nested map", v->s.rip);
-	inject_exception(v, EXC_GP, 1, 0);
+	svm_inject_exception(v, EXC_GP, 1, 0);
 }
 
 static void __attribute__((noreturn)) exit_shutdown(struct svm_guest *g)
@@ -176,7 +166,7 @@ static void control_exit(struct svm_guest *g)
 	case SVM_EXIT_INVLPGA:
 		log_info("control guest SVM instruction (exit %lx) at rip %lx: #UD", v->c.exitcode,
 			 v->s.rip);
-		inject_exception(v, EXC_UD, 0, 0);
+		svm_inject_exception(v, EXC_UD, 0, 0);
 		break;
 	case SVM_EXIT_NPF:
 		exit_npf(g);

@@ -115,7 +115,8 @@ static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, u
 static int alloc_child_maps(void)
 {
 	static const uint32_t pass[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE,
-					 MSR_GS_BASE, MSR_KERNEL_GS_BASE, 0x174, 0x175, 0x176 };
+					 MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_SYSENTER_CS,
+					 MSR_SYSENTER_ESP, MSR_SYSENTER_EIP };
 	svm_host.child_iopm = pool_alloc(IOPM_SIZE / 4096);
 	svm_host.child_msrpm = pool_alloc(MSRPM_SIZE / 4096);
 	if (!svm_host.child_iopm || !svm_host.child_msrpm)
@@ -127,7 +128,7 @@ static int alloc_child_maps(void)
 		long bit = msrpm_bit(pass[i]);
 		pm[bit / 8] &= (uint8_t)~(3u << (bit % 8));
 	}
-	long tsc = msrpm_bit(0x10);
+	long tsc = msrpm_bit(MSR_TSC);
 	pm[tsc / 8] &= (uint8_t)~(1u << (tsc % 8));   /* RDTSC-equivalent reads pass */
 	return 0;
 }

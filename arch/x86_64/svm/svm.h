@@ -31,6 +31,22 @@ extern struct svm_host svm_host;
 
 struct vendor_ops;
 extern struct vendor_ops svm_vendor_ops;
+/* Queue an exception for the next entry (EVENTINJ, APM 15.20). */
+static inline void svm_inject_exception(struct vmcb *v, unsigned vector, int has_error,
+					uint32_t error)
+{
+	v->c.eventinj = vector | VMCB_EVENT_TYPE_EXC | VMCB_EVENT_VALID |
+			(has_error ? VMCB_EVENT_EV | ((uint64_t)error << 32) : 0);
+}
+
+/* Resume after an instruction the hypervisor completed: the STI/MOV SS interrupt shadow it
+ * sat in is over. */
+static inline void svm_skip_to(struct vmcb *v, uint64_t rip)
+{
+	v->s.rip = rip;
+	v->c.int_state &= ~VMCB_INT_SHADOW;
+}
+
 struct boot_info;
 int svm_launch(struct boot_info *bi);
 /* Run the control guest forever; returns only if its very first VMRUN fails. */

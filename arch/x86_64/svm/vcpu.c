@@ -21,45 +21,14 @@ _Static_assert(sizeof(struct svm_vcpu) <= VM_ARCH_BYTES, "svm_vcpu fits vcpu->ar
 static struct svm_vcpu *sv(struct vcpu *vc) { return (struct svm_vcpu *)(void *)vc->arch; }
 static struct vmcb *vmcb_of(struct vcpu *vc) { return sv(vc)->vmcb; }
 
-#define EXC_UD 6
-#define EXC_GP 13
-#define V_IRQ        (1u << 8)
-#define V_IGN_TPR    (1u << 20)
-#define INT_SHADOW   1ull
-#define INTERCEPT_MONITOR (1u << 10)
-#define INTERCEPT_MWAIT   (1u << 11)
-#define INTERCEPT_XSETBV  (1u << 13)
-#define INTERCEPT_RDTSCP  (1u << 7)
-#define SVM_EXIT_RDTSCP  0x87
-#define SVM_EXIT_MONITOR 0x8a
-#define SVM_EXIT_MWAIT   0x8b
-#define SVM_EXIT_MWAIT_C 0x8c
-#define SVM_EXIT_XSETBV  0x8d
 #define CHILD_ASID 2
-
-static void inject(struct vmcb *v, unsigned vector, int has_error, uint32_t error)
-{
-	v->c.eventinj = vector | VMCB_EVENT_TYPE_EXC | VMCB_EVENT_VALID |
-			(has_error ? VMCB_EVENT_EV | ((uint64_t)error << 32) : 0);
-}
-
-/* Resume after an instruction the hypervisor completed: the STI/MOV SS interrupt shadow it
- * sat in is over. */
-static void skip_to(struct vmcb *v, uint64_t rip)
-{
-	v->s.rip = rip;
-	v->c.int_state &= ~INT_SHADOW;
-}
 
 /* ---- registers ---- */
 
-static const uint8_t gpr_slot[VCPU_REGS_NGPRS] = {
-	[VCPU_REGS_RBX] = GPR_RBX, [VCPU_REGS_RCX] = GPR_RCX, [VCPU_REGS_RDX] = GPR_RDX,
-	[VCPU_REGS_RSI] = GPR_RSI, [VCPU_REGS_RDI] = GPR_RDI, [VCPU_REGS_R8] = GPR_R8,
-	[VCPU_REGS_R9] = GPR_R9, [VCPU_REGS_R10] = GPR_R10, [VCPU_REGS_R11] = GPR_R11,
-	[VCPU_REGS_R12] = GPR_R12, [VCPU_REGS_R13] = GPR_R13, [VCPU_REGS_R14] = GPR_R14,
-	[VCPU_REGS_R15] = GPR_R15, [VCPU_REGS_RBP] = GPR_RBP,
-};
+/* The saved GPRs are in vcpu_reg_state order (svm.h): index i is VCPU_REGS i for i < 16. */
+_Static_assert(GPR_RBX == VCPU_REGS_RBX && GPR_R8 == VCPU_REGS_R8 && GPR_R15 == VCPU_REGS_R15 &&
+	       GPR_RSP == VCPU_REGS_RSP && GPR_RBP == VCPU_REGS_RBP && GPR_COUNT == 16,
+	       "GPR order matches vcpu_reg_state");
 
 /* Where each vcpu_reg_state segment lives in the VMCB. */
 static const uint16_t sreg_off[VCPU_REGS_NSREGS] = {
@@ -79,7 +48,7 @@ static void svm_regs_read(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl)
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
 	for (int i = 0; i < VCPU_REGS_NGPRS; i++)
-		rs->vrs_gprs[i] = s->gprs[gpr_slot[i]];
+		rs->vrs_gprs[i] = i < GPR_COUNT ? s->gprs[i] : 0;
 	rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
 	rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
 	rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
@@ -127,8 +96,8 @@ static void svm_regs_write(struct vcpu *vc, uint64_t mask, const struct vcpu_reg
 	struct vmcb *v = s->vmcb;
 	if (mask & VM_RWREGS_GPRS) {
 		for (int i = 0; i < VCPU_REGS_NGPRS; i++)
-			if (gpr_slot[i] || i == VCPU_REGS_RBX)
-				s->gprs[gpr_slot[i]] = rs->vrs_gprs[i];
+			if (i < GPR_COUNT)
+				s->gprs[i] = rs->vrs_gprs[i];   /* RAX, RSP slots unused: VMCB */
 		v->s.rax = rs->vrs_gprs[VCPU_REGS_RAX];
 		v->s.rsp = rs->vrs_gprs[VCPU_REGS_RSP];
 		v->s.rip = rs->vrs_gprs[VCPU_REGS_RIP];
@@ -185,7 +154,7 @@ static void svm_reset(struct vcpu *vc, const struct vcpu_reg_state *rs)
 	svm_regs_write(vc, VM_RWREGS_ALL, rs);
 	v->c.eventinj = 0;
 	v->c.int_state = 0;
-	v->c.int_ctl &= ~(V_IRQ | V_IGN_TPR);
+	v->c.int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR);
 	v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
 	v->s.g_pat = 0x0007040600070406ull;   /* the power-on PAT */
 	memset(vc->fpu, 0, sizeof vc->fpu);
@@ -231,15 +200,15 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 	v->c.intercept_cr = VMCB_INTERCEPT_CR4_WRITE;
 	/* #DB and #AC: re-injected, so that a delivery loop (CVE-2015-8104, CVE-2015-5307)
 	 * exits at every round and cannot hold the CPU. */
-	v->c.intercept_exc = VMCB_INTERCEPT_EXC(1) | VMCB_INTERCEPT_EXC(17);
+	v->c.intercept_exc = VMCB_INTERCEPT_EXC(EXC_DB) | VMCB_INTERCEPT_EXC(EXC_AC);
 	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL | VMCB_INTERCEPT_VMLOAD |
 			       VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI | VMCB_INTERCEPT_CLGI |
-			       VMCB_INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
-			       INTERCEPT_XSETBV | INTERCEPT_RDTSCP;
+			       VMCB_INTERCEPT_SKINIT | VMCB_INTERCEPT_MONITOR | VMCB_INTERCEPT_MWAIT |
+			       VMCB_INTERCEPT_XSETBV | VMCB_INTERCEPT_RDTSCP;
 #ifdef BVMM_TEST_HOOKS
 	extern int hv_test_intercept_ud;
 	if (hv_test_intercept_ud)
-		v->c.intercept_exc |= VMCB_INTERCEPT_EXC(6);   /* an exit the run loop does not handle */
+		v->c.intercept_exc |= VMCB_INTERCEPT_EXC(EXC_UD);   /* an exit the run loop does not handle */
 #endif
 	v->c.iopm_base_pa = svm_host.child_iopm;
 	v->c.msrpm_base_pa = svm_host.child_msrpm;
@@ -263,7 +232,7 @@ static void svm_vcpu_fini(struct vm *vm, struct vcpu *vc)
 
 static int can_take_irq(const struct vmcb *v)
 {
-	return (v->s.rflags & RFLAGS_IF) && !(v->c.int_state & INT_SHADOW) &&
+	return (v->s.rflags & RFLAGS_IF) && !(v->c.int_state & VMCB_INT_SHADOW) &&
 	       !(v->c.eventinj & VMCB_EVENT_VALID);
 }
 
@@ -271,8 +240,6 @@ static int svm_irq_ready(struct vcpu *vc) { return can_take_irq(vmcb_of(vc)); }
 
 /* ---- the child's MSRs: a documented set; #GP for the rest ---- */
 
-#define MSR_TSC         0x10u
-#define MSR_MISC_ENABLE 0x1a0u
 
 static int pat_valid(uint64_t pat)
 {
@@ -329,18 +296,18 @@ static void child_msr(struct vm *vm, struct vcpu *vc)
 	struct vmcb *v = s->vmcb;
 	uint32_t msr = (uint32_t)s->gprs[GPR_RCX];
 	uint64_t val = 0;
-	int write = v->c.exitinfo1 == 1;
+	int write = v->c.exitinfo1 == VMCB_MSR_WRITE;
 	int r = write ? child_wrmsr(vm, vc, msr, (v->s.rax & 0xffffffff) | (s->gprs[GPR_RDX] << 32))
 		      : child_rdmsr(vc, msr, &val);
 	if (r) {
-		inject(v, EXC_GP, 1, 0);
+		svm_inject_exception(v, EXC_GP, 1, 0);
 		return;
 	}
 	if (!write) {
 		v->s.rax = val & 0xffffffff;
 		s->gprs[GPR_RDX] = val >> 32;
 	}
-	skip_to(v, svm_next_rip(v, svm_host.nrips));
+	svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
 }
 
 static void child_cpuid(struct vcpu *vc)
@@ -354,7 +321,7 @@ static void child_cpuid(struct vcpu *vc)
 	s->gprs[GPR_RBX] = r.ebx;
 	s->gprs[GPR_RCX] = r.ecx;
 	s->gprs[GPR_RDX] = r.edx;
-	skip_to(v, svm_next_rip(v, svm_host.nrips));
+	svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
 }
 
 /* ---- caller-visible exits ---- */
@@ -363,17 +330,17 @@ static void child_cpuid(struct vcpu *vc)
 static void decode_io(struct vmcb *v, struct vexit *ex)
 {
 	uint64_t info = v->c.exitinfo1;
-	unsigned size = (info & (1u << 4)) ? 1 : (info & (1u << 5)) ? 2 : 4;
+	unsigned size = (info & VMCB_IOIO_SZ8) ? 1 : (info & VMCB_IOIO_SZ16) ? 2 : 4;
 	ex->kind = VEXIT_IO;
 	ex->io.vei_size = (uint8_t)size;
-	ex->io.vei_dir = (info & 1) ? VEI_DIR_IN : VEI_DIR_OUT;
-	ex->io.vei_string = !!(info & (1u << 2));
-	ex->io.vei_rep = !!(info & (1u << 3));
+	ex->io.vei_dir = (info & VMCB_IOIO_IN) ? VEI_DIR_IN : VEI_DIR_OUT;
+	ex->io.vei_string = !!(info & VMCB_IOIO_STR);
+	ex->io.vei_rep = !!(info & VMCB_IOIO_REP);
 	ex->io.vei_encoding = 0;     /* not known without decode assists */
-	ex->io.vei_port = (uint16_t)(info >> 16);
+	ex->io.vei_port = (uint16_t)(info >> VMCB_IOIO_PORT_SHIFT);
 	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
 	ex->io.vei_data = (uint32_t)(ex->io.vei_dir == VEI_DIR_OUT ? v->s.rax & mask : v->s.rax);
-	skip_to(v, v->c.exitinfo2);   /* next RIP, always provided for IOIO */
+	svm_skip_to(v, v->c.exitinfo2);   /* next RIP, always provided for IOIO */
 }
 
 static int child_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
@@ -387,7 +354,7 @@ static void fetch_insn(struct vm *vm, struct vmcb *v, struct vexit *ex)
 {
 	struct gview g = { .cr0 = v->s.cr0, .cr3 = v->s.cr3, .cr4 = v->s.cr4, .efer = v->s.efer,
 			   .gpa_to_hpa = child_gpa_to_hpa, .ctx = vm };
-	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & (1u << 9));
+	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	uint64_t lin = (long_mode ? 0 : v->s.cs.base) + v->s.rip;
 	if (!long_mode)
 		lin &= 0xffffffffull;
@@ -409,23 +376,23 @@ static int child_cr4_write(struct vm *vm, struct vcpu *vc)
 	struct vmcb *v = s->vmcb;
 	struct vexit tmp;
 	unsigned cr, gpr, len;
-	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & (1u << 9));
+	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	tmp.insn_len = 0;
 	fetch_insn(vm, v, &tmp);
 	if (decode_mov_to_cr(tmp.insn, tmp.insn_len, long_mode, &cr, &gpr, &len) || cr != 4)
 		return -1;
 	uint64_t val = gpr == VCPU_REGS_RAX ? v->s.rax : gpr == VCPU_REGS_RSP ? v->s.rsp :
-		       s->gprs[gpr_slot[gpr]];
+		       s->gprs[gpr];
 	if (!long_mode)
 		val &= 0xffffffffull;
 	if ((val & ~svm_host.cr4_child) || ((v->s.efer & EFER_LMA) && !(val & CR4_PAE))) {
-		inject(v, EXC_GP, 1, 0);
+		svm_inject_exception(v, EXC_GP, 1, 0);
 		return 0;
 	}
 	if ((val ^ v->s.cr4) & CR4_TLB_BITS)
 		v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* as the hardware MOV would flush */
 	v->s.cr4 = val;
-	skip_to(v, v->s.rip + len);
+	svm_skip_to(v, v->s.rip + len);
 	return 0;
 }
 
@@ -443,7 +410,7 @@ static void decode_npf(struct vm *vm, struct vmcb *v, struct vexit *ex)
 	ex->gpa = v->c.exitinfo2;
 	/* A present page refusing the access is an MPROTECT_EPT permission; anything outside
 	 * guest RAM is MMIO for the caller to emulate. */
-	ex->kind = (v->c.exitinfo1 & 1) && vm_gpa_in_ram(vm, ex->gpa, 1) ? VEXIT_PROTECT : VEXIT_MMIO;
+	ex->kind = (v->c.exitinfo1 & VMCB_NPF_PRESENT) && vm_gpa_in_ram(vm, ex->gpa, 1) ? VEXIT_PROTECT : VEXIT_MMIO;
 	fetch_insn(vm, v, ex);
 }
 
@@ -464,17 +431,17 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 		ex->kind = VEXIT_UNEXPECTED;
 		return 1;
 	case SVM_EXIT_EXCP_DB:
-		inject(v, 1, 0, 0);
+		svm_inject_exception(v, EXC_DB, 0, 0);
 		return 0;
 	case SVM_EXIT_EXCP_AC:
-		inject(v, 17, 1, (uint32_t)v->c.exitinfo1);
+		svm_inject_exception(v, EXC_AC, 1, (uint32_t)v->c.exitinfo1);
 		return 0;
 	case SVM_EXIT_INVD:   /* INVD would drop other VMs' and the host's dirty lines */
 		__asm__ volatile("wbinvd" ::: "memory");
-		skip_to(v, svm_next_rip(v, svm_host.nrips));
+		svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
 		return 0;
 	case SVM_EXIT_RDPMC:  /* the counters are the control guest's: none for children */
-		inject(v, EXC_GP, 1, 0);
+		svm_inject_exception(v, EXC_GP, 1, 0);
 		return 0;
 	case SVM_EXIT_CPUID:
 		child_cpuid(vc);
@@ -486,21 +453,21 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
 	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_C: case SVM_EXIT_XSETBV:
 	case SVM_EXIT_RDTSCP:   /* TSC_AUX is the control guest's: hidden, #UD */
-		inject(v, EXC_UD, 0, 0);
+		svm_inject_exception(v, EXC_UD, 0, 0);
 		return 0;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
 		ex->kind = VEXIT_NONE;   /* the control guest takes it once it runs again */
 		return 1;
 	case SVM_EXIT_VINTR:
-		v->c.int_ctl &= ~(V_IRQ | V_IGN_TPR);
+		v->c.int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR);
 		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
 		ex->kind = VEXIT_IRQWIN;
 		return 1;
 	case SVM_EXIT_HLT:
 		ex->kind = VEXIT_HLT;
 		ex->intr_enabled = !!(v->s.rflags & RFLAGS_IF);
-		skip_to(v, svm_next_rip(v, svm_host.nrips));
+		svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
 		return 1;
 	case SVM_EXIT_IOIO:
 		decode_io(v, ex);
@@ -563,7 +530,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		v->c.eventinj = (uint64_t)irq | VMCB_EVENT_TYPE_INTR | VMCB_EVENT_VALID;
 	if (vc->irq_pending && !can_take_irq(v)) {
 		/* Interrupt window: a virtual interrupt the guest takes when it can (APM 15.21.4). */
-		v->c.int_ctl |= V_IRQ | V_IGN_TPR;
+		v->c.int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR;
 		v->c.intercept_misc1 |= VMCB_INTERCEPT_VINTR;
 	}
 	child_state_in(vc);

@@ -129,6 +129,33 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 #define VMCB_INTERCEPT_CLGI      (1u << 5)
 #define VMCB_INTERCEPT_SKINIT    (1u << 6)
 
+/* intercept_misc2, further */
+#define VMCB_INTERCEPT_RDTSCP    (1u << 7)
+#define VMCB_INTERCEPT_MONITOR   (1u << 10)
+#define VMCB_INTERCEPT_MWAIT     (1u << 11)
+#define VMCB_INTERCEPT_XSETBV    (1u << 13)
+
+/* int_ctl, int_state */
+#define VMCB_V_IRQ           (1u << 8)
+#define VMCB_V_IGN_TPR       (1u << 20)
+#define VMCB_INT_SHADOW      1ull
+
+/* EXITINFO1 of an IOIO exit (APM 15.10.2) */
+#define VMCB_IOIO_IN         (1u << 0)
+#define VMCB_IOIO_STR        (1u << 2)
+#define VMCB_IOIO_REP        (1u << 3)
+#define VMCB_IOIO_SZ8        (1u << 4)
+#define VMCB_IOIO_SZ16       (1u << 5)
+#define VMCB_IOIO_PORT_SHIFT 16
+/* EXITINFO1 of an MSR exit */
+#define VMCB_MSR_WRITE       1
+/* EXITINFO1 of an NPF: the #PF error code bits (APM 15.25.6) */
+#define VMCB_NPF_PRESENT     (1ull << 0)
+#define VMCB_NPF_WRITE       (1ull << 1)
+
+/* Segment attribute: the L bit (64-bit code) */
+#define VMCB_ATTR_L          (1u << 9)
+
 #define VMCB_TLB_FLUSH_ALL   1
 #define VMCB_NP_ENABLE       (1ull << 0)
 #define VMCB_V_INTR_MASKING  (1u << 24)
@@ -184,6 +211,11 @@ static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
 #define SVM_EXIT_STGI      0x084
 #define SVM_EXIT_CLGI      0x085
 #define SVM_EXIT_SKINIT    0x086
+#define SVM_EXIT_RDTSCP    0x087
+#define SVM_EXIT_MONITOR   0x08a
+#define SVM_EXIT_MWAIT     0x08b
+#define SVM_EXIT_MWAIT_C   0x08c
+#define SVM_EXIT_XSETBV    0x08d
 #define SVM_EXIT_NPF       0x400
 #define SVM_EXIT_INVALID   0xffffffffu  /* compare as a 32-bit -1 */
 
