@@ -22,28 +22,21 @@ kernel=$(printf '%s\n' /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
 [ -f "$kernel" ] || { echo "$0: no /boot/vmlinuz-*-amd64" >&2; exit 1; }
 cp "$kernel" "$out/vmlinuz"
 
-# The /dev/vmm module, built out of tree in a copy (the source tree stays clean) against
-# the headers of exactly that kernel (linux-headers-amd64).
+# The /dev/vmm module against the headers of exactly that kernel (linux-headers-amd64), and
+# its test program.
 ver=${kernel#/boot/vmlinuz-}
 kdir=/usr/src/linux-headers-$ver
 [ -f "$kdir/Makefile" ] || { echo "$0: $kdir missing (install linux-headers-$ver)" >&2; exit 1; }
-mod="$out/bvmm-module"
-rm -rf "$mod" "$out/bvmm.ko"
-mkdir -p "$mod/abi"
-cp -r "$top/control/linux/bvmm.c" "$top/control/linux/Kbuild" "$top/control/linux/shim" "$mod/"
-cp "$top/abi/bvmm.h" "$mod/abi/"
-make -s -C "$kdir" M="$mod" modules >"$mod/build.log" 2>&1 || {
-    cat "$mod/build.log" >&2
-    echo "$0: bvmm.ko did not build (log: $mod/build.log)" >&2
+# control/linux/Makefile builds both (the module in a copy, so the source tree stays clean).
+rm -rf "$out/control-linux" "$out/bvmm.ko"
+make -s -C "$top/control/linux" KDIR="$kdir" OUT="$out/control-linux" >"$out/control-linux.log" 2>&1 || {
+    cat "$out/control-linux.log" >&2
+    echo "$0: bvmm.ko or vmmtest did not build (log: $out/control-linux.log)" >&2
     exit 1
 }
-grep -i -E 'warning|error' "$mod/build.log" | grep -v 'Skipping BTF' >&2 || true
-strip --strip-debug -o "$out/bvmm.ko" "$mod/bvmm.ko"
-
-# The /dev/vmm test program: freestanding and static, like hvcheck.
-gcc -static -nostdlib -ffreestanding -fno-builtin -fno-pic -no-pie -O2 -fno-stack-protector \
-    -fno-asynchronous-unwind-tables -Wall -Wextra -s \
-    -o "$out/vmmtest" "$top/control/linux/vmmtest.c"
+grep -i -E 'warning|error' "$out/control-linux.log" | grep -v 'Skipping BTF' >&2 || true
+strip --strip-debug -o "$out/bvmm.ko" "$out/control-linux/bvmm.ko"
+cp "$out/control-linux/vmmtest" "$out/vmmtest"
 
 # Stage the initramfs tree.
 root=$(mktemp -d "$out/initrd-root.XXXXXX")
