@@ -70,6 +70,7 @@ _Static_assert(sizeof(struct vm_hvinfo_params) == 24, "vm_hvinfo_params is 24 by
 #define VMM_PCI_MMIO_BAR_BASE 0xf0000000ull
 #define VMM_PCI_MMIO_BAR_END  0xffdfffffull
 
+#define VRP_IRQ_NONE       0xffff   /* vrp_irq: no interrupt to inject (vmd's value) */
 #define VM_EXIT_TERMINATED 0xfffe
 #define VM_EXIT_NONE       0xffff
 

@@ -91,6 +91,43 @@ static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *e
 	vendor->regs_read(vc, &ex->vrs, &ex->cpl);
 }
 
+/* What the next RUN needs to know about this exit; EIO for the exits that fail the RUN
+ * (a refused entry; HLT with interrupts off, which stops the vCPU for good). */
+static int record_exit(struct vm *vm, struct vcpu *vc, const struct vexit *vx)
+{
+	vc->last_exit = (uint8_t)vx->kind;
+	/* Only a plain IN hands data back through vrp_continue; an INS's data goes to guest
+	 * memory, which the caller writes itself (with WRITEREGS for RDI/RCX). */
+	vc->last_io_in = vx->kind == VEXIT_IO && vx->io.vei_dir == VEI_DIR_IN && !vx->io.vei_string;
+	vc->last_io_size = vx->io.vei_size;
+	if (vx->kind == VEXIT_FAILED)
+		return BVMM_EIO;
+	if (vx->kind == VEXIT_HLT && !vx->intr_enabled) {
+		vc->dead = 1;
+		log_info("vm %u vcpu %u: HLT with interrupts off, stopped for good", vm->id, vc->id);
+		return BVMM_EIO;
+	}
+	if (vx->kind == VEXIT_UNEXPECTED) {
+		vc->dead = 1;
+		log_warn("vm %u vcpu %u: unexpected exit %x, stopped", vm->id, vc->id, vx->raw);
+	}
+	return 0;
+}
+
+/* The exit into the caller's buffer (checked writable before the run): straight in when it
+ * sits in one page (the common case: no staging copy of 600 bytes on every exit). */
+static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *vx, uint64_t exit_va)
+{
+	struct vm_exit ex, *direct = gmem_direct(c, exit_va, sizeof ex, 1);
+	if (direct) {
+		fill_exit(vc, vx, direct);
+		return;
+	}
+	memset(&ex, 0, sizeof ex);
+	fill_exit(vc, vx, &ex);
+	gmem_copy_out(c, exit_va, &ex, sizeof ex);
+}
+
 /*
  * RUN: EFAULT, ENOENT, EINVAL (vrp_irq not a vector or 0xffff; after an MMIO or protection
  * exit, a vrs that makes a state that cannot be entered), EBUSY (not STOPPED, or
@@ -100,7 +137,6 @@ static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *e
 static uint64_t hc_run(struct gview *c, uint64_t arg)
 {
 	struct vm_run_params p;
-	struct vm_exit ex;
 	struct vm *vm;
 	struct vcpu *vc;
 	struct vexit vx;
@@ -108,12 +144,12 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	int e = lookup(p.vrp_vm_id, p.vrp_vcpu_id, &vm, &vc);
 	if (e)
 		return e;
-	if (p.vrp_irq != 0xffff && p.vrp_irq > 255)
+	if (p.vrp_irq != VRP_IRQ_NONE && p.vrp_irq > 255)
 		return BVMM_EINVAL;
 	if (vc->state != VCPU_STATE_STOPPED || vc->dead)
 		return BVMM_EBUSY;
 	uint64_t exit_va = (uint64_t)(uintptr_t)p.vrp_exit;
-	e = gmem_check_out(c, exit_va, sizeof ex);
+	e = gmem_check_out(c, exit_va, sizeof(struct vm_exit));
 	if (!e)
 		e = gmem_check_out(c, arg, sizeof p);
 	if (!e && p.vrp_continue)
@@ -122,35 +158,12 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 		return e;
 
 	vc->state = VCPU_STATE_RUNNING;
-	vendor->run(vm, vc, p.vrp_irq == 0xffff ? -1 : p.vrp_irq, &vx);
+	vendor->run(vm, vc, p.vrp_irq == VRP_IRQ_NONE ? -1 : p.vrp_irq, &vx);
 	vc->state = VCPU_STATE_STOPPED;
-	vc->last_exit = (uint8_t)vx.kind;
-	/* Only a plain IN hands data back through vrp_continue; an INS's data goes to guest
-	 * memory, which the caller writes itself (with WRITEREGS for RDI/RCX). */
-	vc->last_io_in = vx.kind == VEXIT_IO && vx.io.vei_dir == VEI_DIR_IN && !vx.io.vei_string;
-	vc->last_io_size = vx.io.vei_size;
-
-	if (vx.kind == VEXIT_FAILED)
-		return BVMM_EIO;
-	if (vx.kind == VEXIT_HLT && !vx.intr_enabled) {
-		vc->dead = 1;
-		log_info("vm %u vcpu %u: HLT with interrupts off, stopped for good", vm->id, vc->id);
-		return BVMM_EIO;
-	}
-	if (vx.kind == VEXIT_UNEXPECTED) {
-		vc->dead = 1;
-		log_warn("vm %u vcpu %u: unexpected exit %x, stopped", vm->id, vc->id, vx.raw);
-	}
-	/* The exit goes straight into the caller's buffer when it sits in one page (the common
-	 * case: no staging copy of 600 bytes on every exit). */
-	struct vm_exit *direct = gmem_direct(c, exit_va, sizeof ex, 1);
-	if (direct) {
-		fill_exit(vc, &vx, direct);
-	} else {
-		memset(&ex, 0, sizeof ex);
-		fill_exit(vc, &vx, &ex);
-		gmem_copy_out(c, exit_va, &ex, sizeof ex);
-	}
+	e = record_exit(vm, vc, &vx);
+	if (e)
+		return e;
+	deliver_exit(c, vc, &vx, exit_va);
 	p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
 	p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
 	return gmem_copy_out(c, arg, &p, sizeof p);
