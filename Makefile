@@ -36,7 +36,7 @@ HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.
 
 .PHONY: all deps run test unit scenarios bench clean
 .SECONDARY:
-all: $(B)/bvmm.efi $(B)/control/hello.efi
+all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi
 
 deps:
 	@scripts/deps.sh
@@ -110,6 +110,9 @@ $(B)/efi-obj/control/hello/demo.o: control/hello/demo.S $(B)/control/demo16.bin
 	@mkdir -p $(dir $@)
 	$(Q)gcc $(EFI_CFLAGS) -Wa,-I$(B)/control -c $< -o $@
 $(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o $(B)/efi-obj/control/hello/demo.o
+	@mkdir -p $(dir $@)
+	$(call efi_link,$@,$^)
+$(B)/control/vmmctl.efi: $(B)/efi-obj/control/vmmctl/vmmctl.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
 

@@ -191,6 +191,31 @@ s5() {
 	check s5/warns-about-second-cpu $? "no warning with -smp 2"
 }
 
+# 7. vmmctl, as a user would run a guest image from bvmm.conf: info, run (its COM1 on our
+#    console), info again (no VM left), poweroff.
+s7() {
+	need s7 "$B/bvmm.efi" "$B/control/vmmctl.efi" "$B/control/demo16.bin" || return
+	new_esp s7
+	cp "$B/control/vmmctl.efi" "$OUT/s7/esp/EFI/BOOT/"
+	cp "$B/control/demo16.bin" "$OUT/s7/esp/"
+	printf 'control=vmmctl.efi\ncontrol_args=info run \\demo16.bin mem=2 load=0x7c00 name=demo info poweroff\n' \
+		> "$OUT/s7/esp/EFI/BOOT/bvmm.conf"
+	boot s7 max 90
+	local c1=$OUT/s7/com1.txt
+	grep -a -q '^vmmctl: bvmm ABI 1, AMD SVM, pool 65536 KiB' "$c1"
+	check s7/info $? "$(grep -a 'vmmctl' "$c1" | head -3)"
+	grep -a -q '^vmmctl: VM 1 "demo": 2 MiB, \\demo16.bin loaded at 7C00, entry 7C00 (errno 0)' "$c1"
+	check s7/run-created $? "$(grep -a 'vmmctl: VM' "$c1" | head -2)"
+	grep -a -q '^demo: Hello from a child VM' "$c1"
+	check s7/guest-console $? "no guest output"
+	grep -a -q '^vmmctl: demo halted (HLT with interrupts off) after [0-9]* I/O exits' "$c1"
+	check s7/guest-halted $? "$(grep -a 'halted\|errno' "$c1" | tail -2)"
+	[ "$(grep -a -c '^vmmctl: 0 VMs' "$c1")" = 2 ]
+	check s7/no-vm-left $? "$(grep -a 'VMs' "$c1")"
+	[ "$rc" = 0 ]
+	check s7/powered-off $? "QEMU status $rc"
+}
+
 # 6. Failure paths, with bvmm-test.efi (test hooks compiled in).
 s6() {
 	need s6 "$B/bvmm-test.efi" "$B/scenarios/bin/fallback.efi" "$B/scenarios/bin/s6_hooks.efi" || return
@@ -221,6 +246,6 @@ s6() {
 }
 
 mkdir -p "$OUT"
-for s in "${@:-s1 s2 s3 s4 s5 s6}"; do
+for s in "${@:-s1 s2 s3 s4 s5 s6 s7}"; do
 	for one in $s; do "$one"; done
 done
