@@ -189,15 +189,22 @@ int config_parse_options(struct bvmm_config *c, const char *text, size_t len)
 			i++;
 		if (i >= len)
 			break;
-		size_t start = i, klen;
+		/* A word, as a shell reads it: double quotes group blanks and are removed, wherever
+		 * they stand (control_args="a b" and "control_args=a b" alike). */
+		char word[CONFIG_ARGS_MAX + 32];
+		size_t n = 0, klen;
 		int quoted = 0;
 		while (i < len && (quoted || !is_blank(text[i]))) {
 			if (text[i] == '"')
 				quoted = !quoted;
+			else if (n < sizeof word)
+				word[n++] = text[i];
 			i++;
 		}
-		if (split(text + start, i - start, &klen))
-			bad += config_set(c, text + start, klen, text + start + klen + 1, i - start - klen - 1);
+		if (n == sizeof word)
+			bad += set_error(c, "load option too long", word, 16);
+		else if (split(word, n, &klen))
+			bad += config_set(c, word, klen, word + klen + 1, n - klen - 1);
 	}
 	return bad;
 }

@@ -35,8 +35,9 @@ void config_defaults(struct bvmm_config *c);
  * c->error. */
 int config_parse_file(struct bvmm_config *c, const char *text, size_t len);
 
-/* Load options: blank-separated key=value words, a value may be double-quoted to hold
- * blanks. Words without '=' (the image name the shell passes first) are ignored. */
+/* Load options: blank-separated key=value words; double quotes group blanks and are removed
+ * wherever they stand in a word. Words without '=' (the image name the shell passes first)
+ * are ignored. */
 int config_parse_options(struct bvmm_config *c, const char *text, size_t len);
 
 /* "64M", "64MiB", "1G", "4096K", "67108864": bytes, or 0 if malformed. */

@@ -216,6 +216,32 @@ s7() {
 	check s7/powered-off $? "QEMU status $rc"
 }
 
+# 8. From the UEFI shell: bvmm.efi with load options (which override bvmm.conf), the log on
+#    the debug console at debug level, vmmctl as the control image.
+s8() {
+	need s8 "$B/bvmm.efi" "$B/control/vmmctl.efi" "$B/control/demo16.bin" || return
+	rm -rf "$OUT/s8" && mkdir -p "$OUT/s8/esp"
+	cp "$B/bvmm.efi" "$B/control/vmmctl.efi" "$B/control/demo16.bin" "$OUT/s8/esp/"
+	printf 'pool=4M\nlog=com1\n' > "$OUT/s8/esp/bvmm.conf"   # overridden below
+	printf 'fs0:\r\n\\bvmm.efi pool=8M log=debugcon log_level=debug control=\\vmmctl.efi "control_args=info run \\demo16.bin name=shelldemo poweroff"\r\n' \
+		> "$OUT/s8/esp/startup.nsh"
+	boot s8 max 90 -debugcon file:"$OUT/s8/debugcon.log" -global isa-debugcon.iobase=0xe9
+	tr -d '\r' < "$OUT/s8/debugcon.log" > "$OUT/s8/debugcon.txt" 2>/dev/null
+	local c1=$OUT/s8/com1.txt dc=$OUT/s8/debugcon.txt
+	grep -a -q '^vmmctl: bvmm ABI 1, AMD SVM, pool 8192 KiB' "$c1"
+	check s8/load-options-override-conf $? "$(grep -a 'bvmm: pool\|vmmctl: bvmm' "$c1" | head -2)"
+	grep -a -q '^shelldemo: Hello from a child VM' "$c1"
+	check s8/quoted-control-args $? "$(grep -a 'vmmctl' "$c1" | head -3)"
+	grep -a -q '^bvmm: info: launch: pool' "$dc"
+	check s8/log-on-debugcon $? "no launch lines on the debug console"
+	grep -a -q '^bvmm: debug: hypercall 2: errno 5' "$dc"
+	check s8/log-level-debug $? "no debug line for RUN's EIO"
+	! grep -a -q 'bvmm: info:' "$OUT/s8/com2.txt" "$c1"
+	check s8/log-only-on-debugcon $? "hypervisor lines on a serial port"
+	[ "$rc" = 0 ]
+	check s8/powered-off $? "QEMU status $rc"
+}
+
 # 6. Failure paths, with bvmm-test.efi (test hooks compiled in).
 s6() {
 	need s6 "$B/bvmm-test.efi" "$B/scenarios/bin/fallback.efi" "$B/scenarios/bin/s6_hooks.efi" || return
@@ -246,6 +272,6 @@ s6() {
 }
 
 mkdir -p "$OUT"
-for s in "${@:-s1 s2 s3 s4 s5 s6 s7}"; do
+for s in "${@:-s1 s2 s3 s4 s5 s6 s7 s8}"; do
 	for one in $s; do "$one"; done
 done

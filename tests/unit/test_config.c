@@ -323,6 +323,12 @@ static void test_options_quoted(void **state)
 	assert_int_equal(parse_opts(&c, "control_args=\"\""), 0);
 	assert_string_equal(c.control_args, "");
 	assert_string_equal(c.error, "");
+	/* the whole word quoted, as UEFI shell users write it; and quotes inside a value */
+	assert_int_equal(parse_opts(&c, "\"control_args=info run \\g.bin\" \"pool=16M\""), 0);
+	assert_string_equal(c.control_args, "info run \\g.bin");
+	assert_int_equal(c.pool_size, 16 * MiB);
+	assert_int_equal(parse_opts(&c, "control=a\"b c\"d"), 0);
+	assert_string_equal(c.control, "ab cd");
 }
 
 static void test_options_later_override(void **state)
