@@ -34,7 +34,7 @@ BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/e
 
 HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h control/libvmm/*.h)
 
-.PHONY: all deps run test unit scenarios bench clean
+.PHONY: all deps run test unit scenarios bench clean image
 .SECONDARY:
 all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi
 
@@ -189,8 +189,14 @@ bench: deps all $(B)/scenarios/bin/bench.efi
 	@tests/bench.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img
+	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img \
+		$(B)/bvmm.img
 	@tests/run.sh
+
+# A GPT disk image for a USB stick: `dd if=build/bvmm.img of=/dev/sdX bs=1M`.
+image: deps $(B)/bvmm.img
+$(B)/bvmm.img: $(B)/bvmm.efi $(B)/control/hello.efi scripts/mkimage.sh
+	scripts/mkimage.sh $@ $(B)/bvmm.efi $(B)/control/hello.efi
 
 clean:
 	rm -rf $(B)

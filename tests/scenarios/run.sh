@@ -37,10 +37,13 @@ boot() {
 	shift 3
 	cp "$OVMF_VARS" "$dir/vars.fd"
 	local start=$SECONDS
+	# The boot disk: the scenario's ESP folder as a virtual FAT disk, or $dir/disk.img.
+	local disk="file=fat:rw:$dir/esp,format=raw,media=disk"
+	[ -f "$dir/disk.img" ] && disk="file=$dir/disk.img,format=raw,media=disk"
 	timeout "$t" qemu-system-x86_64 -machine q35 -accel tcg -cpu "$cpu" -smp 1 -m 512M \
 		-drive if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE \
 		-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
-		-drive file=fat:rw:"$dir/esp",format=raw,media=disk "$@" \
+		-drive "$disk" "$@" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-display none -vga none -net none -no-reboot -monitor none \
 		-serial file:"$dir/com1.log" -serial file:"$dir/com2.log" >"$dir/qemu.log" 2>&1
@@ -242,6 +245,21 @@ s8() {
 	check s8/powered-off $? "QEMU status $rc"
 }
 
+# 9. The USB-stick image `make image` writes (GPT, FAT32 ESP), booted as a disk.
+s9() {
+	need s9 "$B/bvmm.img" || return
+	rm -rf "$OUT/s9" && mkdir -p "$OUT/s9"
+	cp "$B/bvmm.img" "$OUT/s9/disk.img"
+	sgdisk -v "$OUT/s9/disk.img" >/dev/null 2>&1 &&
+		sgdisk -i 1 "$OUT/s9/disk.img" 2>/dev/null | grep -q 'EFI system partition'
+	check s9/gpt-with-esp $? "$(sgdisk -p "$OUT/s9/disk.img" 2>&1 | tail -3)"
+	boot s9 max 90
+	grep -a -q '^child: Hello from a child VM' "$OUT/s9/com1.txt"
+	check s9/boots-bvmm-and-demo $? "$(grep -a 'bvmm\|control' "$OUT/s9/com1.txt" | head -3)"
+	[ "$rc" = 0 ]
+	check s9/powered-off $? "QEMU status $rc"
+}
+
 # 6. Failure paths, with bvmm-test.efi (test hooks compiled in).
 s6() {
 	need s6 "$B/bvmm-test.efi" "$B/scenarios/bin/fallback.efi" "$B/scenarios/bin/s6_hooks.efi" || return
@@ -272,6 +290,6 @@ s6() {
 }
 
 mkdir -p "$OUT"
-for s in "${@:-s1 s2 s3 s4 s5 s6 s7 s8}"; do
+for s in "${@:-s1 s2 s3 s4 s5 s6 s7 s8 s9}"; do
 	for one in $s; do "$one"; done
 done
