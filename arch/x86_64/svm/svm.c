@@ -164,7 +164,9 @@ static int alloc_host_pages(void)
 	uint32_t b7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ebx : 0;
 	svm_host.cr4_child = 0x7ffull | ((b7 & 1) ? CR4_FSGSBASE : 0) |
 			     ((b7 & (1u << 7)) ? CR4_SMEP : 0) | ((b7 & (1u << 20)) ? CR4_SMAP : 0);
-	unsigned pa_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+	int has_8 = cpuid(0x80000000, 0).eax >= 0x80000008;
+	unsigned pa_bits = has_8 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+	svm_host.fxsave_erptr = has_8 && (cpuid(0x80000008, 0).ebx & (1u << 2));   /* XSaveErPtr */
 	validate_set_limits(svm_host.cr4_child, pa_bits, !!nx);
 	return alloc_child_maps();
 }

@@ -508,6 +508,13 @@ static void load_drs(const uint64_t d[4]) { set_dr0(d[0]); set_dr1(d[1]); set_dr
 static void child_state_in(struct vcpu *vc)
 {
 	fx_save(control_fpu);
+	if (!svm_host.fxsave_erptr) {
+		/* AMD without XSaveErPtr: FXRSTOR keeps the last x87 instruction and data
+		 * pointers unless an exception is pending; load them with ours first (the Linux
+		 * workaround) so the control guest's do not reach the child. */
+		static const uint32_t zero;
+		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
+	}
 	fx_restore(vc->fpu);
 	save_drs(control_dr);
 	load_drs(vc->dr);
@@ -516,6 +523,10 @@ static void child_state_in(struct vcpu *vc)
 static void child_state_out(struct vcpu *vc)
 {
 	fx_save(vc->fpu);
+	if (!svm_host.fxsave_erptr) {   /* and the child's must not reach the control guest */
+		static const uint32_t zero;
+		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
+	}
 	fx_restore(control_fpu);
 	save_drs(vc->dr);
 	load_drs(control_dr);
