@@ -505,6 +505,28 @@ static void check_triple(void)
 	term(vm);
 }
 
+/* MPROTECT_EPT without exec: the first instruction fetch from the page is a protection exit
+ * (RIP not advanced); with read+exec the same RUN goes on. */
+static void check_mprotect_exec(void)
+{
+	uint8_t *mem;
+	uint64_t e;
+	uint32_t vm = prot32_vm("prot32-nx-create", 3000, &mem);
+	if (!vm)
+		return;
+	e = mprotect(vm, 0, 0x2000, 4096, PROT_READ);
+	e = e ? e : run_until(vm, 0, VRP_IRQ_NONE);
+	CHECK(!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_fault_type == VEE_FAULT_PROTECT &&
+	      ex.vrs.vrs_gprs[VCPU_REGS_RIP] == 0x2000, "mprotect-no-exec-fetch-exits",
+	      L"errno %ld reason %x type %d rip %lx", e, rp.vrp_exit_reason, ex.vee.vee_fault_type,
+	      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+	e = mprotect(vm, 0, 0x2000, 4096, PROT_READ | PROT_EXEC);
+	e = e ? e : run_until(vm, 1, VRP_IRQ_NONE);
+	CHECK(!e && io_exit(0x90, 4, VEI_DIR_OUT, 3040), "mprotect-exec-restored-runs",
+	      L"errno %ld port %x data %d", e, ex.vei.vei_port, ex.vei.vei_data);
+	term(vm);
+}
+
 /* A child spinning with interrupts off must not hold the CPU: the control guest's own timer
  * interrupt ends RUN with VM_EXIT_NONE (the hypervisor has no timer). */
 static void check_spin(void)
@@ -669,6 +691,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_long64();
 	check_triple();
 	check_spin();
+	check_mprotect_exec();
 	check_errnos(scratch);
 	measure_pool(scratch);
 	check_enomem(scratch);
