@@ -36,7 +36,7 @@ HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.
 
 .PHONY: all deps run test unit scenarios bench clean image
 .SECONDARY:
-all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi
+all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin
 
 deps:
 	@scripts/deps.sh
@@ -112,9 +112,13 @@ $(B)/efi-obj/control/hello/demo.o: control/hello/demo.S $(B)/control/demo16.bin
 $(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o $(B)/efi-obj/control/hello/demo.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
-$(B)/control/vmmctl.efi: $(B)/efi-obj/control/vmmctl/vmmctl.o
+$(B)/control/vmmctl.efi: $(B)/efi-obj/control/vmmctl/vmmctl.o $(B)/efi-obj/control/vmmctl/devices.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
+$(B)/control/timer16.bin: control/vmmctl/timer16.S
+	@mkdir -p $(dir $@)
+	$(Q)gcc -c $< -o $(@:.bin=.o)
+	$(Q)ld -Ttext=0x7c00 -e 0x7c00 --oformat binary -o $@ $(@:.bin=.o)
 
 # ---- make run: OVMF -> bvmm -> the default control program, on a virtual FAT ESP ----
 QEMU := qemu-system-x86_64
@@ -137,7 +141,7 @@ run: deps all
 # ---- tests ----
 # Host unit tests (cmocka) of the pure logic, with ASan/UBSan.
 UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/cpuid.c arch/x86_64/svm/decode.c \
-	hv/gmem.c hv/fmt.c hv/validate.c
+	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

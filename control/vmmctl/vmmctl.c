@@ -4,13 +4,15 @@
  *   run FILE [mem=MiB] [load=ADDR] [entry=ADDR] [mode=real|prot32|long64] [name=NAME]
  *                                             a raw guest image, its COM1 on our console
  *   poweroff                                  power the machine off
- * The guest's COM1 (ns8250 at 0x3f8) is a write-only console; other ports read as all ones
- * (vmd's convention) and ignore writes. The run ends at HLT with interrupts off, a triple
- * fault, or an access outside guest memory. */
+ * The guest's COM1 (ns8250 at 0x3f8) is a write-only console; the i8259 pair and the i8253's
+ * channel 0 are modelled (devices.c), so guests can take timer interrupts; other ports read
+ * as all ones (vmd's convention) and ignore writes. The run ends at HLT with interrupts off,
+ * a triple fault, or an access outside guest memory. */
 #include <efi.h>
 #include <efilib.h>
 #include "../../abi/bvmm.h"
 #include "../libvmm/vmm_state.h"
+#include "devices.h"
 
 #define COM_THR 0x3f8
 #define COM_LSR 0x3fd
@@ -123,44 +125,119 @@ static void long64_tables(uint8_t *m)
 		((uint64_t *)(m + 0x4000))[i] = (i << 21) | 0x83;
 }
 
-/* The vmd-style loop: RUN, answer the port the guest used, continue. */
+static uint64_t tsc_hz;
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Everything the guest's ports reach: COM1 (output only), the PICs, the PIT. */
+struct machine {
+	struct pics pic;
+	struct i8253 pit;
+	const char *name;
+	CHAR16 line[200];
+	unsigned n;
+};
+
+static void com1_out(struct machine *m, char ch)
+{
+	if (ch != '\n' && ch != '\r' && m->n < 198)
+		m->line[m->n++] = (CHAR16)(uint8_t)ch;
+	if (ch == '\n') {
+		m->line[m->n] = 0;
+		Print(L"%a: %s\n", m->name, m->line);
+		m->n = 0;
+	}
+}
+
+static void port_io(struct machine *m, struct vm_exit_inout *io, uint64_t now)
+{
+	int in = io->vei_dir == VEI_DIR_IN;
+	if (pic_io(&m->pic, io->vei_port, in, &io->vei_data) ||
+	    pit_io(&m->pit, io->vei_port, in, &io->vei_data, now))
+		return;
+	if (in)
+		io->vei_data = io->vei_port == COM_LSR ? LSR_THRE_TEMT : 0xffffffff;
+	else if (io->vei_port == COM_THR)
+		com1_out(m, (char)io->vei_data);
+}
+
+/* A guest in HLT waits for its next interrupt: sleep until the PIT's next period. Returns 0
+ * if nothing could ever wake it. */
+static int wait_for_interrupt(struct machine *m)
+{
+	if (pic_pending(&m->pic))
+		return 1;
+	if (!m->pit.running)
+		return 0;
+	uint64_t now = rdtsc();
+	if (m->pit.next_tsc > now) {
+		uint64_t us = (m->pit.next_tsc - now) * 1000000 / tsc_hz;
+		uefi_call_wrapper(BS->Stall, 1, us > 100000 ? 100000 : us);
+	}
+	return 1;
+}
+
+/* The vmd-style loop: the interrupt level from the PIC (INTR), a vector when the guest can
+ * take it, RUN, answer the port the guest used, continue. */
 static void run_loop(uint32_t id, const char *name)
 {
 	static struct vm_exit ex;
-	static CHAR16 line[200];
+	static struct machine m;
 	struct vm_run_params rp = { .vrp_vm_id = id, .vrp_irq = VRP_IRQ_NONE, .vrp_exit = &ex };
-	unsigned n = 0, io = 0, none = 0;
+	struct vm_intr_params intr = { id, 0, 0 };
+	unsigned io = 0, none = 0, irqs = 0;
 	uint64_t err;
-	while (!(err = bvmm_hypercall(BVMM_OP_RUN, &rp))) {
+
+	pic_init(&m.pic);
+	pit_init(&m.pit, tsc_hz);
+	m.name = name;
+	m.n = 0;
+	for (;;) {
+		pit_tick(&m.pit, &m.pic, rdtsc());
+		uint16_t level = (uint16_t)pic_pending(&m.pic);
+		if (level != intr.vip_intr) {
+			intr.vip_intr = level;
+			bvmm_hypercall(BVMM_OP_INTR, &intr);
+		}
+		int vec = level && rp.vrp_irqready ? pic_ack(&m.pic) : -1;
+		rp.vrp_irq = vec >= 0 ? (uint16_t)vec : VRP_IRQ_NONE;
+		irqs += vec >= 0;
+		if ((err = bvmm_hypercall(BVMM_OP_RUN, &rp)))
+			break;
 		rp.vrp_continue = 1;
-		if (rp.vrp_exit_reason == VM_EXIT_NONE) {
+		switch (rp.vrp_exit_reason) {
+		case VM_EXIT_NONE:
 			none++;
 			continue;
-		}
-		if (rp.vrp_exit_reason != SVM_VMEXIT_IOIO) {
+		case SVM_VMEXIT_IOIO:
+			io++;
+			port_io(&m, &ex.vei, rdtsc());
+			continue;
+		case SVM_VMEXIT_VINTR:   /* the interrupt window opened: irqready is set */
+			continue;
+		case SVM_VMEXIT_HLT:
+			if (wait_for_interrupt(&m))
+				continue;
+			Print(L"vmmctl: %a: HLT with nothing that could wake it: stopping\n", name);
+			break;
+		default:
 			Print(L"vmmctl: %a: exit %x at rip %lx: stopping\n", name, rp.vrp_exit_reason,
 			      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
 			break;
 		}
-		io++;
-		if (ex.vei.vei_dir == VEI_DIR_IN) {
-			ex.vei.vei_data = ex.vei.vei_port == COM_LSR ? LSR_THRE_TEMT : 0xffffffff;
-		} else if (ex.vei.vei_port == COM_THR) {
-			char ch = (char)ex.vei.vei_data;
-			if (ch != '\n' && ch != '\r' && n < 198)
-				line[n++] = (CHAR16)(uint8_t)ch;
-			if (ch == '\n') {
-				line[n] = 0;
-				Print(L"%a: %s\n", name, line);
-				n = 0;
-			}
-		}
+		break;
 	}
 	if (err == BVMM_EIO)
 		Print(L"vmmctl: %a halted (HLT with interrupts off)", name);
 	else if (err)
 		Print(L"vmmctl: %a: RUN errno %ld", name, err);
-	Print(L" after %d I/O exits, %d returns for our own interrupts\n", io, none);
+	Print(L" after %d I/O exits, %d interrupts injected, %d returns for our own interrupts\n",
+	      io, irqs, none);
 }
 
 static void cmd_run(const struct run_opts *o)
@@ -253,6 +330,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	CHAR16 *argv[MAX_ARGS];
 	InitializeLib(image, systab);
 	self = image;
+	uint64_t t0 = rdtsc();
+	uefi_call_wrapper(BS->Stall, 1, 10000);   /* 10 ms: the TSC rate, for the PIT model */
+	tsc_hz = (rdtsc() - t0) * 100;
 	if (EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li)))
 		return EFI_LOAD_ERROR;
 	int argc = li->LoadOptions ? split_args(li->LoadOptions, li->LoadOptionsSize / 2, argv) : 0;

@@ -197,11 +197,11 @@ s5() {
 # 7. vmmctl, as a user would run a guest image from bvmm.conf: info, run (its COM1 on our
 #    console), info again (no VM left), poweroff.
 s7() {
-	need s7 "$B/bvmm.efi" "$B/control/vmmctl.efi" "$B/control/demo16.bin" || return
+	need s7 "$B/bvmm.efi" "$B/control/vmmctl.efi" "$B/control/demo16.bin" "$B/control/timer16.bin" || return
 	new_esp s7
 	cp "$B/control/vmmctl.efi" "$OUT/s7/esp/EFI/BOOT/"
-	cp "$B/control/demo16.bin" "$OUT/s7/esp/"
-	printf 'control=vmmctl.efi\ncontrol_args=info run \\demo16.bin mem=2 load=0x7c00 name=demo info poweroff\n' \
+	cp "$B/control/demo16.bin" "$B/control/timer16.bin" "$OUT/s7/esp/"
+	printf 'control=vmmctl.efi\ncontrol_args=info run \\demo16.bin mem=2 load=0x7c00 name=demo run \\timer16.bin name=timer info poweroff\n' \
 		> "$OUT/s7/esp/EFI/BOOT/bvmm.conf"
 	boot s7 max 90
 	local c1=$OUT/s7/com1.txt
@@ -213,6 +213,11 @@ s7() {
 	check s7/guest-console $? "no guest output"
 	grep -a -q '^vmmctl: demo halted (HLT with interrupts off) after [0-9]* I/O exits' "$c1"
 	check s7/guest-halted $? "$(grep -a 'halted\|errno' "$c1" | tail -2)"
+	# A guest on timer interrupts: PIC and PIT models, INTR, injection, HLT waits.
+	[ "$(grep -a -c '^timer: tick [1-5]0$' "$c1")" = 5 ] && grep -a -q '^timer: 50 timer interrupts taken: done' "$c1"
+	check s7/timer-guest-50-interrupts $? "$(grep -a '^timer\|vmmctl: timer' "$c1" | tail -3)"
+	grep -a -q -E '^vmmctl: timer halted \(HLT with interrupts off\) after [0-9]+ I/O exits, (5[0-9]|[6-9][0-9]) interrupts injected' "$c1"
+	check s7/timer-interrupts-injected $? "$(grep -a 'vmmctl: timer' "$c1")"
 	[ "$(grep -a -c '^vmmctl: 0 VMs' "$c1")" = 2 ]
 	check s7/no-vm-left $? "$(grep -a 'VMs' "$c1")"
 	[ "$rc" = 0 ]
