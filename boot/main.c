@@ -296,6 +296,37 @@ static uint16_t log_port(enum log_target t)
 }
 
 /* Everything up to and including the launch; EFI_SUCCESS means we now run as a guest. */
+/* 10 ms of Stall against the TSC: the rate pvclock scales by. */
+static uint64_t tsc_rate(void)
+{
+	uint64_t t = rdtsc();
+	uefi_call_wrapper(BS->Stall, 1, 10000);
+	return (rdtsc() - t) * 100;
+}
+
+/* The start of the pool: the hypervisor image (its .bss zeroed), then the boot info. */
+static struct boot_info *place_image(const struct bvmm_config *cfg, const struct hv_header *h,
+				     struct bump *b)
+{
+	uint64_t image_pa = b->next;
+	b->next += h->mem_size;
+	struct boot_info *bi = (void *)(uintptr_t)b->next;
+	b->next += (sizeof *bi + 4095) & ~4095ull;
+	SetMem(bi, sizeof *bi, 0);
+	CopyMem((void *)(uintptr_t)image_pa, h, h->file_size);
+	SetMem((void *)(uintptr_t)(image_pa + h->file_size), h->mem_size - h->file_size, 0);
+	bi->magic = BOOTINFO_MAGIC;
+	bi->pool_base = b->base;
+	bi->pool_size = cfg->pool_size;
+	bi->image_pa = image_pa;
+	bi->log_port = log_port(cfg->log);
+	bi->log_level = cfg->log_level;
+	bi->test_flags = cfg->test_flags;
+	bi->tsc_hz = tsc_rate();
+	bi->abort_rip = (uint64_t)(uintptr_t)launch_abort;
+	return bi;
+}
+
 static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *caps)
 {
 	const struct hv_header *h = (const void *)hv_image_start;
@@ -310,24 +341,7 @@ static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *c
 		return st;
 	}
 	struct bump b = { base, base, base + cfg->pool_size };
-	uint64_t image_pa = b.next;
-	b.next += h->mem_size;
-	struct boot_info *bi = (void *)(uintptr_t)b.next;
-	b.next += (sizeof *bi + 4095) & ~4095ull;
-	SetMem(bi, sizeof *bi, 0);
-	CopyMem((void *)(uintptr_t)image_pa, h, h->file_size);
-	SetMem((void *)(uintptr_t)(image_pa + h->file_size), h->mem_size - h->file_size, 0);
-	bi->magic = BOOTINFO_MAGIC;
-	bi->pool_base = base;
-	bi->pool_size = cfg->pool_size;
-	bi->image_pa = image_pa;
-	bi->log_port = log_port(cfg->log);
-	bi->log_level = cfg->log_level;
-	bi->test_flags = cfg->test_flags;
-	uint64_t t = rdtsc();
-	uefi_call_wrapper(BS->Stall, 1, 10000);   /* 10 ms: the TSC rate for pvclock */
-	bi->tsc_hz = (rdtsc() - t) * 100;
-	bi->abort_rip = (uint64_t)(uintptr_t)launch_abort;
+	struct boot_info *bi = place_image(cfg, h, &b);
 	st = capture_memmap(bi);
 	if (!EFI_ERROR(st))
 		st = build_host(bi, &b, h, caps);
