@@ -20,6 +20,7 @@
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <linux/pagemap.h>
@@ -41,6 +42,8 @@ struct bvmm_vm {			/* a VM this file created, and its pinned pages */
 	struct vm_terminate_params term;	/* kernel memory for the TERM at release */
 	unsigned long npages;
 	struct page **pages;
+	struct mm_struct *mm;		/* charged for the pinned pages (locked_vm) */
+	unsigned long charged;
 };
 
 struct bvmm_file {
@@ -60,8 +63,40 @@ static void bvmm_vm_free(struct bvmm_vm *vm)
 {
 	if (vm->npages)
 		unpin_user_pages_dirty_lock(vm->pages, vm->npages, true);
+	if (vm->charged)
+		account_locked_vm(vm->mm, vm->charged, false);
+	if (vm->mm)
+		mmdrop(vm->mm);
 	kvfree(vm->pages);
 	kfree(vm);
+}
+
+/*
+ * Guest memory must be anonymous, shmem or hugetlbfs: a long-term writable pin of an ordinary
+ * file's page cache (which 6.1 still allows) lets the child write behind the filesystem.
+ * Every page of [start, start + len) must lie in such a mapping. 0 or -EINVAL.
+ */
+static int bvmm_check_vmas(unsigned long start, unsigned long len)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long end = start + len, at = start;
+	int ret = 0;
+
+	if (end < start)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	while (at < end) {
+		struct vm_area_struct *vma = vma_lookup(mm, at);
+
+		if (!vma || !(vma_is_anonymous(vma) || is_vm_hugetlb_page(vma) ||
+			      (vma->vm_file && shmem_file(vma->vm_file)))) {
+			ret = -EINVAL;
+			break;
+		}
+		at = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret;
 }
 
 /* Takes VM id's record out of the file's list; NULL if this file did not create it. */
@@ -103,12 +138,17 @@ static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
 	uint64_t i;
 	long ret;
 
-	if (n > VMM_MAX_MEM_RANGES)
+	/* What the hypervisor would refuse anyway, checked before pinning anything. */
+	if (n < 1 || n > VMM_MAX_MEM_RANGES || p->vcp_ncpus < 1 ||
+	    p->vcp_ncpus > VMM_MAX_VCPUS_PER_VM)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		const struct vm_mem_range *r = &p->vcp_memranges[i];
 
-		if (r->vmr_size > VMM_MAX_VM_MEM_SIZE)
+		if (r->vmr_size > VMM_MAX_VM_MEM_SIZE || !r->vmr_size ||
+		    !PAGE_ALIGNED(r->vmr_va) || !PAGE_ALIGNED(r->vmr_size))
+			return -EINVAL;
+		if (bvmm_check_vmas(r->vmr_va, r->vmr_size))
 			return -EINVAL;
 		npages[i] = DIV_ROUND_UP(offset_in_page(r->vmr_va) + r->vmr_size, PAGE_SIZE);
 		total += npages[i];
@@ -119,11 +159,15 @@ static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
 	if (!vm)
 		return -ENOMEM;
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
 	vm->pages = kvmalloc_array(max(total, 1ul), sizeof(*vm->pages), GFP_KERNEL_ACCOUNT);
-	if (!vm->pages) {
-		kfree(vm);
-		return -ENOMEM;
+	ret = vm->pages ? account_locked_vm(vm->mm, total, true) : -ENOMEM;
+	if (ret) {		/* no memory, or over RLIMIT_MEMLOCK */
+		bvmm_vm_free(vm);
+		return ret;
 	}
+	vm->charged = total;
 
 	/* Pin each range and show the hypervisor a kernel mapping of exactly those pages (the
 	 * offset within the first page kept, so that an unaligned vmr_va is still refused). */
@@ -134,7 +178,9 @@ static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
 
 		uva[i] = r->vmr_va;
 		while (done < npages[i]) {
-			ret = pin_user_pages_fast(start + done * PAGE_SIZE, npages[i] - done,
+			/* 512 pages at a time, with a chance to reschedule between them. */
+			ret = pin_user_pages_fast(start + done * PAGE_SIZE,
+						  min(npages[i] - done, 512ul),
 						  FOLL_WRITE | FOLL_LONGTERM, pages + done);
 			if (ret <= 0) {		/* not present, not RAM, or no memory */
 				ret = ret == -ENOMEM || ret == -EINTR ? ret : -EINVAL;
@@ -142,6 +188,7 @@ static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
 			}
 			done += ret;
 			vm->npages += ret;
+			cond_resched();
 		}
 		if (!npages[i])
 			continue;	/* an empty range: the hypervisor refuses it */

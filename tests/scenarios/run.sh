@@ -139,8 +139,9 @@ s3() {
 	need s3 "$B/bvmm.efi" "$B/linux/vmlinuz" "$B/linux/initrd.img" || return
 	new_esp s3
 	cp "$B/linux/vmlinuz" "$B/linux/initrd.img" "$OUT/s3/esp/EFI/BOOT/"
-	# "-cpu max" has LA57: the kernel runs with 5-level paging, which bvmm walks.
-	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet\n' \
+	# "-cpu max" has LA57: the kernel runs with 5-level paging, which bvmm walks. nokaslr: the
+	# direct map at its documented base (vmmtest's kernel-address check relies on it).
+	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet nokaslr\n' \
 		> "$OUT/s3/esp/EFI/BOOT/bvmm.conf"
 	boot s3 max 180
 	judge s3 "BVMM-LINUX-INIT done"
