@@ -19,6 +19,7 @@ start:
 	leaq db_handler(%rip), %rax
 	leaq idt + 1 * 16(%rip), %rdi
 	call set_gate
+	lidt idtr(%rip)
 	/* 1. Solo5-style hypercall: a 4-byte OUT of a guest address to port 0x501. */
 	movl $0x10000, %eax
 	movw $0x501, %dx
@@ -34,7 +35,16 @@ start:
 	movq 0x200000, %rax
 	movw $0x506, %dx
 	outl %eax, %dx
-	/* 5. pvclock: register it at 0x300000, read the time, exit, read it again. */
+	/* 5. pvclock. First two addresses the MSR refuses with #GP (port 0x509): one whose 32
+	 * bytes cross a page, one outside guest RAM. Then register it at 0x300000, read the
+	 * time, exit, read it again. */
+	movl $0x4b564d01, %ecx
+	xorl %edx, %edx
+	movq $2, %r15
+	movl $0x3ffff1, %eax
+	wrmsr
+	movl $0x10000001, %eax
+	wrmsr
 	movl $0x4b564d01, %ecx
 	movl $0x300001, %eax
 	xorl %edx, %edx
@@ -59,7 +69,6 @@ start:
 	cpuid
 	movw $0x507, %dx
 	outl %eax, %dx
-	lidt idtr(%rip)
 	/* 6b. What a child may not do: CR4.OSXSAVE (#GP, port 0x509); CR4.PGE is fine (CR4 on
 	 * port 0x50b); RDPMC (#GP); INVD (emulated); a single-step trap reaches our #DB handler
 	 * (port 0x50a) through the hypervisor's #DB intercept. */

@@ -425,7 +425,13 @@ static void check_long64(void)
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && io_exit(0x506, 4, VEI_DIR_OUT, 0x77) && mem[0x200000] == 0x77,
 	      "protected-write-retried", L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
-	/* 5. pvclock. */
+	/* 5. pvclock: the MSR refuses a structure crossing a page and one outside RAM (#GP). */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "pvclock-msr-page-crossing-gp",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "pvclock-msr-outside-ram-gp",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && ex.vei.vei_port == 0x503, "pvclock-first-read", L"port %x", ex.vei.vei_port);
 	struct vm_rwvmparams_params vp = { vm, 0, VM_RWVMPARAMS_ALL, 0, 0 };
