@@ -93,9 +93,19 @@ start:
 	/* 7. An injected interrupt through the IDT: halt with IF=1, the caller injects 0x30. */
 	sti
 	hlt
-	/* 8. Interrupt window: IF=0 while the caller raises INTR; the window opens at sti. */
+	/* 8a. INTR raised, then lowered, while IF=0 (ports 0x508, 0x50c): no window exit when
+	 * IF comes back. */
 	cli
 	movw $0x508, %dx
+	outb %al, %dx
+	movw $0x50c, %dx
+	outb %al, %dx
+	sti
+	nop
+	nop
+	cli
+	/* 8b. Interrupt window: IF=0 while the caller raises INTR; the window opens at sti. */
+	movw $0x50d, %dx
 	outb %al, %dx
 	movl $1000, %ecx
 1:	loop 1b

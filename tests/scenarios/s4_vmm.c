@@ -468,10 +468,20 @@ static void check_long64(void)
 	e = run_until(vm, 0, 0x30);
 	CHECK(!e && io_exit(0x505, 4, VEI_DIR_OUT, 0x30), "injected-interrupt-taken",
 	      L"errno %ld reason %x port %x", e, rp.vrp_exit_reason, ex.vei.vei_port);
-	/* 8. The interrupt window. */
+	/* 8a. INTR raised while IF=0 arms the window; lowered again, it must not fire. */
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && ex.vei.vei_port == 0x508 && !rp.vrp_irqready, "guest-cli-not-ready",
 	      L"port %x ready %d", ex.vei.vei_port, rp.vrp_irqready);
+	intr(vm, 0, 1);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x50c, 1, VEI_DIR_OUT, ex.vei.vei_data), "window-armed-guest-still-cli",
+	      L"errno %ld reason %x port %x", e, rp.vrp_exit_reason, ex.vei.vei_port);
+	intr(vm, 0, 0);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && ex.vei.vei_port == 0x50d && rp.vrp_exit_reason == SVM_VMEXIT_IOIO,
+	      "intr-lowered-no-window-exit", L"errno %ld reason %x port %x", e, rp.vrp_exit_reason,
+	      ex.vei.vei_port);
+	/* 8b. The interrupt window. */
 	e = intr(vm, 0, 1);
 	CHECK(!e, "intr-raise", L"errno %ld", e);
 	e = run_until(vm, 1, 0xffff);

@@ -543,6 +543,10 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		/* Interrupt window: a virtual interrupt the guest takes when it can (APM 15.21.4). */
 		v->c.int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR;
 		v->c.intercept_misc1 |= VMCB_INTERCEPT_VINTR;
+	} else {
+		/* Nothing pending any more (INTR 0), or the guest can take it now: no window. */
+		v->c.int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR);
+		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
 	}
 	child_state_in(vc);
 	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* one ASID for all children: flush on entry */
