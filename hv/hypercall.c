@@ -235,7 +235,7 @@ static uint64_t hc_resetcpu(struct gview *c, uint64_t arg)
 	vendor->reset(vc, &p.vrp_init_state);
 	vc->irq_pending = 0;
 	vc->last_exit = VEXIT_NONE;
-	vc->pvclock_msr = 0;   /* a reset CPU has not registered a clock */
+	pvclock_set(vm, vc, 0);   /* a reset CPU has not registered a clock */
 	return 0;
 }
 
@@ -356,7 +356,7 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 	    validate_pvclock_gpa(gpa & ~1ull, vm->ranges, vm->nranges))
 		return BVMM_EINVAL;
 	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA)
-		vc->pvclock_msr = gpa;
+		pvclock_set(vm, vc, gpa);
 	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_VERSION)
 		vc->pvclock_version = p.vpp_pvclock_version;
 	return 0;

@@ -28,6 +28,7 @@ void hv_main(struct boot_info *bi)
 		bi->tsc_hz = 1000000000ull;
 	}
 	log_info("launch: TSC %lu kHz", bi->tsc_hz / 1000);
+	pvclock_init(bi->tsc_hz);
 	log_info("launch: pool %lx-%lx (%lu KiB), loader used %lu KiB (image, %lu host table pages, "
 		 "boot info), free %lu KiB", bi->pool_base, bi->pool_base + bi->pool_size - 1,
 		 bi->pool_size >> 10, bi->pool_used >> 10, bi->host_tables, pool_free_bytes() >> 10);

@@ -29,6 +29,7 @@ struct vcpu {
 	uint8_t last_exit;        /* VEXIT_* of the previous RUN, for vrp_continue */
 	uint8_t last_io_size, last_io_in;
 	uint64_t pvclock_msr;     /* guest's MSR_KVM_SYSTEM_TIME_NEW value, bit 0 = enabled */
+	uint64_t pvclock_hpa;     /* where that structure is (even), resolved once, | 1; 0 = none */
 	uint32_t pvclock_version;
 	uint64_t misc_enable, xcr0;
 	uint64_t dr[4];           /* DR0-3: not in the VMCB, switched around RUN */
@@ -88,5 +89,8 @@ int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len);
 /* pvclock: the hypervisor's view of time, and the guest MSR. */
 void pvclock_update(struct vm *vm, struct vcpu *vc);
 int pvclock_msr_write(struct vm *vm, struct vcpu *vc, uint64_t val);   /* 0 or -1 (#GP) */
+/* Register (bit 0 set) or drop the clock at this MSR value; the GPA was validated. */
+void pvclock_set(struct vm *vm, struct vcpu *vc, uint64_t msr);
+void pvclock_init(uint64_t tsc_hz);
 
 #endif

@@ -551,8 +551,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	child_state_in(vc);
 	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* one ASID for all children: flush on entry */
 	for (;;) {
-		if (vc->pvclock_msr & 1)
-			pvclock_update(vm, vc);
+		pvclock_update(vm, vc);   /* returns at once without a clock */
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, svm_host.host_save);
 		v->c.tlb_control = 0;
 		/* An event cut short by the exit is delivered again unless a handler injects. */
