@@ -22,7 +22,7 @@ HV_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=ke
 	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fno-strict-aliasing -fno-common
 
-HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c \
+HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c \
 	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c \
 	arch/x86_64/svm/svm.c arch/x86_64/svm/exit.c arch/x86_64/svm/decode.c \
 	arch/x86_64/svm/vcpu.c
