@@ -36,7 +36,8 @@ HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.
 
 .PHONY: all deps run test unit scenarios bench clean image
 .SECONDARY:
-all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin
+all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin \
+	$(B)/control/hello64.elf
 
 deps:
 	@scripts/deps.sh
@@ -115,6 +116,10 @@ $(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o $(B)/efi-obj/control/
 $(B)/control/vmmctl.efi: $(B)/efi-obj/control/vmmctl/vmmctl.o $(B)/efi-obj/control/vmmctl/devices.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
+$(B)/control/hello64.elf: control/vmmctl/hello64.S control/vmmctl/hello64.ld
+	@mkdir -p $(dir $@)
+	$(Q)gcc -c $< -o $(@:.elf=.o)
+	$(Q)ld -static -nostdlib -z max-page-size=4096 -z noexecstack -T control/vmmctl/hello64.ld -o $@ $(@:.elf=.o)
 $(B)/control/timer16.bin: control/vmmctl/timer16.S
 	@mkdir -p $(dir $@)
 	$(Q)gcc -c $< -o $(@:.bin=.o)

@@ -112,6 +112,76 @@ static void cmd_info(void)
 		      res[i].vir_memory_size >> 20, res[i].vir_ncpus);
 }
 
+/* ELF64 executables (System V gABI): PT_LOAD segments copied to their physical addresses,
+ * then given the permissions their flags ask for with MPROTECT_EPT, as Solo5's hvt does. */
+struct elf64_ehdr {
+	uint8_t ident[16];
+	uint16_t type, machine;
+	uint32_t version;
+	uint64_t entry, phoff, shoff;
+	uint32_t flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct elf64_phdr {
+	uint32_t type, flags;
+	uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+#define PT_LOAD 1
+#define PF_X 1
+#define PF_W 2
+#define PF_R 4
+#define ELF_MAX_SEGS 8
+
+struct elf_seg { uint64_t start, end; int prot; };
+
+static int is_elf64(const void *image, UINTN len)
+{
+	const struct elf64_ehdr *h = image;
+	return len >= sizeof *h && h->ident[0] == 0x7f && h->ident[1] == 'E' && h->ident[2] == 'L' &&
+	       h->ident[3] == 'F' && h->ident[4] == 2 /* 64-bit */ && h->machine == 62 /* x86-64 */;
+}
+
+/* Copy the PT_LOAD segments into guest memory; their page ranges and permissions in segs.
+ * Returns the number of segments, or -1 if the file does not fit or is malformed. */
+static int load_elf(const uint8_t *image, UINTN len, uint8_t *mem, uint64_t mem_size,
+		    struct elf_seg *segs, uint64_t *entry)
+{
+	const struct elf64_ehdr *h = (const void *)image;
+	int n = 0;
+	if (h->phentsize != sizeof(struct elf64_phdr) || h->phoff > len ||
+	    h->phnum > (len - h->phoff) / sizeof(struct elf64_phdr))
+		return -1;
+	for (unsigned i = 0; i < h->phnum; i++) {
+		const struct elf64_phdr *p = (const void *)(image + h->phoff + i * sizeof *p);
+		if (p->type != PT_LOAD)
+			continue;
+		if (n == ELF_MAX_SEGS || p->filesz > p->memsz || p->offset > len ||
+		    p->filesz > len - p->offset || p->paddr > mem_size || p->memsz > mem_size - p->paddr)
+			return -1;
+		CopyMem(mem + p->paddr, image + p->offset, p->filesz);
+		SetMem(mem + p->paddr + p->filesz, p->memsz - p->filesz, 0);
+		segs[n].start = p->paddr & ~0xfffull;
+		segs[n].end = (p->paddr + p->memsz + 0xfff) & ~0xfffull;
+		segs[n].prot = ((p->flags & PF_R) ? PROT_READ : 0) | ((p->flags & PF_W) ? PROT_WRITE : 0) |
+			       ((p->flags & PF_X) ? PROT_EXEC : 0);
+		n++;
+	}
+	*entry = h->entry;
+	return n;
+}
+
+static void protect_segments(uint32_t id, const struct elf_seg *segs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct vm_mprotect_ept_params mp = { id, 0, segs[i].start, segs[i].end - segs[i].start,
+						     segs[i].prot };
+		uint64_t e = bvmm_hypercall(BVMM_OP_MPROTECT_EPT, &mp);
+		Print(L"vmmctl:   segment %lx-%lx %c%c%c (MPROTECT_EPT errno %ld)\n", segs[i].start,
+		      segs[i].end, segs[i].prot & PROT_READ ? 'r' : '-', segs[i].prot & PROT_WRITE ? 'w' : '-',
+		      segs[i].prot & PROT_EXEC ? 'x' : '-', e);
+	}
+}
+
 /* Solo5 hvt's long-mode layout (ABI.md): GDT at 0x1000, identity page tables for the first
  * GiB (2 MiB pages) at 0x2000-0x4fff. */
 static void long64_tables(uint8_t *m)
@@ -226,8 +296,12 @@ static void run_loop(uint32_t id, const char *name)
 			Print(L"vmmctl: %a: HLT with nothing that could wake it: stopping\n", name);
 			break;
 		default:
-			Print(L"vmmctl: %a: exit %x at rip %lx: stopping\n", name, rp.vrp_exit_reason,
-			      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+			if (rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_fault_type == VEE_FAULT_PROTECT)
+				Print(L"vmmctl: %a: access against MPROTECT_EPT at rip %lx: stopping\n", name,
+				      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+			else
+				Print(L"vmmctl: %a: exit %x at rip %lx: stopping\n", name, rp.vrp_exit_reason,
+				      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
 			break;
 		}
 		break;
@@ -252,7 +326,8 @@ static void cmd_run(const struct run_opts *o)
 		Print(L"vmmctl: cannot read %s: %r\n", o->file, st);
 		return;
 	}
-	if (o->load + len > o->mem || o->entry >= o->mem) {
+	int elf = is_elf64(image, len);
+	if (!elf && (o->load + len > o->mem || o->entry >= o->mem)) {
 		Print(L"vmmctl: %s (%ld bytes at %lx) does not fit %ld MiB\n", o->file, len, o->load, o->mem >> 20);
 		return;
 	}
@@ -262,10 +337,22 @@ static void cmd_run(const struct run_opts *o)
 		return;
 	}
 	SetMem((void *)mem, o->mem, 0);
-	if (o->mode == MODE_LONG64)
+	struct elf_seg segs[ELF_MAX_SEGS];
+	int nsegs = 0;
+	uint64_t entry = o->entry;
+	enum mode mode = elf ? MODE_LONG64 : o->mode;   /* an ELF64 image starts in long mode */
+	if (mode == MODE_LONG64)
 		long64_tables((uint8_t *)mem);
-	CopyMem((uint8_t *)mem + o->load, image, len);
+	if (elf)
+		nsegs = load_elf(image, len, (uint8_t *)mem, o->mem, segs, &entry);
+	else
+		CopyMem((uint8_t *)mem + o->load, image, len);
 	FreePool(image);
+	if (nsegs < 0) {
+		Print(L"vmmctl: %s: malformed ELF, or it does not fit %ld MiB\n", o->file, o->mem >> 20);
+		uefi_call_wrapper(BS->FreePages, 2, mem, o->mem / 4096);
+		return;
+	}
 	SetMem(&cp, sizeof cp, 0);
 	cp.vcp_nmemranges = 1;
 	cp.vcp_ncpus = 1;
@@ -276,15 +363,20 @@ static void cmd_run(const struct run_opts *o)
 		Print(L"vmmctl: CREATE errno %ld\n", e);
 	} else {
 		rr.vrp_vm_id = cp.vcp_id;
-		if (o->mode == MODE_REAL)
-			vmm_state_real(&rr.vrp_init_state, (uint16_t)(o->entry >> 4) & 0xf000, o->entry & 0xffff);
-		else if (o->mode == MODE_PROT32)
-			vmm_state_prot32(&rr.vrp_init_state, o->entry);
+		if (mode == MODE_REAL)
+			vmm_state_real(&rr.vrp_init_state, (uint16_t)(entry >> 4) & 0xf000, entry & 0xffff);
+		else if (mode == MODE_PROT32)
+			vmm_state_prot32(&rr.vrp_init_state, entry);
 		else
-			vmm_state_long64(&rr.vrp_init_state, o->entry);
+			vmm_state_long64(&rr.vrp_init_state, entry);
 		e = bvmm_hypercall(BVMM_OP_RESETCPU, &rr);
-		Print(L"vmmctl: VM %d \"%a\": %ld MiB, %s loaded at %lx, entry %lx (errno %ld)\n",
-		      cp.vcp_id, o->name, o->mem >> 20, o->file, o->load, o->entry, e);
+		if (elf)
+			Print(L"vmmctl: VM %d \"%a\": %ld MiB, ELF %s, %d segments, entry %lx (errno %ld)\n",
+			      cp.vcp_id, o->name, o->mem >> 20, o->file, nsegs, entry, e);
+		else
+			Print(L"vmmctl: VM %d \"%a\": %ld MiB, %s loaded at %lx, entry %lx (errno %ld)\n",
+			      cp.vcp_id, o->name, o->mem >> 20, o->file, o->load, entry, e);
+		protect_segments(cp.vcp_id, segs, nsegs);
 		if (!e)
 			run_loop(cp.vcp_id, o->name);
 		struct vm_terminate_params t = { cp.vcp_id };
