@@ -32,7 +32,8 @@ HV_OBJS := $(HV_SRCS:%.c=$(B)/hv-obj/%.o) $(HV_ASM:%.S=$(B)/hv-obj/%.o)
 BOOT_SRCS := boot/main.c boot/config.c arch/x86_64/pt.c
 BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/efi-obj/boot/hvimage.o
 
-HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h control/libvmm/*.h)
+HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h control/libvmm/*.h \
+	control/vmmctl/*.h)
 
 .PHONY: all deps run test unit scenarios bench clean image
 .SECONDARY:
@@ -113,7 +114,8 @@ $(B)/efi-obj/control/hello/demo.o: control/hello/demo.S $(B)/control/demo16.bin
 $(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o $(B)/efi-obj/control/hello/demo.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
-$(B)/control/vmmctl.efi: $(B)/efi-obj/control/vmmctl/vmmctl.o $(B)/efi-obj/control/vmmctl/devices.o
+$(B)/control/vmmctl.efi: $(B)/efi-obj/control/vmmctl/vmmctl.o $(B)/efi-obj/control/vmmctl/devices.o \
+		$(B)/efi-obj/control/vmmctl/elf.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
 $(B)/control/hello64.elf: control/vmmctl/hello64.S control/vmmctl/hello64.ld
@@ -146,7 +148,7 @@ run: deps all
 # ---- tests ----
 # Host unit tests (cmocka) of the pure logic, with ASan/UBSan.
 UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/cpuid.c arch/x86_64/svm/decode.c \
-	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c
+	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c control/vmmctl/elf.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

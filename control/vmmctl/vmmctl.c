@@ -13,6 +13,7 @@
 #include "../../abi/bvmm.h"
 #include "../libvmm/vmm_state.h"
 #include "devices.h"
+#include "elf.h"
 
 #define COM_THR 0x3f8
 #define COM_LSR 0x3fd
@@ -110,64 +111,6 @@ static void cmd_info(void)
 	for (uint64_t i = 0; !e && i < ip.vip_info_ct && i < 16; i++)
 		Print(L"vmmctl:   id %d \"%a\" %ld MiB %ld vCPUs\n", res[i].vir_id, res[i].vir_name,
 		      res[i].vir_memory_size >> 20, res[i].vir_ncpus);
-}
-
-/* ELF64 executables (System V gABI): PT_LOAD segments copied to their physical addresses,
- * then given the permissions their flags ask for with MPROTECT_EPT, as Solo5's hvt does. */
-struct elf64_ehdr {
-	uint8_t ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-#define PT_LOAD 1
-#define PF_X 1
-#define PF_W 2
-#define PF_R 4
-#define ELF_MAX_SEGS 8
-
-struct elf_seg { uint64_t start, end; int prot; };
-
-static int is_elf64(const void *image, UINTN len)
-{
-	const struct elf64_ehdr *h = image;
-	return len >= sizeof *h && h->ident[0] == 0x7f && h->ident[1] == 'E' && h->ident[2] == 'L' &&
-	       h->ident[3] == 'F' && h->ident[4] == 2 /* 64-bit */ && h->machine == 62 /* x86-64 */;
-}
-
-/* Copy the PT_LOAD segments into guest memory; their page ranges and permissions in segs.
- * Returns the number of segments, or -1 if the file does not fit or is malformed. */
-static int load_elf(const uint8_t *image, UINTN len, uint8_t *mem, uint64_t mem_size,
-		    struct elf_seg *segs, uint64_t *entry)
-{
-	const struct elf64_ehdr *h = (const void *)image;
-	int n = 0;
-	if (h->phentsize != sizeof(struct elf64_phdr) || h->phoff > len ||
-	    h->phnum > (len - h->phoff) / sizeof(struct elf64_phdr))
-		return -1;
-	for (unsigned i = 0; i < h->phnum; i++) {
-		const struct elf64_phdr *p = (const void *)(image + h->phoff + i * sizeof *p);
-		if (p->type != PT_LOAD)
-			continue;
-		if (n == ELF_MAX_SEGS || p->filesz > p->memsz || p->offset > len ||
-		    p->filesz > len - p->offset || p->paddr > mem_size || p->memsz > mem_size - p->paddr)
-			return -1;
-		CopyMem(mem + p->paddr, image + p->offset, p->filesz);
-		SetMem(mem + p->paddr + p->filesz, p->memsz - p->filesz, 0);
-		segs[n].start = p->paddr & ~0xfffull;
-		segs[n].end = (p->paddr + p->memsz + 0xfff) & ~0xfffull;
-		segs[n].prot = ((p->flags & PF_R) ? PROT_READ : 0) | ((p->flags & PF_W) ? PROT_WRITE : 0) |
-			       ((p->flags & PF_X) ? PROT_EXEC : 0);
-		n++;
-	}
-	*entry = h->entry;
-	return n;
 }
 
 static void protect_segments(uint32_t id, const struct elf_seg *segs, int n)
