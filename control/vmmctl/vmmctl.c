@@ -270,13 +270,15 @@ static void cmd_run(const struct run_opts *o)
 		return;
 	}
 	int elf = is_elf64(image, len);
-	if (!elf && (o->load + len > o->mem || o->entry >= o->mem)) {
+	if (!elf && (o->load > o->mem || len > o->mem - o->load || o->entry >= o->mem)) {
 		Print(L"vmmctl: %s (%ld bytes at %lx) does not fit %ld MiB\n", o->file, len, o->load, o->mem >> 20);
+		FreePool(image);
 		return;
 	}
 	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
 					o->mem / 4096, &mem))) {
 		Print(L"vmmctl: cannot allocate %ld MiB\n", o->mem >> 20);
+		FreePool(image);
 		return;
 	}
 	SetMem((void *)mem, o->mem, 0);
