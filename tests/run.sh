@@ -22,9 +22,11 @@ for t in "$B"/unit/test_*; do
 	fi
 done
 
-# The manual page of the hypercall interface must be clean mdoc.
-lint=$(mandoc -Tlint doc/bvmm.4 2>&1)
-if [ -z "$lint" ]; then echo "PASS doc/bvmm.4-mandoc-lint"; else echo "FAIL doc/bvmm.4-mandoc-lint: $lint"; fi | tee -a "$log"
+# The manual pages must be clean mdoc.
+for page in doc/bvmm.4 doc/vmmctl.8; do
+	lint=$(mandoc -Tlint "$page" 2>&1)
+	if [ -z "$lint" ]; then echo "PASS $page-mandoc-lint"; else echo "FAIL $page-mandoc-lint: $lint"; fi
+done | tee -a "$log"
 
 tests/scenarios/run.sh 2>&1 | tee -a "$log"
 

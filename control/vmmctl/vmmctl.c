@@ -2,7 +2,8 @@
  * manner of OpenBSD's vmctl(8). Commands, executed in order from the load options:
  *   info                                      the hypervisor, its pool and its VMs
  *   run FILE [mem=MiB] [load=ADDR] [entry=ADDR] [mode=real|prot32|long64] [name=NAME]
- *                                             a raw guest image, its COM1 on our console
+ *                                             a raw image or an ELF64 executable, its COM1
+ *                                             on our console
  *   poweroff                                  power the machine off
  * The guest's COM1 (ns8250 at 0x3f8) is a write-only console; the i8259 pair and the i8253's
  * channel 0 are modelled (devices.c), so guests can take timer interrupts; other ports read
@@ -253,6 +254,8 @@ static void run_loop(uint32_t id, const char *name)
 		Print(L"vmmctl: %a halted (HLT with interrupts off)", name);
 	else if (err)
 		Print(L"vmmctl: %a: RUN errno %ld", name, err);
+	else
+		Print(L"vmmctl: %a stopped", name);
 	Print(L" after %d I/O exits, %d interrupts injected, %d returns for our own interrupts\n",
 	      io, irqs, none);
 }
@@ -372,6 +375,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	tsc_hz = (rdtsc() - t0) * 100;
 	if (EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li)))
 		return EFI_LOAD_ERROR;
+	uint32_t sig[4];
+	__asm__ volatile("cpuid" : "=a"(sig[0]), "=b"(sig[1]), "=c"(sig[2]), "=d"(sig[3])
+			 : "a"(BVMM_CPUID_BASE), "c"(0));
+	if (sig[1] != BVMM_CPUID_SIG_EBX || sig[2] != BVMM_CPUID_SIG_ECX || sig[3] != BVMM_CPUID_SIG_EDX) {
+		Print(L"vmmctl: bvmm is not running (no \"bvmm\" at CPUID 0x40000000)\n");
+		return EFI_UNSUPPORTED;
+	}
 	int argc = li->LoadOptions ? split_args(li->LoadOptions, li->LoadOptionsSize / 2, argv) : 0;
 	int i = argc && StriCmp(argv[0] + (StrLen(argv[0]) > 4 ? StrLen(argv[0]) - 4 : 0), L".efi") == 0;
 	if (i >= argc)
