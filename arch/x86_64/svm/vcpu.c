@@ -551,7 +551,8 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	child_state_in(vc);
 	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* one ASID for all children: flush on entry */
 	for (;;) {
-		pvclock_update(vm, vc);   /* returns at once without a clock */
+		if (vc->pvclock_hpa)   /* a registered clock is kept current on every entry */
+			pvclock_update(vm, vc);
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, svm_host.host_save);
 		v->c.tlb_control = 0;
 		/* An event cut short by the exit is delivered again unless a handler injects. */
