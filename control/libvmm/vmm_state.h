@@ -59,6 +59,20 @@ static inline void vmm_state_long64(struct vcpu_reg_state *rs, uint64_t rip)
 	rs->vrs_idtr.vsi_limit = 0;
 }
 
+/* The guest memory that state expects (Solo5 hvt's layout): a GDT at 0x1000 (code 0x8,
+ * data 0x10) and page tables at 0x2000-0x4fff mapping the first GiB 1:1 with 2 MiB pages.
+ * mem is the guest's memory at GPA 0, at least 0x5000 bytes, zeroed. */
+static inline void vmm_solo5_tables(uint8_t *mem)
+{
+	uint64_t *gdt = (uint64_t *)(mem + 0x1000), *pd = (uint64_t *)(mem + 0x4000);
+	gdt[1] = 0x00af9a000000ffffull;
+	gdt[2] = 0x00cf92000000ffffull;
+	*(uint64_t *)(mem + 0x2000) = 0x3000 | 3;   /* PML4[0] -> PDPT, present + writable */
+	*(uint64_t *)(mem + 0x3000) = 0x4000 | 3;   /* PDPT[0] -> PD */
+	for (uint64_t i = 0; i < 512; i++)
+		pd[i] = (i << 21) | 0x83;               /* 2 MiB, present + writable */
+}
+
 /* Free bytes in the hypervisor's pool, 0 if HVINFO fails. */
 static inline uint64_t vmm_pool_free(void)
 {

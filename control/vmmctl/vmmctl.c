@@ -126,19 +126,6 @@ static void protect_segments(uint32_t id, const struct elf_seg *segs, int n)
 	}
 }
 
-/* Solo5 hvt's long-mode layout (ABI.md): GDT at 0x1000, identity page tables for the first
- * GiB (2 MiB pages) at 0x2000-0x4fff. */
-static void long64_tables(uint8_t *m)
-{
-	uint64_t *gdt = (uint64_t *)(m + 0x1000);
-	gdt[1] = 0x00af9a000000ffffull;
-	gdt[2] = 0x00cf92000000ffffull;
-	*(uint64_t *)(m + 0x2000) = 0x3000 | 3;
-	*(uint64_t *)(m + 0x3000) = 0x4000 | 3;
-	for (uint64_t i = 0; i < 512; i++)
-		((uint64_t *)(m + 0x4000))[i] = (i << 21) | 0x83;
-}
-
 static uint64_t tsc_hz;
 
 static uint64_t rdtsc(void)
@@ -290,7 +277,7 @@ static void cmd_run(const struct run_opts *o)
 	uint64_t entry = o->entry;
 	enum mode mode = elf ? MODE_LONG64 : o->mode;   /* an ELF64 image starts in long mode */
 	if (mode == MODE_LONG64)
-		long64_tables((uint8_t *)mem);
+		vmm_solo5_tables((uint8_t *)mem);
 	if (elf)
 		nsegs = load_elf(image, len, (uint8_t *)mem, o->mem, segs, &entry);
 	else

@@ -19,6 +19,9 @@ start:
 	leaq db_handler(%rip), %rax
 	leaq idt + 1 * 16(%rip), %rdi
 	call set_gate
+	leaq ud_handler(%rip), %rax
+	leaq idt + 6 * 16(%rip), %rdi
+	call set_gate
 	lidt idtr(%rip)
 	/* 1. Solo5-style hypercall: a 4-byte OUT of a guest address to port 0x501. */
 	movl $0x10000, %eax
@@ -85,6 +88,14 @@ start:
 	movq $2, %r15
 	xorl %ecx, %ecx
 	rdpmc
+	/* RDTSCP: #UD where the intercept is honoured (port 0x509, 6), else it reads this
+	 * vCPU's TSC_AUX, never the control guest's: ECX on port 0x50e either way. */
+	movq $3, %r15
+	movl $0xffffffff, %ecx
+	rdtscp
+	movl %ecx, %eax
+	movw $0x50e, %dx
+	outl %eax, %dx
 	invd
 	pushfq
 	orq $0x100, (%rsp)
@@ -156,6 +167,18 @@ gp_handler:
 	pushq %rax
 	pushq %rdx
 	movl $13, %eax
+	movw $0x509, %dx
+	outl %eax, %dx
+	popq %rdx
+	popq %rax
+	iretq
+
+/* #UD: report 6 on port 0x509, skip the instruction (R15 bytes). */
+ud_handler:
+	addq %r15, (%rsp)
+	pushq %rax
+	pushq %rdx
+	movl $6, %eax
 	movw $0x509, %dx
 	outl %eax, %dx
 	popq %rdx

@@ -12,6 +12,7 @@
 #include "../../arch/x86_64/svm/svm.h"
 #include "../../hv/validate.h"
 #include "../../abi/bvmm.h"
+#include "../../control/libvmm/vmm_state.h"
 
 #define W (EFER_SCE | EFER_LME | EFER_NXE)
 
@@ -97,21 +98,10 @@ static void test_msrpm_write_only(void **state)
 	assert_int_equal(set, 1);
 }
 
+/* libvmm's Solo5 entry state (the one vmmctl and the scenarios use). */
 static void long_mode_state(struct vcpu_reg_state *rs)
 {
-	memset(rs, 0, sizeof *rs);
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 2;
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x80010021;
-	rs->vrs_crs[VCPU_REGS_CR3] = 0x2000;
-	rs->vrs_crs[VCPU_REGS_CR4] = 0x620;
-	rs->vrs_msrs[VCPU_REGS_EFER] = 0x500;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0x10, 0xffffffff, 0xc093, 0 };
-	rs->vrs_sregs[VCPU_REGS_CS].vsi_ar = 0xa099;
-	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = VSI_AR_UNUSABLE;
-	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
-	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
-	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
+	vmm_state_long64(rs, 0x100000);
 }
 
 static void test_validate_limits(void **state)

@@ -155,6 +155,7 @@ static int alloc_host_pages(void)
 	/* EFER bits a guest may set: only what this CPU has (QEMU and Zen 3+ refuse LMSLE, and
 	 * a VMCB with a reserved EFER bit fails VMRUN). Children never see FFXSR or TCE. */
 	struct cpuid_regs e1 = cpuid(0x80000001, 0);
+	svm_host.has_rdtscp = !!(e1.edx & CPUID_80000001_EDX_RDTSCP);
 	uint64_t nx = (e1.edx & CPUID_80000001_EDX_NX) ? EFER_NXE : 0;
 	svm_host.efer_child = EFER_SCE | EFER_LME | nx;
 	svm_host.efer_control = svm_host.efer_child | ((e1.edx & (1u << 25)) ? EFER_FFXSR : 0) |

@@ -27,6 +27,7 @@ struct svm_host {
 	uint64_t efer_control, efer_child;   /* EFER bits a guest may write (CPUID-based) */
 	uint64_t cr4_child;   /* CR4 bits a child may set (its CPUID view, this CPU) */
 	int fxsave_erptr;     /* FXSAVE/FXRSTOR always save/restore FIP, FDP, FOP */
+	int has_rdtscp;       /* TSC_AUX exists: switched around RUN */
 };
 extern struct svm_host svm_host;
 

@@ -487,7 +487,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 /* ---- the run loop ---- */
 
 static uint8_t control_fpu[512] __attribute__((aligned(16)));
-static uint64_t control_dr[4];
+static uint64_t control_dr[4], control_tsc_aux;
 
 static void fx_save(uint8_t *p) { __asm__ volatile("fxsave64 (%0)" : : "r"(p) : "memory"); }
 static void fx_restore(const uint8_t *p) { __asm__ volatile("fxrstor64 (%0)" : : "r"(p) : "memory"); }
@@ -518,6 +518,10 @@ static void child_state_in(struct vcpu *vc)
 	fx_restore(vc->fpu);
 	save_drs(control_dr);
 	load_drs(vc->dr);
+	if (svm_host.has_rdtscp) {   /* should RDTSCP run after all (QEMU ignores the intercept) */
+		control_tsc_aux = rdmsr(MSR_TSC_AUX);
+		wrmsr(MSR_TSC_AUX, vc->id);
+	}
 }
 
 static void child_state_out(struct vcpu *vc)
@@ -530,6 +534,8 @@ static void child_state_out(struct vcpu *vc)
 	fx_restore(control_fpu);
 	save_drs(vc->dr);
 	load_drs(control_dr);
+	if (svm_host.has_rdtscp)
+		wrmsr(MSR_TSC_AUX, control_tsc_aux);
 }
 
 static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
