@@ -35,7 +35,7 @@ BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/e
 HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h control/libvmm/*.h \
 	control/vmmctl/*.h)
 
-.PHONY: all deps run test unit scenarios bench clean image
+.PHONY: all deps run test unit scenarios bench clean image fuzz
 .SECONDARY:
 all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin \
 	$(B)/control/hello64.elf
@@ -208,6 +208,12 @@ test: deps
 image: deps $(B)/bvmm.img
 $(B)/bvmm.img: $(B)/bvmm.efi $(B)/control/hello.efi scripts/mkimage.sh
 	scripts/mkimage.sh $@ $(B)/bvmm.efi $(B)/control/hello.efi
+
+# Fuzzing: the pure code under libFuzzer on the host (tests/fuzz/fuzz.mk: fuzz-host) and the
+# hypercall interface from a control program under QEMU (control/fuzz/fuzz.mk: fuzz-hc).
+# `make fuzz FUZZ_SECONDS=600 FUZZ_CALLS=10000000` runs both as long as asked.
+-include tests/fuzz/fuzz.mk control/fuzz/fuzz.mk
+fuzz: fuzz-host fuzz-hc
 
 clean:
 	rm -rf $(B)

@@ -306,6 +306,9 @@ s6() {
 	check s6b/host-stopped-after-panic $? "the control guest ran on after the panic"
 }
 
+# Scenarios kept in files of their own (each defines a function named as the scenario).
+for f in tests/scenarios/s[0-9]*.sh; do [ -f "$f" ] && . "$f"; done
+
 mkdir -p "$OUT"
 for s in "${@:-s1 s2 s3 s4 s5 s6 s7 s8 s9}"; do
 	for one in $s; do "$one"; done
