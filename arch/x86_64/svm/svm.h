@@ -68,6 +68,23 @@ uint64_t svm_next_rip(const struct vmcb *v, int has_nrips);
 int decode_mov_to_cr(const uint8_t *insn, unsigned n, int long_mode, unsigned *cr,
 		     unsigned *gpr, unsigned *len);
 
+/* A store to memory, for emulating a guest's write to a write-protected MMIO page: MOV r/m8,
+ * r8 (88 /r), MOV r/m16/32/64, r (89 /r), MOV r/m8, imm8 (C6 /0), MOV r/m16/32/64, imm16/32
+ * (C7 /0; imm32 sign-extended with REX.W), MOV moffs, AL/rAX (A2, A3). Prefixes: 66, 67,
+ * segment overrides and, in 64-bit mode, REX as the last byte before the opcode; LOCK, REP
+ * and anything else are refused. */
+struct store_insn {
+	unsigned len;      /* whole instruction length */
+	unsigned size;     /* 1, 2, 4 or 8 bytes stored */
+	int src_gpr;       /* register source in vcpu_reg_state order (VCPU_REGS_*), -1: immediate */
+	int src_high8;     /* 1: AH/CH/DH/BH, bits 15:8 of src_gpr */
+	uint64_t imm;      /* the immediate, sign-extended or truncated to size, if src_gpr == -1 */
+};
+/* mode: the code segment's default size, 16 (real mode, 16-bit protected mode), 32 or 64.
+ * Returns 0, or -1 if insn[0..n) does not start with such a store (a register destination,
+ * mod == 3, is not a store) or it would be longer than 15 bytes. */
+int decode_store(const uint8_t *insn, unsigned n, int mode, struct store_insn *out);
+
 /* Bit index of msr's read permission in the MSR permission map (write = +1), or -1. */
 long msrpm_bit(uint32_t msr);
 void msrpm_intercept(uint8_t *msrpm, uint32_t msr);
