@@ -31,12 +31,16 @@ static const char *const exc_names[32] = {
 	"#SS", "#GP", "#PF", "15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
-extern char wrmsr_safe_insn[], wrmsr_fixup[];
+extern char wrmsr_safe_insn[], wrmsr_fixup[], rdmsr_safe_insn[], rdmsr_fixup[];
 
 void host_exception(struct exc_frame *f)
 {
 	if (f->vector == EXC_GP && f->rip == (uint64_t)wrmsr_safe_insn) {
 		f->rip = (uint64_t)wrmsr_fixup;
+		return;
+	}
+	if (f->vector == EXC_GP && f->rip == (uint64_t)rdmsr_safe_insn) {
+		f->rip = (uint64_t)rdmsr_fixup;
 		return;
 	}
 	if (panicking++)

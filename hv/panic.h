@@ -17,5 +17,6 @@ void host_exception(struct exc_frame *f);
 
 /* WRMSR that turns a #GP into -1 (for values a guest chose). */
 int wrmsr_safe(uint32_t msr, uint64_t val);
+int rdmsr_safe(uint32_t msr, uint64_t *val);
 
 #endif

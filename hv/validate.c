@@ -136,6 +136,10 @@ int validate_regs(const struct vcpu_reg_state *rs)
 	int long_mode = (efer & EFER_LME) && (cr0 & CR0_PG);
 	if (!!(efer & EFER_LMA) != long_mode || (long_mode && !(cr4 & CR4_PAE)))
 		return BVMM_EINVAL;
+	/* LME without PAE even with paging off: an exit from that state loses the host's CR0
+	 * under QEMU (cpu.h efer_write, PLATFORM.md). Decision: refused, documented in bvmm.4. */
+	if ((efer & EFER_LME) && !(cr4 & CR4_PAE))
+		return BVMM_EINVAL;
 	if (rs->vrs_crs[VCPU_REGS_CR3] >> lim.maxphy || rs->vrs_crs[VCPU_REGS_CR8] > 15)
 		return BVMM_EINVAL;
 	if (rs->vrs_drs[VCPU_REGS_DR6] >> 32 || rs->vrs_drs[VCPU_REGS_DR7] >> 32)

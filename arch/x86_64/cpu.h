@@ -84,12 +84,50 @@ struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
 
 /* A guest's WRMSR to EFER under SVM: the value to put in the VMCB (LMA is the CPU's, SVME
  * stays set for VMRUN but is hidden), or EFER_BAD for #GP: a bit outside `writable` (which
- * holds only what CPUID offers), or LME changed while paging is on (APM vol. 2, 3.1.7). */
-static inline uint64_t efer_write(uint64_t cur, uint64_t val, uint64_t cr0, uint64_t writable)
+ * holds only what CPUID offers), or LME changed while paging is on (APM vol. 2, 3.1.7).
+ * Decision: LME = 1 with CR4.PAE = 0 is refused too, although a CPU accepts it while paging
+ * is off. No guest may hold that combination at an exit: QEMU's #VMEXIT reloads the host's
+ * CR0 under the guest's EFER and CR4, refuses it, and the host runs on with paging off
+ * (PLATFORM.md, "QEMU 7.2 TCG defects"). Software sets PAE before LME anyway. */
+static inline uint64_t efer_write(uint64_t cur, uint64_t val, uint64_t cr0, uint64_t cr4,
+				  uint64_t writable)
 {
 	if ((val & ~(writable | EFER_LMA)) || (((val ^ cur) & EFER_LME) && (cr0 & CR0_PG)))
 		return EFER_BAD;
+	if ((val & EFER_LME) && !(cr4 & CR4_PAE))
+		return EFER_BAD;
 	return (val & writable) | (cur & EFER_LMA) | EFER_SVME;
+}
+
+#define CR0_BAD (~0ull)
+#define CR0_MP (1ull << 1)
+#define CR0_TS (1ull << 3)
+#define CR0_ET (1ull << 4)
+#define CR0_AM (1ull << 18)
+#define CR0_NW (1ull << 29)
+#define CR0_CD (1ull << 30)
+#define CR0_DEFINED 0xe005003full   /* PE MP EM TS ET NE, WP, AM, NW CD PG */
+
+/* MOV to CR0 emulated (APM vol. 2, 3.1.1 and 14.6: long-mode activation): the new CR0 with
+ * *efer's LMA updated, or CR0_BAD for #GP. `cs_l`: the CPU is in 64-bit mode. Reserved bits
+ * 31:0 are ignored, ET reads as 1. */
+static inline uint64_t cr0_write(uint64_t cur, uint64_t val, uint64_t cr4, int cs_l,
+				 uint64_t *efer)
+{
+	if ((val >> 32) || ((val & CR0_NW) && !(val & CR0_CD)) || ((val & CR0_PG) && !(val & CR0_PE)))
+		return CR0_BAD;
+	int pg_on = (val & CR0_PG) && !(cur & CR0_PG), pg_off = !(val & CR0_PG) && (cur & CR0_PG);
+	if (pg_on && (*efer & EFER_LME)) {
+		if (!(cr4 & CR4_PAE) || cs_l)
+			return CR0_BAD;
+		*efer |= EFER_LMA;
+	}
+	if (pg_off && (*efer & EFER_LMA)) {
+		if (cs_l)
+			return CR0_BAD;   /* paging off from 64-bit code: #GP (QEMU lets it through) */
+		*efer &= ~EFER_LMA;
+	}
+	return (val & CR0_DEFINED) | CR0_ET;
 }
 
 #ifndef BVMM_HOST_TEST

@@ -89,6 +89,22 @@ wrmsr_fixup:
 	movl $-1, %eax
 	ret
 
+/* int rdmsr_safe(uint32_t msr, uint64_t *val): 0, or -1 if RDMSR raised #GP (resumes at
+ * rdmsr_fixup; *val untouched). */
+	.globl rdmsr_safe, rdmsr_safe_insn, rdmsr_fixup
+rdmsr_safe:
+	movl %edi, %ecx
+rdmsr_safe_insn:
+	rdmsr
+	shlq $32, %rdx
+	orq %rdx, %rax
+	movq %rax, (%rsi)
+	xorl %eax, %eax
+	ret
+rdmsr_fixup:
+	movl $-1, %eax
+	ret
+
 .altmacro
 .macro stubs from, to
 	stub \from

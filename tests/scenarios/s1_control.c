@@ -124,6 +124,71 @@ static void check_guarded_msrs(void)
 	sc_check(f < 0, "invd-emulated", L"vector %d", f);
 }
 
+/* Issue 6: the control guest's MSRs are an allowlist. The AMD address-decode MSRs (IORRs,
+ * MMIO_CFG_BASE), DRAM layout and SMM ranges are read-only, MSRs not known safe are absent,
+ * and the allowed ones still work. Under QEMU's TCG an MSR it does not know is silently
+ * ignored, so without the allowlist these writes "succeed". */
+static void check_msr_allowlist(void)
+{
+	static const struct { uint32_t msr; const char *name; } ro[] = {
+		{ 0xc0010016, "iorr-base0" }, { 0xc0010017, "iorr-mask0" },
+		{ 0xc0010018, "iorr-base1" }, { 0xc0010019, "iorr-mask1" },
+		{ 0xc0010058, "mmio-cfg-base" }, { 0xc0010010, "syscfg" },
+		{ 0xc001001d, "top-mem2" }, { 0xc0010112, "smm-addr" }, { 0xc0010113, "smm-mask" },
+		{ 0x00000079, "microcode-trigger" }, { 0x00000600, "ds-area" },
+	};
+	uint64_t pool = sc_find_pool(POOL_BYTES), v = 0, v2 = 0;
+	char name[64];
+	for (unsigned i = 0; i < sizeof ro / sizeof ro[0]; i++) {
+		int f = sc_probe(sc_wrmsr, ro[i].msr, pool | 0x18, NULL);
+		CopyMem(name, "msr-write-gp-", 14);
+		CopyMem(name + 13, (void *)ro[i].name, strlena((CHAR8 *)ro[i].name) + 1);
+		sc_check(f == GP, name, L"MSR %x: vector %d", ro[i].msr, f);
+	}
+	int f = sc_probe(sc_rdmsr, 0x4b564d01, 0, &v);   /* KVM's clock: not offered */
+	sc_check(f == GP, "msr-unknown-read-gp", L"vector %d value %lx", f, v);
+	f = sc_probe(sc_rdmsr, 0xc0011fff, 0, &v);
+	sc_check(f == GP, "msr-unlisted-amd-read-gp", L"vector %d value %lx", f, v);
+	f = sc_probe(sc_rdmsr, 0xc0000082, 0, &v);          /* LSTAR: passes both ways */
+	int f2 = sc_probe(sc_wrmsr, 0xc0000082, v, NULL);
+	sc_check(f < 0 && f2 < 0, "msr-lstar-passes", L"vectors %d %d", f, f2);
+	f = sc_probe(sc_rdmsr, 0x277, 0, &v);               /* PAT */
+	f2 = sc_probe(sc_wrmsr, 0x277, v, NULL);
+	sc_probe(sc_rdmsr, 0x277, 0, &v2);
+	sc_check(f < 0 && f2 < 0 && v == v2, "msr-pat-passes", L"vectors %d %d", f, f2);
+	f = sc_probe(sc_rdmsr, 0xc0010016, 0, &v);          /* read-only: reads work */
+	sc_check(f < 0, "msr-iorr-read-ok", L"vector %d", f);
+	f = sc_probe(sc_rdmsr, 0x1a0, 0, &v);               /* MISC_ENABLE: no XD disable */
+	f2 = sc_probe(sc_wrmsr, 0x1a0, v | (1ull << 34), NULL);
+	int f3 = sc_probe(sc_wrmsr, 0x1a0, v, NULL);
+	sc_check(f < 0 && f2 == GP && f3 < 0, "msr-misc-enable-xd-disable-gp",
+		 L"vectors %d %d %d", f, f2, f3);
+	f = sc_probe(sc_wrmsr, 0x1d9, 1ull << 7, NULL);     /* DEBUGCTL.BTS */
+	sc_check(f == GP, "msr-debugctl-bts-gp", L"vector %d", f);
+}
+
+/* Issue 6: CR0 writes of the control guest are emulated; it may not leave long mode (with LME
+ * set and CR4 writes not intercepted it could clear PAE, the state QEMU's #VMEXIT cannot
+ * leave). QEMU's TCG lets 64-bit code turn paging off: without the intercept this probe
+ * would leave long mode under the scenario's feet. */
+static void check_cr0(void)
+{
+	uint64_t cr0 = 0, after = 0;
+	int f = sc_probe(sc_read_cr0, 0, 0, &cr0);
+	int f2 = sc_probe(sc_write_cr0, cr0 ^ (1ull << 18), 0, NULL);   /* AM toggled: emulated */
+	sc_probe(sc_read_cr0, 0, 0, &after);
+	int f3 = sc_probe(sc_write_cr0, cr0, 0, NULL);
+	sc_check(f < 0 && f2 < 0 && f3 < 0 && after == (cr0 ^ (1ull << 18)), "cr0-write-emulated",
+		 L"cr0 %lx then %lx, vectors %d %d %d", cr0, after, f, f2, f3);
+	f = sc_probe(sc_write_cr0, cr0 & ~(1ull << 31), 0, NULL);
+	sc_probe(sc_read_cr0, 0, 0, &after);
+	sc_check(f == GP && after == cr0, "cr0-paging-off-gp", L"vector %d cr0 %lx", f, after);
+	f = sc_probe(sc_write_cr0, (cr0 & ~(1ull << 30)) | (1ull << 29), 0, NULL);   /* NW without CD */
+	sc_check(f == GP, "cr0-nw-without-cd-gp", L"vector %d", f);
+	sc_probe(sc_read_cr0, 0, 0, &after);
+	sc_check(after == cr0, "cr0-unchanged", L"cr0 %lx, was %lx", after, cr0);
+}
+
 /* ENOSPC: at most VMM_MAX_VCPUS (512) vCPUs in all VMs together; the 32 MiB pool holds 8 VMs
  * of 64 vCPUs (about 4.2 MiB), so the limit, not the pool, refuses the ninth. */
 static void check_enospc(void)
@@ -262,6 +327,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_msrs();
 	check_svm_insns();
 	check_guarded_msrs();
+	check_msr_allowlist();
+	check_cr0();
 	check_enospc();
 	check_pool();
 	check_firmware(image);

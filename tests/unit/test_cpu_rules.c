@@ -21,22 +21,26 @@ static void test_efer_write(void **state)
 	(void)state;
 	uint64_t lm = EFER_LME | EFER_LMA | EFER_SVME;
 	/* read-modify-write of what the guest read (SVME hidden): NXE on, LMA kept, SVME set */
-	assert_int_equal(efer_write(lm, EFER_LME | EFER_LMA | EFER_NXE, CR0_PG, W),
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_LMA | EFER_NXE, CR0_PG, CR4_PAE, W),
 			 EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME);
 	/* LMA is the CPU's: a write without it keeps it */
-	assert_int_equal(efer_write(lm, EFER_LME, CR0_PG, W), EFER_LME | EFER_LMA | EFER_SVME);
+	assert_int_equal(efer_write(lm, EFER_LME, CR0_PG, CR4_PAE, W), EFER_LME | EFER_LMA | EFER_SVME);
 	/* bits the CPU does not offer */
-	assert_int_equal(efer_write(lm, EFER_LME | EFER_LMSLE, CR0_PG, W), EFER_BAD);
-	assert_int_equal(efer_write(lm, EFER_LME | EFER_FFXSR, CR0_PG, W), EFER_BAD);
-	assert_int_equal(efer_write(lm, EFER_LME | EFER_FFXSR, CR0_PG, W | EFER_FFXSR),
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_LMSLE, CR0_PG, CR4_PAE, W), EFER_BAD);
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_FFXSR, CR0_PG, CR4_PAE, W), EFER_BAD);
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_FFXSR, CR0_PG, CR4_PAE, W | EFER_FFXSR),
 			 EFER_LME | EFER_FFXSR | EFER_LMA | EFER_SVME);
 	/* SVME is reserved to a guest that has no SVM */
-	assert_int_equal(efer_write(lm, EFER_LME | EFER_SVME, CR0_PG, W), EFER_BAD);
+	assert_int_equal(efer_write(lm, EFER_LME | EFER_SVME, CR0_PG, CR4_PAE, W), EFER_BAD);
 	/* LME may not change while paging is on; it may with paging off */
-	assert_int_equal(efer_write(lm, 0, CR0_PG, W), EFER_BAD);
-	assert_int_equal(efer_write(EFER_SVME, EFER_LME, CR0_PG, W), EFER_BAD);
-	assert_int_equal(efer_write(EFER_SVME, EFER_LME, 0, W), EFER_LME | EFER_SVME);
-	assert_int_equal(efer_write(EFER_LME | EFER_SVME, 0, CR0_PE, W), EFER_SVME);
+	assert_int_equal(efer_write(lm, 0, CR0_PG, CR4_PAE, W), EFER_BAD);
+	assert_int_equal(efer_write(EFER_SVME, EFER_LME, CR0_PG, CR4_PAE, W), EFER_BAD);
+	assert_int_equal(efer_write(EFER_SVME, EFER_LME, 0, CR4_PAE, W), EFER_LME | EFER_SVME);
+	assert_int_equal(efer_write(EFER_LME | EFER_SVME, 0, CR0_PE, CR4_PAE, W), EFER_SVME);
+	/* Decision: LME never without PAE (the QEMU #VMEXIT runaway), even with paging off */
+	assert_int_equal(efer_write(EFER_SVME, EFER_LME, 0, 0, W), EFER_BAD);
+	assert_int_equal(efer_write(EFER_SVME, EFER_LME, CR0_PE, CR4_PSE, W), EFER_BAD);
+	assert_int_equal(efer_write(EFER_SVME, EFER_NXE, 0, 0, W), EFER_NXE | EFER_SVME);
 }
 
 static void expect_cr(const uint8_t *b, unsigned n, int lm, unsigned cr, unsigned gpr, unsigned len)

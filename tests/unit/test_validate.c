@@ -608,6 +608,15 @@ static void test_regs_real_mode_accepted(void **state)
 	EXPECT_REGS(rs, 0);
 }
 
+/* The attack of issue 6: real mode, EFER.LME = 1, CR4.PAE = 0. */
+static struct vcpu_reg_state *rs_real16_for_lme(void)
+{
+	struct vcpu_reg_state *rs = rs_prot32();
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x60000010;
+	rs->vrs_msrs[VCPU_REGS_EFER] = 0x100;
+	return rs;
+}
+
 static void test_regs_prot32_accepted(void **state)
 {
 	(void)state;
@@ -619,10 +628,16 @@ static void test_regs_prot32_accepted(void **state)
 	EXPECT_REGS(rs, 0);
 	rs->vrs_crs[VCPU_REGS_CR4] = 0x20;
 	EXPECT_REGS(rs, 0);
-	/* LME set but paging off: not long mode yet, LMA clear is right */
+	/* LME set but paging off: not long mode yet, LMA clear is right (with PAE) */
 	rs = rs_prot32();
 	rs->vrs_msrs[VCPU_REGS_EFER] = 0x100;
+	rs->vrs_crs[VCPU_REGS_CR4] = 0x20;
 	EXPECT_REGS(rs, 0);
+	/* Decision: LME without PAE is refused even with paging off (QEMU's #VMEXIT runaway) */
+	rs->vrs_crs[VCPU_REGS_CR4] = 0;
+	EXPECT_REGS(rs, BVMM_EINVAL);
+	rs = rs_real16_for_lme();
+	EXPECT_REGS(rs, BVMM_EINVAL);
 }
 
 static void test_regs_long64_accepted(void **state)

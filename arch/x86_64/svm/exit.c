@@ -3,6 +3,7 @@
 #include "svm.h"
 #include "../cpu.h"
 #include "../cpuid.h"
+#include "../msr.h"
 #include "../../../abi/bvmm.h"
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
@@ -43,8 +44,20 @@ static void exit_cpuid(struct svm_guest *g)
 }
 
 
+/* The MSRs the control guest reaches through the hypervisor (msr.h): the emulated ones, and
+ * the allowed ones the permission map cannot pass (filtered writes). 0, or -1 for #GP. */
 static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 {
+	switch (msr_control_access(msr)) {
+	case MSR_EMUL:
+		break;
+	case MSR_PASS:
+	case MSR_READ:
+	case MSR_CHECK:
+		return rdmsr_safe(msr, val);
+	default:
+		return -1;
+	}
 	switch (msr) {
 	case MSR_EFER:
 		*val = v->s.efer & ~EFER_SVME;
@@ -55,6 +68,8 @@ static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 	case MSR_VM_HSAVE_PA:
 		*val = 0;
 		return 0;
+	case MSR_APIC_BASE:
+		return rdmsr_safe(msr, val);
 	default:
 		return -1;
 	}
@@ -71,11 +86,24 @@ static int apic_base_write(uint64_t val)
 
 static int msr_write(struct vmcb *v, uint32_t msr, uint64_t val)
 {
+	uint64_t old;
+	switch (msr_control_access(msr)) {
+	case MSR_PASS:
+		return wrmsr_safe(msr, val);
+	case MSR_CHECK:
+		if (rdmsr_safe(msr, &old) || !msr_control_write_ok(msr, old, val))
+			return -1;
+		return wrmsr_safe(msr, val);
+	case MSR_EMUL:
+		break;
+	default:
+		return -1;   /* not known safe, or read-only (address decoders, DRAM layout, SMM) */
+	}
 	if (msr == MSR_APIC_BASE)
 		return apic_base_write(val);
 	if (msr != MSR_EFER)
-		return -1;   /* VM_CR, VM_HSAVE_PA: locked; SYSCFG, TOP_MEM, TOP_MEM2: DRAM layout */
-	uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, svm_host.efer_control);
+		return -1;   /* VM_CR, VM_HSAVE_PA: locked */
+	uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, v->s.cr4, svm_host.efer_control);
 	if (efer == EFER_BAD)
 		return -1;
 	v->s.efer = efer;
@@ -102,6 +130,19 @@ static void exit_msr(struct svm_guest *g)
 	skip_insn(v);
 }
 
+/* The control guest's address space as its registers define it now. */
+static void control_view(const struct vmcb *v, struct gview *gv)
+{
+	/* no initialiser: the TLB arrays need no zeroing (tlb_n) */
+	gv->cr0 = v->s.cr0;
+	gv->cr3 = v->s.cr3;
+	gv->cr4 = v->s.cr4;
+	gv->efer = v->s.efer;
+	gv->gpa_to_hpa = control_gpa_to_hpa;
+	gv->ctx = NULL;
+	gv->tlb_n = 0;
+}
+
 static void exit_vmmcall(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
@@ -109,16 +150,76 @@ static void exit_vmmcall(struct svm_guest *g)
 		svm_inject_exception(v, EXC_UD, 0, 0);
 		return;
 	}
-	struct gview caller;   /* no initialiser: the TLB arrays need no zeroing (tlb_n) */
-	caller.cr0 = v->s.cr0;
-	caller.cr3 = v->s.cr3;
-	caller.cr4 = v->s.cr4;
-	caller.efer = v->s.efer;
-	caller.gpa_to_hpa = control_gpa_to_hpa;
-	caller.ctx = NULL;
-	caller.tlb_n = 0;
+	struct gview caller;
+	control_view(v, &caller);
 	v->s.rax = hypercall(&caller, v->s.rax, g->gprs[GPR_RDI]);
 	skip_insn(v);
+}
+
+static uint64_t control_gpr(const struct svm_guest *g, unsigned vrs)
+{
+	const struct vmcb *v = g->vmcb;
+	return vrs == VCPU_REGS_RAX ? v->s.rax : vrs == VCPU_REGS_RSP ? v->s.rsp : g->gprs[vrs];
+}
+
+/* LMSW r16 (0F 01 /6, mod 3; APM vol. 3): the value it would load into CR0, or CR0_BAD for a
+ * form bvmm does not emulate (a memory operand). LMSW sets PE but never clears it. */
+static uint64_t lmsw_value(const struct svm_guest *g, const uint8_t *b, unsigned n, unsigned *len)
+{
+	static const uint8_t to_vrs[8] = { 0, 2, 3, 1, 14, 15, 4, 5 };
+	unsigned i = 0;
+	while (i < n && (b[i] == 0x66 || b[i] == 0x67 || (b[i] & 0xf0) == 0x40))
+		i++;
+	if (i + 3 > n || b[i] != 0x0f || b[i + 1] != 0x01 || (b[i + 2] & 0xf8) != 0xf0)
+		return CR0_BAD;
+	uint64_t cur = g->vmcb->s.cr0, src = control_gpr(g, to_vrs[b[i + 2] & 7]);
+	*len = i + 3;
+	return (cur & ~0xeull) | (src & 0xf) | (cur & CR0_PE);
+}
+
+/* A CR0 write that changes more than TS/MP (the selective intercept, exit 0x65): decoded
+ * from the guest's memory (no decode assists under QEMU) and emulated. Decision: the control
+ * guest stays in long mode (paging off under EFER.LME: #GP). Its CR4 writes are not
+ * intercepted, so leaving long mode would let it clear PAE with LME set, the state in which
+ * QEMU's #VMEXIT loses the host's CR0 (PLATFORM.md). No OS bvmm hosts leaves long mode. */
+static void exit_cr0_write(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	struct gview gv;
+	uint8_t b[15];
+	unsigned cr = 99, gpr, len = 0;
+	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
+	uint64_t lin = cs_l ? v->s.rip : (v->s.cs.base + v->s.rip) & 0xffffffffull, val = CR0_BAD;
+	control_view(v, &gv);
+	unsigned first = 4096 - (unsigned)(lin & 0xfff), n = first < 15 ? first : 15;
+	if (gmem_copy_in(&gv, b, lin, n))
+		n = 0;
+	else if (n < 15 && !gmem_copy_in(&gv, b + n, lin + n, 15 - n))
+		n = 15;   /* an instruction may end on the page before an unmapped one */
+	if (!decode_mov_to_cr(b, n, cs_l, &cr, &gpr, &len) && cr == 0)
+		val = control_gpr(g, gpr) & (cs_l ? ~0ull : 0xffffffffull);
+	else if (n)
+		val = lmsw_value(g, b, n, &len);
+	if (v->s.cpl) {   /* MOV to CR0 and LMSW are privileged */
+		svm_inject_exception(v, EXC_GP, 1, 0);
+		return;
+	}
+	if (val == CR0_BAD) {
+		log_warn("control guest CR0 write at rip %lx not emulated: #UD", v->s.rip);
+		svm_inject_exception(v, EXC_UD, 0, 0);
+		return;
+	}
+	uint64_t efer = v->s.efer, cr0 = cr0_write(v->s.cr0, val, v->s.cr4, cs_l, &efer);
+	if (cr0 == CR0_BAD || ((v->s.cr0 & CR0_PG) && !(cr0 & CR0_PG) && (efer & EFER_LME))) {
+		log_info("control guest CR0 write %lx at rip %lx refused: #GP%s", val, v->s.rip,
+			 cr0 == CR0_BAD ? "" : " (bvmm keeps the control guest in long mode)");
+		svm_inject_exception(v, EXC_GP, 1, 0);
+		return;
+	}
+	v->s.cr0 = cr0;
+	v->s.efer = efer;
+	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* PG, WP, CD: as the MOV itself would flush */
+	svm_skip_to(v, v->s.rip + len);
 }
 
 static void exit_npf(struct svm_guest *g)
@@ -156,6 +257,9 @@ static void control_exit(struct svm_guest *g)
 		break;
 	case SVM_EXIT_VMMCALL:
 		exit_vmmcall(g);
+		break;
+	case SVM_EXIT_CR0_SEL_WRITE:
+		exit_cr0_write(g);
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -199,6 +303,7 @@ int svm_run_control(struct svm_guest *g)
 	for (;;) {
 		control_exit(g);
 		svm_world_switch((uint64_t)v, g->gprs, svm_host.host_save);
+		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
 			log_state(HV_LOG_ERROR, g);
 			panic("VMRUN of the control guest failed (VMEXIT_INVALID)");

@@ -3,6 +3,7 @@
 #include "svm.h"
 #include "../cpu.h"
 #include "../desc.h"
+#include "../msr.h"
 #include "../../../abi/bvmm.h"
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
@@ -74,7 +75,8 @@ static void seg(struct vmcb_seg *d, const struct seg_state *s)
 static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, uint64_t npt_root)
 {
 	v->c.intercept_misc1 = VMCB_INTERCEPT_CPUID | VMCB_INTERCEPT_MSR_PROT |
-			       VMCB_INTERCEPT_SHUTDOWN | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_INVD;
+			       VMCB_INTERCEPT_SHUTDOWN | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_INVD |
+			       VMCB_INTERCEPT_CR0_SEL_WRITE;   /* no leaving long mode (exit.c) */
 	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL |
 			       VMCB_INTERCEPT_VMLOAD | VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI |
 			       VMCB_INTERCEPT_CLGI | VMCB_INTERCEPT_SKINIT;
@@ -133,6 +135,23 @@ static int alloc_child_maps(void)
 	return 0;
 }
 
+/* The control guest's MSR permission map from the allowlist (msr.h): everything intercepted
+ * but what passes; reads of read-only and filtered MSRs pass too. */
+static void control_msrpm(uint8_t *pm)
+{
+	static const uint32_t base[3] = { 0x00000000u, 0xc0000000u, 0xc0010000u };
+	memset(pm, 0xff, MSRPM_SIZE);
+	for (int b = 0; b < 3; b++)
+		for (uint32_t msr = base[b]; msr < base[b] + 0x2000u; msr++) {
+			enum msr_access a = msr_control_access(msr);
+			long bit = msrpm_bit(msr);
+			if (a == MSR_PASS || a == MSR_READ || a == MSR_CHECK)
+				pm[bit / 8] &= (uint8_t)~(1u << (bit % 8));            /* read */
+			if (a == MSR_PASS)
+				pm[(bit + 1) / 8] &= (uint8_t)~(1u << ((bit + 1) % 8));  /* write */
+		}
+}
+
 static int alloc_host_pages(void)
 {
 	svm_host.hsave = pool_alloc(1);
@@ -141,16 +160,7 @@ static int alloc_host_pages(void)
 	svm_host.msrpm = pool_alloc(MSRPM_SIZE / 4096);
 	if (!svm_host.hsave || !svm_host.host_save || !svm_host.iopm || !svm_host.msrpm)
 		return BVMM_ENOMEM;
-	/* The control guest keeps EFER.SVME hidden and the SVM control MSRs out of reach. */
-	uint8_t *pm = (uint8_t *)(uintptr_t)svm_host.msrpm;
-	msrpm_intercept(pm, MSR_EFER);
-	msrpm_intercept(pm, MSR_VM_CR);
-	msrpm_intercept(pm, MSR_VM_HSAVE_PA);
-	/* Writes that could put the pool behind the APIC window or outside DRAM. */
-	msrpm_intercept_write(pm, MSR_APIC_BASE);
-	msrpm_intercept_write(pm, MSR_SYSCFG);
-	msrpm_intercept_write(pm, MSR_TOP_MEM);
-	msrpm_intercept_write(pm, MSR_TOP_MEM2);
+	control_msrpm((uint8_t *)(uintptr_t)svm_host.msrpm);
 	svm_host.nrips = !!(cpuid(0x8000000a, 0).edx & CPUID_8000000A_EDX_NRIPS);
 	/* EFER bits a guest may set: only what this CPU has (QEMU and Zen 3+ refuse LMSLE, and
 	 * a VMCB with a reserved EFER bit fails VMRUN). Children never see FFXSR or TCE. */

@@ -269,7 +269,7 @@ static int child_wrmsr(struct vm *vm, struct vcpu *vc, uint32_t msr, uint64_t va
 	struct vmcb *v = vmcb_of(vc);
 	switch (msr) {
 	case MSR_EFER: {
-		uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, svm_host.efer_child);
+		uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, v->s.cr4, svm_host.efer_child);
 		if (efer == EFER_BAD)
 			return -1;
 		v->s.efer = efer;
@@ -385,7 +385,9 @@ static int child_cr4_write(struct vm *vm, struct vcpu *vc)
 		       s->gprs[gpr];
 	if (!long_mode)
 		val &= 0xffffffffull;
-	if ((val & ~svm_host.cr4_child) || ((v->s.efer & EFER_LMA) && !(val & CR4_PAE))) {
+	/* Clearing PAE under LME: #GP in long mode (the CPU's rule), and while paging is off too
+	 * (Decision, cpu.h efer_write: LME without PAE is a state no exit may leave in place). */
+	if ((val & ~svm_host.cr4_child) || ((v->s.efer & EFER_LME) && !(val & CR4_PAE))) {
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return 0;
 	}

@@ -112,6 +112,7 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 #define VMCB_INTERCEPT_SMI       (1u << 2)
 #define VMCB_INTERCEPT_INIT      (1u << 3)
 #define VMCB_INTERCEPT_VINTR     (1u << 4)
+#define VMCB_INTERCEPT_CR0_SEL_WRITE (1u << 5)   /* CR0 writes changing more than TS, MP */
 #define VMCB_INTERCEPT_RDPMC     (1u << 15)
 #define VMCB_INTERCEPT_CPUID     (1u << 18)
 #define VMCB_INTERCEPT_INVD      (1u << 22)
@@ -196,6 +197,7 @@ static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
 #define SVM_EXIT_SMI       0x062
 #define SVM_EXIT_INIT      0x063
 #define SVM_EXIT_VINTR     0x064
+#define SVM_EXIT_CR0_SEL_WRITE 0x065
 #define SVM_EXIT_RDPMC     0x06f
 #define SVM_EXIT_CPUID     0x072
 #define SVM_EXIT_INVD      0x076

@@ -3,7 +3,7 @@
 	.text
 	.globl sc_probe_begin, sc_probe_end, sc_probe_fixup
 	.globl sc_read64, sc_write64, sc_rdmsr, sc_wrmsr, sc_vmrun, sc_vmload, sc_vmsave
-	.globl sc_stgi, sc_clgi, sc_skinit, sc_invlpga, sc_invd
+	.globl sc_stgi, sc_clgi, sc_skinit, sc_invlpga, sc_invd, sc_write_cr0, sc_read_cr0
 sc_probe_begin:
 sc_read64:
 	movq (%rdi), %rax
@@ -55,6 +55,13 @@ sc_invlpga:
 	ret
 sc_invd:
 	invd
+	ret
+sc_write_cr0:
+	movq %rdi, %cr0
+	xorl %eax, %eax
+	ret
+sc_read_cr0:
+	movq %cr0, %rax
 	ret
 sc_probe_end:
 sc_probe_fixup:

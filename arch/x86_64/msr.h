@@ -1,0 +1,23 @@
+/* The control guest's MSR allowlist: what it may read and write, decided once per MSR number.
+ * Pure (unit-tested); the vendor backend turns it into its permission map and exit handler.
+ * An MSR that is not listed is not known safe: its reads and writes raise #GP. */
+#ifndef ARCH_MSR_H
+#define ARCH_MSR_H
+
+#include <stdint.h>
+
+enum msr_access {
+	MSR_DENY,   /* #GP both ways (default for every MSR not listed) */
+	MSR_PASS,   /* the CPU's own, not intercepted (per-thread state, counters, x2APIC) */
+	MSR_READ,   /* reads pass; writes #GP (address decode, DRAM layout, SMM, platform) */
+	MSR_CHECK,  /* reads pass; writes intercepted and filtered by msr_control_write_ok */
+	MSR_EMUL,   /* both intercepted, emulated by the backend (EFER, SVM control MSRs) */
+};
+
+enum msr_access msr_control_access(uint32_t msr);
+
+/* For MSR_CHECK: may the control guest change `msr` from `old` to `val`? (APIC_BASE is the
+ * backend's: it depends on where the pool is.) */
+int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val);
+
+#endif
