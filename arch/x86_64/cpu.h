@@ -130,6 +130,26 @@ static inline uint64_t cr0_write(uint64_t cur, uint64_t val, uint64_t cr4, int c
 	return (val & CR0_DEFINED) | CR0_ET;
 }
 
+#define CR4_BAD   (~0ull)
+#define CR4_LA57  (1ull << 12)
+#define CR4_PCIDE (1ull << 17)
+
+/* MOV to CR4 emulated (APM vol. 2, 3.1.3; SDM vol. 3, 2.5): `val`, or CR4_BAD for #GP: a bit
+ * outside `allowed` (what this guest may have), PCIDE outside long mode or with CR3[11:0] set,
+ * LA57 changed in long mode, PAE cleared in long mode -- or cleared while EFER.LME is set at
+ * all (Decision, see efer_write). */
+static inline uint64_t cr4_write(uint64_t cur, uint64_t val, uint64_t efer, uint64_t cr3,
+				 uint64_t allowed)
+{
+	if ((val & ~allowed) || ((efer & EFER_LME) && !(val & CR4_PAE)))
+		return CR4_BAD;
+	if ((val & CR4_PCIDE) && (!(efer & EFER_LMA) || (!(cur & CR4_PCIDE) && (cr3 & 0xfff))))
+		return CR4_BAD;
+	if ((efer & EFER_LMA) && ((val ^ cur) & CR4_LA57))
+		return CR4_BAD;
+	return val;
+}
+
 #ifndef BVMM_HOST_TEST
 static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 {

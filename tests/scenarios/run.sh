@@ -119,7 +119,7 @@ s1() {
 	hvlog s1 log-msr-refused 'control guest write of MSR c0010117 refused: #GP'
 	hvlog s1 log-apic-base-refused 'control guest write of MSR 1b refused: #GP'
 	hvlog s1 log-iorr-refused 'control guest write of MSR c0010016 refused: #GP'
-	hvlog s1 log-cr0-paging-off-refused 'control guest CR0 write [0-9a-f]+ at rip [0-9a-f]+ refused: #GP \(bvmm keeps the control guest in long mode\)'
+	hvlog s1 log-cr0-paging-off-refused 'control guest CR0 write [0-9a-f]+ at rip [0-9a-f]+ refused: #GP'
 	grep -a -q 'bvmm: launch cost [0-9]* TSC ticks' "$OUT/s1/com1.txt"
 	check s1/log-launch-cost $? "no launch cost line"
 }

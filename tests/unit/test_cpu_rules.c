@@ -13,6 +13,7 @@
 #include "../../hv/validate.h"
 #include "../../abi/bvmm.h"
 #include "../../control/libvmm/vmm_state.h"
+#include "../../arch/x86_64/msr.h"
 
 #define W (EFER_SCE | EFER_LME | EFER_NXE)
 
@@ -41,6 +42,82 @@ static void test_efer_write(void **state)
 	assert_int_equal(efer_write(EFER_SVME, EFER_LME, 0, 0, W), EFER_BAD);
 	assert_int_equal(efer_write(EFER_SVME, EFER_LME, CR0_PE, CR4_PSE, W), EFER_BAD);
 	assert_int_equal(efer_write(EFER_SVME, EFER_NXE, 0, 0, W), EFER_NXE | EFER_SVME);
+}
+
+static void test_cr0_write(void **state)
+{
+	(void)state;
+	uint64_t lm = 0x80050033, efer = EFER_LME | EFER_LMA | EFER_SVME;
+	uint64_t e = efer;
+	/* AM toggled in 64-bit mode: accepted, LMA kept */
+	assert_int_equal(cr0_write(lm, lm & ~CR0_AM, CR4_PAE, 1, &e), lm & ~CR0_AM);
+	assert_int_equal(e, efer);
+	/* paging off from 64-bit code: #GP; from compatibility mode: long mode ends (LMA 0) */
+	assert_int_equal(cr0_write(lm, lm & ~CR0_PG, CR4_PAE, 1, &e), CR0_BAD);
+	assert_int_equal(cr0_write(lm, lm & ~CR0_PG, CR4_PAE, 0, &e), (lm & ~CR0_PG));
+	assert_int_equal(e, EFER_LME | EFER_SVME);
+	/* paging on under LME: needs PAE (else #GP), sets LMA */
+	e = EFER_LME;
+	assert_int_equal(cr0_write(0x11, 0x80000011, 0, 0, &e), CR0_BAD);
+	assert_int_equal(cr0_write(0x11, 0x80000011, CR4_PAE, 0, &e), 0x80000011);
+	assert_int_equal(e, EFER_LME | EFER_LMA);
+	/* architectural #GP cases; reserved low bits dropped, ET forced */
+	e = 0;
+	assert_int_equal(cr0_write(0x11, 0x11 | CR0_NW, 0, 0, &e), CR0_BAD);
+	assert_int_equal(cr0_write(0x11, 0x80000010, 0, 0, &e), CR0_BAD);
+	assert_int_equal(cr0_write(0x11, 1ull << 32 | 0x11, 0, 0, &e), CR0_BAD);
+	assert_int_equal(cr0_write(0x11, 0x01 | (1ull << 7), 0, 0, &e), 0x11);
+}
+
+static void test_cr4_write(void **state)
+{
+	(void)state;
+	uint64_t all = 0x3717ff, lm = EFER_LME | EFER_LMA;
+	assert_int_equal(cr4_write(0x20, 0xa0, lm, 0, all), 0xa0);
+	assert_int_equal(cr4_write(0x20, 0x20 | (1ull << 22), lm, 0, all), CR4_BAD);   /* not offered */
+	/* the Decision: PAE never cleared while LME is set, paging on or off */
+	assert_int_equal(cr4_write(0x20, 0, lm, 0, all), CR4_BAD);
+	assert_int_equal(cr4_write(0x20, 0, EFER_LME, 0, all), CR4_BAD);
+	assert_int_equal(cr4_write(0x20, 0, 0, 0, all), 0);
+	/* LA57 only outside long mode (the 4/5-level switch Linux makes with paging off) */
+	assert_int_equal(cr4_write(0x20, 0x20 | CR4_LA57, lm, 0, all), CR4_BAD);
+	assert_int_equal(cr4_write(0x20, 0x20 | CR4_LA57, EFER_LME, 0, all), 0x20 | CR4_LA57);
+	/* PCIDE: long mode only, and CR3[11:0] zero when it is turned on */
+	assert_int_equal(cr4_write(0x20, 0x20 | CR4_PCIDE, EFER_LME, 0, all), CR4_BAD);
+	assert_int_equal(cr4_write(0x20, 0x20 | CR4_PCIDE, lm, 0x1001, all), CR4_BAD);
+	assert_int_equal(cr4_write(0x20, 0x20 | CR4_PCIDE, lm, 0x1000, all), 0x20 | CR4_PCIDE);
+}
+
+static void test_msr_allowlist(void **state)
+{
+	(void)state;
+	/* address decoders, DRAM layout, SMM: read-only; unknown: absent; per-thread: passed */
+	for (uint32_t m = 0xc0010016; m <= 0xc001001a; m++)
+		assert_int_equal(msr_control_access(m), MSR_READ);
+	assert_int_equal(msr_control_access(0xc0010058), MSR_READ);
+	assert_int_equal(msr_control_access(0xc0010010), MSR_READ);
+	assert_int_equal(msr_control_access(0xc001001d), MSR_READ);
+	assert_int_equal(msr_control_access(0xc0010112), MSR_READ);
+	assert_int_equal(msr_control_access(0xc001001b), MSR_DENY);
+	assert_int_equal(msr_control_access(0x4b564d01), MSR_DENY);
+	assert_int_equal(msr_control_access(0x600), MSR_DENY);
+	assert_int_equal(msr_control_access(0x79), MSR_DENY);
+	assert_int_equal(msr_control_access(0xffffffff), MSR_DENY);
+	assert_int_equal(msr_control_access(0), MSR_READ);
+	assert_int_equal(msr_control_access(0xc0000082), MSR_PASS);
+	assert_int_equal(msr_control_access(0x830), MSR_PASS);
+	assert_int_equal(msr_control_access(0xc0000080), MSR_EMUL);
+	assert_int_equal(msr_control_access(0xc0010114), MSR_EMUL);
+	assert_int_equal(msr_control_access(0xc0010117), MSR_EMUL);
+	assert_int_equal(msr_control_access(0x1b), MSR_EMUL);
+	/* filtered writes */
+	assert_true(msr_control_write_ok(0x1a0, 0, 1));
+	assert_false(msr_control_write_ok(0x1a0, 0, 1ull << 34));
+	assert_false(msr_control_write_ok(0x1d9, 0, 1ull << 7));
+	assert_true(msr_control_write_ok(0x1d9, 0, 1));
+	assert_true(msr_control_write_ok(0xc0010015, 0x10, 0x10 | (1ull << 30)));
+	assert_false(msr_control_write_ok(0xc0010015, 0x10, 0x11));
+	assert_false(msr_control_write_ok(0x10, 0, 0));
 }
 
 static void expect_cr(const uint8_t *b, unsigned n, int lm, unsigned cr, unsigned gpr, unsigned len)
@@ -160,6 +237,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_efer_write),
+		cmocka_unit_test(test_cr0_write),
+		cmocka_unit_test(test_cr4_write),
+		cmocka_unit_test(test_msr_allowlist),
 		cmocka_unit_test(test_decode_mov_to_cr),
 		cmocka_unit_test(test_msrpm_write_only),
 		cmocka_unit_test(test_validate_limits),

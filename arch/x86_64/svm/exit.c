@@ -177,48 +177,71 @@ static uint64_t lmsw_value(const struct svm_guest *g, const uint8_t *b, unsigned
 	return (cur & ~0xeull) | (src & 0xf) | (cur & CR0_PE);
 }
 
-/* A CR0 write that changes more than TS/MP (the selective intercept, exit 0x65): decoded
- * from the guest's memory (no decode assists under QEMU) and emulated. Decision: the control
- * guest stays in long mode (paging off under EFER.LME: #GP). Its CR4 writes are not
- * intercepted, so leaving long mode would let it clear PAE with LME set, the state in which
- * QEMU's #VMEXIT loses the host's CR0 (PLATFORM.md). No OS bvmm hosts leaves long mode. */
-static void exit_cr0_write(struct svm_guest *g)
+/* The instruction at the control guest's RIP: as many bytes as are mapped, up to 15. */
+static unsigned control_fetch(const struct vmcb *v, int cs_l, uint8_t b[15])
+{
+	struct gview gv;
+	uint64_t lin = cs_l ? v->s.rip : (v->s.cs.base + v->s.rip) & 0xffffffffull;
+	unsigned first = 4096 - (unsigned)(lin & 0xfff), n = first < 15 ? first : 15;
+	control_view(v, &gv);
+	if (gmem_copy_in(&gv, b, lin, n))
+		return 0;
+	if (n < 15 && !gmem_copy_in(&gv, b + n, lin + n, 15 - n))
+		n = 15;   /* an instruction may end on the page before an unmapped one */
+	return n;
+}
+
+/* While the control guest runs with paging off and EFER.LME set, its CR4 writes are
+ * intercepted (exit_cr_write): it must not clear PAE then. In long mode the CPU refuses that
+ * by itself, so the intercept is off. */
+static void control_cr4_intercept(struct vmcb *v)
+{
+	if ((v->s.efer & EFER_LME) && !(v->s.cr0 & CR0_PG))
+		v->c.intercept_cr |= VMCB_INTERCEPT_CR4_WRITE;
+	else
+		v->c.intercept_cr &= ~VMCB_INTERCEPT_CR4_WRITE;
+}
+
+/* A CR0 write that changes more than TS/MP (the selective intercept, exit 0x65), or a CR4
+ * write while paging is off under LME (exit 0x14): decoded from the guest's memory (no decode
+ * assists under QEMU) and emulated with the CPU's rules (cpu.h cr0_write, cr4_write), which
+ * keep EFER.LME = 1 with CR4.PAE = 0 out of reach: QEMU's #VMEXIT loses the host's CR0 in
+ * that state (PLATFORM.md). */
+static void exit_cr_write(struct svm_guest *g, unsigned crn)
 {
 	struct vmcb *v = g->vmcb;
-	struct gview gv;
 	uint8_t b[15];
 	unsigned cr = 99, gpr, len = 0;
 	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
-	uint64_t lin = cs_l ? v->s.rip : (v->s.cs.base + v->s.rip) & 0xffffffffull, val = CR0_BAD;
-	control_view(v, &gv);
-	unsigned first = 4096 - (unsigned)(lin & 0xfff), n = first < 15 ? first : 15;
-	if (gmem_copy_in(&gv, b, lin, n))
-		n = 0;
-	else if (n < 15 && !gmem_copy_in(&gv, b + n, lin + n, 15 - n))
-		n = 15;   /* an instruction may end on the page before an unmapped one */
-	if (!decode_mov_to_cr(b, n, cs_l, &cr, &gpr, &len) && cr == 0)
+	uint64_t val = CR0_BAD, efer = v->s.efer, nv;
+	unsigned n = control_fetch(v, cs_l, b);
+	if (!decode_mov_to_cr(b, n, cs_l, &cr, &gpr, &len) && cr == crn)
 		val = control_gpr(g, gpr) & (cs_l ? ~0ull : 0xffffffffull);
-	else if (n)
+	else if (n && crn == 0)
 		val = lmsw_value(g, b, n, &len);
-	if (v->s.cpl) {   /* MOV to CR0 and LMSW are privileged */
+	if (v->s.cpl) {   /* MOV to CR and LMSW are privileged */
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return;
 	}
 	if (val == CR0_BAD) {
-		log_warn("control guest CR0 write at rip %lx not emulated: #UD", v->s.rip);
+		log_warn("control guest CR%u write at rip %lx not emulated: #UD", crn, v->s.rip);
 		svm_inject_exception(v, EXC_UD, 0, 0);
 		return;
 	}
-	uint64_t efer = v->s.efer, cr0 = cr0_write(v->s.cr0, val, v->s.cr4, cs_l, &efer);
-	if (cr0 == CR0_BAD || ((v->s.cr0 & CR0_PG) && !(cr0 & CR0_PG) && (efer & EFER_LME))) {
-		log_info("control guest CR0 write %lx at rip %lx refused: #GP%s", val, v->s.rip,
-			 cr0 == CR0_BAD ? "" : " (bvmm keeps the control guest in long mode)");
+	nv = crn == 0 ? cr0_write(v->s.cr0, val, v->s.cr4, cs_l, &efer)
+		      : cr4_write(v->s.cr4, val, efer, v->s.cr3, svm_host.cr4_control);
+	if (nv == CR0_BAD) {   /* == CR4_BAD */
+		log_info("control guest CR%u write %lx at rip %lx refused: #GP", crn, val, v->s.rip);
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return;
 	}
-	v->s.cr0 = cr0;
+	if (crn == 0)
+		v->s.cr0 = nv;
+	else
+		v->s.cr4 = nv;
 	v->s.efer = efer;
-	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* PG, WP, CD: as the MOV itself would flush */
+	control_cr4_intercept(v);
+	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* PG, WP, CD, PGE, ...: as the MOV would flush */
 	svm_skip_to(v, v->s.rip + len);
 }
 
@@ -259,7 +282,10 @@ static void control_exit(struct svm_guest *g)
 		exit_vmmcall(g);
 		break;
 	case SVM_EXIT_CR0_SEL_WRITE:
-		exit_cr0_write(g);
+		exit_cr_write(g, 0);
+		break;
+	case SVM_EXIT_CR4_WRITE:
+		exit_cr_write(g, 4);
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:

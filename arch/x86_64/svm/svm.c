@@ -175,6 +175,13 @@ static int alloc_host_pages(void)
 	uint32_t b7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ebx : 0;
 	svm_host.cr4_child = 0x7ffull | ((b7 & 1) ? CR4_FSGSBASE : 0) |
 			     ((b7 & (1u << 7)) ? CR4_SMEP : 0) | ((b7 & (1u << 20)) ? CR4_SMAP : 0);
+	/* CR4 for the control guest (its writes are emulated only while paging is off under
+	 * LME, exit.c): what this CPU has. */
+	uint32_t c1 = cpuid(1, 0).ecx, c7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ecx : 0;
+	svm_host.cr4_control = svm_host.cr4_child | ((c7 & (1u << 2)) ? (1ull << 11) : 0) |
+			       ((c7 & (1u << 16)) ? CR4_LA57 : 0) | ((c1 & (1u << 17)) ? CR4_PCIDE : 0) |
+			       ((c1 & (1u << 26)) ? CR4_OSXSAVE : 0) | ((c7 & (1u << 3)) ? CR4_PKE : 0) |
+			       ((c7 & (1u << 7)) ? (1ull << 23) : 0);   /* UMIP LA57 PCIDE OSXSAVE PKE CET */
 	int has_8 = cpuid(0x80000000, 0).eax >= 0x80000008;
 	unsigned pa_bits = has_8 ? cpuid(0x80000008, 0).eax & 0xff : 36;
 	svm_host.fxsave_erptr = has_8 && (cpuid(0x80000008, 0).ebx & (1u << 2));   /* XSaveErPtr */

@@ -26,6 +26,7 @@ struct svm_host {
 	uint64_t child_msrpm; /* all MSRs intercepted but those the VMCB switches */
 	uint64_t efer_control, efer_child;   /* EFER bits a guest may write (CPUID-based) */
 	uint64_t cr4_child;   /* CR4 bits a child may set (its CPUID view, this CPU) */
+	uint64_t cr4_control; /* CR4 bits this CPU has (the control guest's emulated writes) */
 	int fxsave_erptr;     /* FXSAVE/FXRSTOR always save/restore FIP, FDP, FOP */
 	int has_rdtscp;       /* TSC_AUX exists: switched around RUN */
 };

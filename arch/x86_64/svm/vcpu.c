@@ -385,9 +385,7 @@ static int child_cr4_write(struct vm *vm, struct vcpu *vc)
 		       s->gprs[gpr];
 	if (!long_mode)
 		val &= 0xffffffffull;
-	/* Clearing PAE under LME: #GP in long mode (the CPU's rule), and while paging is off too
-	 * (Decision, cpu.h efer_write: LME without PAE is a state no exit may leave in place). */
-	if ((val & ~svm_host.cr4_child) || ((v->s.efer & EFER_LME) && !(val & CR4_PAE))) {
+	if (cr4_write(v->s.cr4, val, v->s.efer, v->s.cr3, svm_host.cr4_child) == CR4_BAD) {
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return 0;
 	}
