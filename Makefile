@@ -163,6 +163,7 @@ GUEST_ADDR_prot32 := 0x2000
 GUEST_ADDR_triple := 0x7c00
 GUEST_ADDR_long64 := 0x100000
 GUEST_ADDR_bench16 := 0x7c00
+GUEST_ADDR_hostile16 := 0x7c00
 GUESTS := $(patsubst tests/guests/%.S,$(B)/guests/%.bin,$(wildcard tests/guests/*.S))
 $(B)/guests/%.bin: tests/guests/%.S
 	@mkdir -p $(dir $@)
@@ -174,12 +175,13 @@ $(B)/efi-obj/tests/scenarios/guests.o: tests/scenarios/guests.S $(GUESTS)
 
 # Scenario control programs (EFI applications run in the control guest).
 SC_LIB := $(B)/efi-obj/tests/scenarios/lib/scenario.o $(B)/efi-obj/tests/scenarios/lib/probe.o
-SC_NAMES := s1_control fallback bench s4_vmm s6_hooks
+SC_NAMES := s1_control fallback bench s4_vmm s6_hooks s10_hostile
 SC_EFIS := $(SC_NAMES:%=$(B)/scenarios/bin/%.efi)
 $(B)/scenarios/bin/%.efi: $(B)/efi-obj/tests/scenarios/%.o $(SC_LIB)
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
-$(B)/scenarios/bin/s4_vmm.efi $(B)/scenarios/bin/bench.efi $(B)/scenarios/bin/s6_hooks.efi: $(B)/scenarios/bin/%.efi: \
+$(B)/scenarios/bin/s4_vmm.efi $(B)/scenarios/bin/bench.efi $(B)/scenarios/bin/s6_hooks.efi \
+		$(B)/scenarios/bin/s10_hostile.efi: $(B)/scenarios/bin/%.efi: \
 		$(B)/efi-obj/tests/scenarios/%.o $(SC_LIB) $(B)/efi-obj/tests/scenarios/guests.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)

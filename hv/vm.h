@@ -21,6 +21,12 @@ struct vexit {
 	uint8_t intr_enabled;     /* HLT: RFLAGS.IF */
 };
 
+/* Exits a backend may handle inside one RUN without returning to the caller (CPUID, MSRs,
+ * re-injected #DB/#AC, ...). A delivery loop (a breakpoint on the child's own #DB handler,
+ * CVE-2015-8104) makes no progress; on a CPU where no physical interrupt breaks it, only this
+ * bound ends RUN (VM_EXIT_NONE; the caller simply runs the vCPU again). */
+#define VCPU_INNER_EXIT_LIMIT 1024
+
 struct vcpu {
 	uint32_t id;
 	uint8_t state;            /* VCPU_STATE_* */

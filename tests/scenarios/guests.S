@@ -21,4 +21,8 @@ guest_long64_end:
 	.globl guest_bench16, guest_bench16_end
 guest_bench16:	.incbin "bench16.bin"
 guest_bench16_end:
+	.balign 16
+	.globl guest_hostile16, guest_hostile16_end
+guest_hostile16:	.incbin "hostile16.bin"
+guest_hostile16_end:
 	.section .note.GNU-stack, "", @progbits

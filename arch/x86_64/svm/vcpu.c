@@ -554,6 +554,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		v->c.int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR);
 		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
 	}
+	unsigned inner = 0;
 	child_state_in(vc);
 	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* one ASID for all children: flush on entry */
 	for (;;) {
@@ -565,6 +566,10 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
 		if (child_exit(vm, vc, ex))
 			break;
+		if (++inner == VCPU_INNER_EXIT_LIMIT) {
+			ex->kind = VEXIT_NONE;   /* back to the caller, which is then in charge */
+			break;
+		}
 	}
 	child_state_out(vc);
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN)

