@@ -157,6 +157,13 @@ static void test_decode_mov_to_cr(void **state)
 	static const uint8_t all_prefixes[15] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
 						  0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66 };
 	assert_int_equal(decode_mov_to_cr(all_prefixes, 15, 1, &c, &g, &l), -1);
+	/* LOCK (the fuzzer's "unexpected exit 14"): decoded, reported as 1 for the caller's #UD */
+	static const uint8_t lock_cr4[] = { 0xf0, 0x0f, 0x22, 0xe0 };
+	static const uint8_t lock_66_cr4[] = { 0x66, 0xf0, 0x0f, 0x22, 0xe3 };
+	assert_int_equal(decode_mov_to_cr(lock_cr4, 4, 0, &c, &g, &l), 1);
+	assert_true(c == 4 && g == VCPU_REGS_RAX && l == 4);
+	assert_int_equal(decode_mov_to_cr(lock_66_cr4, 5, 1, &c, &g, &l), 1);
+	assert_true(c == 4 && g == VCPU_REGS_RBX && l == 5);
 }
 
 static void test_msrpm_write_only(void **state)

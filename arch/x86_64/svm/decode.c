@@ -32,12 +32,14 @@ static const uint8_t to_vrs[16] = { 0, 2, 3, 1, 14, 15, 4, 5, 6, 7, 8, 9, 10, 11
 int decode_mov_to_cr(const uint8_t *insn, unsigned n, int long_mode, unsigned *cr,
 		     unsigned *gpr, unsigned *len)
 {
-	unsigned i = 0, rex = 0;
+	unsigned i = 0, rex = 0, lock = 0;
 	while (i < n && i < 14 && (insn[i] == 0x66 || insn[i] == 0x67 || insn[i] == 0xf2 ||
 				   insn[i] == 0xf3 || insn[i] == 0x2e || insn[i] == 0x36 ||
 				   insn[i] == 0x3e || insn[i] == 0x26 || insn[i] == 0x64 ||
-				   insn[i] == 0x65))
+				   insn[i] == 0x65 || insn[i] == 0xf0)) {
+		lock |= insn[i] == 0xf0;
 		i++;
+	}
 	if (long_mode && i < n && (insn[i] & 0xf0) == 0x40)
 		rex = insn[i++];
 	if (i + 3 > n || i + 3 > X86_MAX_INSN || insn[i] != 0x0f || insn[i + 1] != 0x22)
@@ -47,7 +49,7 @@ int decode_mov_to_cr(const uint8_t *insn, unsigned n, int long_mode, unsigned *c
 	*cr = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0);
 	*gpr = to_vrs[(modrm & 7) | ((rex & 1) ? 8 : 0)];
 	*len = i + 3;
-	return 0;
+	return lock ? 1 : 0;
 }
 
 /* ---- decode_store: the stores a guest uses on MMIO registers ----

@@ -215,7 +215,7 @@ static void exit_cr_write(struct svm_guest *g, unsigned crn)
 	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	uint64_t val = CR0_BAD, efer = v->s.efer, nv;
 	unsigned n = control_fetch(v, cs_l, b);
-	if (!decode_mov_to_cr(b, n, cs_l, &cr, &gpr, &len) && cr == crn)
+	if (decode_mov_to_cr(b, n, cs_l, &cr, &gpr, &len) == 0 && cr == crn)
 		val = control_gpr(g, gpr) & (cs_l ? ~0ull : 0xffffffffull);
 	else if (n && crn == 0)
 		val = lmsw_value(g, b, n, &len);

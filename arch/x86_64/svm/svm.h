@@ -65,7 +65,9 @@ unsigned svm_insn_len(uint64_t exitcode);
 uint64_t svm_next_rip(const struct vmcb *v, int has_nrips);
 /* MOV to a control register (0F 22 /r, APM vol. 3): with legacy prefixes and, in 64-bit
  * mode, a REX prefix. Fills the CR number, the source GPR in vcpu_reg_state order (abi/)
- * and the instruction length; -1 if the bytes are not such an instruction. */
+ * and the instruction length; -1 if the bytes are not such an instruction, 1 if it carries a
+ * LOCK prefix (APM vol. 3: #UD, except LOCK MOV CR0, which is MOV CR8 on CPUs with
+ * AltMovCr8; the caller decides). */
 int decode_mov_to_cr(const uint8_t *insn, unsigned n, int long_mode, unsigned *cr,
 		     unsigned *gpr, unsigned *len);
 

@@ -379,8 +379,13 @@ static int child_cr4_write(struct vm *vm, struct vcpu *vc)
 	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	tmp.insn_len = 0;
 	fetch_insn(vm, v, &tmp);
-	if (decode_mov_to_cr(tmp.insn, tmp.insn_len, long_mode, &cr, &gpr, &len) || cr != 4)
+	int r = decode_mov_to_cr(tmp.insn, tmp.insn_len, long_mode, &cr, &gpr, &len);
+	if (r < 0 || cr != 4)
 		return -1;
+	if (r) {   /* LOCK MOV CR4: #UD, as on hardware (LOCK is only AltMovCr8 with CR0) */
+		svm_inject_exception(v, EXC_UD, 0, 0);
+		return 0;
+	}
 	uint64_t val = gpr == VCPU_REGS_RAX ? v->s.rax : gpr == VCPU_REGS_RSP ? v->s.rsp :
 		       s->gprs[gpr];
 	if (!long_mode)
