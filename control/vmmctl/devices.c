@@ -153,10 +153,10 @@ void pit_tick(struct i8253 *t, struct pics *p, uint64_t now)
 		return;
 	pic_raise(p, 0);
 	/* Periodic modes (2, 3) go on; a one-shot (0) stops. Missed periods are dropped, as a
-	 * guest that keeps interrupts off for long would lose them too. */
+	 * guest that keeps interrupts off for long would lose them too: the next deadline after
+	 * now in one step (a loop per period ran once per elapsed TSC tick with a short period). */
 	if (t->mode == 2 || t->mode == 3 || t->mode == 6 || t->mode == 7)
-		while (t->next_tsc <= now)
-			t->next_tsc += t->period_tsc;
+		t->next_tsc += ((now - t->next_tsc) / t->period_tsc + 1) * t->period_tsc;
 	else
 		t->running = 0;
 }
