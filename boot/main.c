@@ -304,6 +304,38 @@ static uint64_t tsc_rate(void)
 	return (rdtsc() - t) * 100;
 }
 
+/* ACPI (6.x, 5.2.5-5.2.7) and PCI Firmware 3.2 (4.1.2 MCFG): the RSDP from the EFI
+ * configuration table, the XSDT, the MCFG's first allocation for segment 0. */
+static EFI_GUID acpi20_guid = { 0x8868e871, 0xe4f1, 0x11d3,
+				{ 0xbc, 0x22, 0x00, 0x80, 0xc7, 0x3c, 0x88, 0x81 } };
+
+static void find_ecam(struct boot_info *bi)
+{
+	const uint8_t *rsdp = NULL;
+	for (UINTN i = 0; i < ST->NumberOfTableEntries; i++)
+		if (!CompareMem(&ST->ConfigurationTable[i].VendorGuid, &acpi20_guid, sizeof acpi20_guid))
+			rsdp = ST->ConfigurationTable[i].VendorTable;
+	if (!rsdp || CompareMem(rsdp, "RSD PTR ", 8) || rsdp[15] < 2)
+		return;
+	const uint8_t *xsdt = (const uint8_t *)(uintptr_t)*(const uint64_t *)(rsdp + 24);
+	uint32_t len = *(const uint32_t *)(xsdt + 4);
+	for (uint32_t off = 36; xsdt && off + 8 <= len; off += 8) {
+		const uint8_t *t = (const uint8_t *)(uintptr_t)*(const uint64_t *)(xsdt + off);
+		uint32_t tlen = *(const uint32_t *)(t + 4);
+		if (CompareMem(t, "MCFG", 4))
+			continue;
+		for (uint32_t e = 44; e + 16 <= tlen; e += 16) {
+			const uint8_t *a = t + e;
+			if (*(const uint16_t *)(a + 8) != 0)
+				continue;   /* other PCI segments: not reachable through 0xCF8 */
+			bi->ecam_bus0 = a[10];
+			bi->ecam_base = *(const uint64_t *)a + ((uint64_t)a[10] << 20);
+			bi->ecam_size = (uint64_t)(a[11] - a[10] + 1) << 20;
+			return;
+		}
+	}
+}
+
 /* The start of the pool: the hypervisor image (its .bss zeroed), then the boot info. */
 static struct boot_info *place_image(const struct bvmm_config *cfg, const struct hv_header *h,
 				     struct bump *b)
@@ -324,6 +356,7 @@ static struct boot_info *place_image(const struct bvmm_config *cfg, const struct
 	bi->test_flags = cfg->test_flags;
 	bi->tsc_hz = tsc_rate();
 	bi->abort_rip = (uint64_t)(uintptr_t)launch_abort;
+	find_ecam(bi);
 	return bi;
 }
 

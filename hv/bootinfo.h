@@ -102,6 +102,11 @@ struct boot_info {
 	struct mem_range mem[BOOTINFO_MAX_MEM];
 	struct boot_cpu_state guest;
 	uint64_t abort_rip;      /* boot/launch.S: resume the firmware unvirtualized */
+	/* PCI Express ECAM of segment 0 (ACPI MCFG), or ecam_size 0: [ecam_base, +ecam_size)
+	 * holds buses ecam_bus0.. (1 MiB each). Write-protected in the control guest's nested
+	 * tables; its writes are judged like those through ports 0xCF8/0xCFC. */
+	uint64_t ecam_base, ecam_size;
+	uint32_t ecam_bus0;
 	uint32_t test_flags;     /* BVMM_TEST_HOOKS builds only: BOOT_TEST_* */
 };
 

@@ -118,6 +118,8 @@ s1() {
 	hvlog s1 log-svm-insn-ud 'control guest SVM instruction \(exit 80\).*#UD'
 	hvlog s1 log-msr-refused 'control guest write of MSR c0010117 refused: #GP'
 	hvlog s1 log-apic-base-refused 'control guest write of MSR 1b refused: #GP'
+	hvlog s1 log-ecam-read-only 'launch: PCI ECAM b0000000-bfffffff \(buses 0-255\) read-only'
+	hvlog s1 log-rcba-refused 'control guest PCI config write 00:1f.0\+0f0 \(4 bytes, [0-9a-f]+\) refused'
 	hvlog s1 log-iorr-refused 'control guest write of MSR c0010016 refused: #GP'
 	hvlog s1 log-cr0-paging-off-refused 'control guest CR0 write [0-9a-f]+ at rip [0-9a-f]+ refused: #GP'
 	grep -a -q 'bvmm: launch cost [0-9]* TSC ticks' "$OUT/s1/com1.txt"

@@ -189,6 +189,85 @@ static void check_cr0(void)
 	sc_check(after == cr0, "cr0-unchanged", L"cr0 %lx, was %lx", after, cr0);
 }
 
+/* ---- Issue 6: PCI configuration space cannot move a decoder or a window onto the pool ---- */
+
+static uint32_t cf8_addr(unsigned bus, unsigned dev, unsigned fn, unsigned off)
+{
+	return 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (off & 0xfc);
+}
+
+static uint32_t cfg_read(unsigned dev, unsigned fn, unsigned off)
+{
+	uint32_t v;
+	__asm__ volatile("outl %0, %1" : : "a"(cf8_addr(0, dev, fn, off)), "Nd"((uint16_t)0xcf8));
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"((uint16_t)0xcfc));
+	return v;
+}
+
+static void cfg_write(unsigned dev, unsigned fn, unsigned off, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(cf8_addr(0, dev, fn, off)), "Nd"((uint16_t)0xcf8));
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"((uint16_t)0xcfc));
+}
+
+static void cfg_write8(unsigned dev, unsigned fn, unsigned off, uint8_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(cf8_addr(0, dev, fn, off)), "Nd"((uint16_t)0xcf8));
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"((uint16_t)(0xcfc + (off & 3))));
+}
+
+static volatile uint32_t *ecam_reg(uint64_t ecam, unsigned dev, unsigned fn, unsigned off)
+{
+	return (volatile uint32_t *)(uintptr_t)(ecam + ((uint64_t)dev << 15) + (fn << 12) + off);
+}
+
+/* The q35 attack: the ICH9 LPC bridge's RCBA (0:1f.0 + 0xf0) moved over the pool, through
+ * port 0xCFC and through ECAM; PCIEXBAR, PAM, TSEG; a BAR of the AHCI controller (0:1f.2
+ * ABAR, + 0x24) onto the pool. Each must read back unchanged, the pool stay out of reach;
+ * ordinary configuration writes still work. Without the judge, the RCBA window covers the
+ * hypervisor's code and the machine is the control guest's. */
+static void check_pci(void)
+{
+	uint64_t pool = sc_find_pool(POOL_BYTES), v;
+	uint32_t mch = cfg_read(0, 0, 0), lpc = cfg_read(0x1f, 0, 0);
+	sc_check(mch == 0x29c08086 && lpc == 0x29188086, "pci-q35-chipset", L"%x %x", mch, lpc);
+	uint32_t rcba = cfg_read(0x1f, 0, 0xf0), pciexbar = cfg_read(0, 0, 0x60);
+	uint64_t ecam = pciexbar & 0xf0000000u;
+	cfg_write(0x1f, 0, 0xf0, (uint32_t)pool | 1);
+	sc_check(cfg_read(0x1f, 0, 0xf0) == rcba, "pci-rcba-onto-pool-refused-cf8", L"rcba %x, was %x",
+		 cfg_read(0x1f, 0, 0xf0), rcba);
+	*ecam_reg(ecam, 0x1f, 0, 0xf0) = (uint32_t)pool | 1;
+	sc_check(cfg_read(0x1f, 0, 0xf0) == rcba, "pci-rcba-onto-pool-refused-ecam", L"rcba %x, was %x",
+		 cfg_read(0x1f, 0, 0xf0), rcba);
+	int f = sc_probe(sc_read64, pool + 0x3400, 0, &v);   /* RCBA + 0x3400: RTC config */
+	sc_check(f == GP, "pci-pool-still-unreachable", L"vector %d value %lx", f, v);
+	cfg_write(0, 0, 0x60, (uint32_t)pool | 1);
+	*ecam_reg(ecam, 0, 0, 0x60) = (uint32_t)pool | 1;
+	sc_check(cfg_read(0, 0, 0x60) == pciexbar, "pci-pciexbar-refused", L"%x, was %x",
+		 cfg_read(0, 0, 0x60), pciexbar);
+	uint32_t pam = cfg_read(0, 0, 0x90), smram = cfg_read(0, 0, 0x9c);
+	cfg_write8(0, 0, 0x91, 0);                  /* PAM1: C0000-C7FFF to PCI */
+	*ecam_reg(ecam, 0, 0, 0x9c) = smram ^ 0x00060000;   /* ESMRAMC: another TSEG size */
+	sc_check(cfg_read(0, 0, 0x90) == pam && cfg_read(0, 0, 0x9c) == smram, "pci-pam-smram-refused",
+		 L"pam %x smram %x", cfg_read(0, 0, 0x90), cfg_read(0, 0, 0x9c));
+	uint32_t abar = cfg_read(0x1f, 2, 0x24);
+	*ecam_reg(ecam, 0x1f, 2, 0x24) = (uint32_t)pool;
+	cfg_write(0x1f, 2, 0x24, (uint32_t)pool + 0x100000);
+	sc_check((abar & 0xfff00000) && cfg_read(0x1f, 2, 0x24) == abar, "pci-bar-onto-pool-refused",
+		 L"abar %x, was %x", cfg_read(0x1f, 2, 0x24), abar);
+	/* what is harmless still goes through, both ways: the interrupt line (scratch) */
+	uint32_t line = cfg_read(0x1f, 2, 0x3c);
+	*ecam_reg(ecam, 0x1f, 2, 0x3c) = (line & ~0xffu) | 0x5a;
+	uint32_t l1 = cfg_read(0x1f, 2, 0x3c);
+	cfg_write8(0x1f, 2, 0x3c, 0xa5);
+	uint32_t l2 = *ecam_reg(ecam, 0x1f, 2, 0x3c);
+	cfg_write8(0x1f, 2, 0x3c, (uint8_t)line);
+	sc_check((l1 & 0xff) == 0x5a && (l2 & 0xff) == 0xa5, "pci-ordinary-writes-pass",
+		 L"line %x then %x", l1, l2);
+	cfg_write(0x1f, 2, 0x24, abar);              /* the same value: allowed, no change */
+	sc_check(cfg_read(0x1f, 2, 0x24) == abar, "pci-bar-rewrite-same", L"%x", cfg_read(0x1f, 2, 0x24));
+}
+
 /* ENOSPC: at most VMM_MAX_VCPUS (512) vCPUs in all VMs together; the 32 MiB pool holds 8 VMs
  * of 64 vCPUs (about 4.2 MiB), so the limit, not the pool, refuses the ninth. */
 static void check_enospc(void)
@@ -329,6 +408,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_guarded_msrs();
 	check_msr_allowlist();
 	check_cr0();
+	check_pci();
 	check_enospc();
 	check_pool();
 	check_firmware(image);

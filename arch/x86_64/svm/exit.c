@@ -4,6 +4,7 @@
 #include "../cpu.h"
 #include "../cpuid.h"
 #include "../msr.h"
+#include "../pcicfg.h"
 #include "../../../abi/bvmm.h"
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
@@ -245,14 +246,63 @@ static void exit_cr_write(struct svm_guest *g, unsigned crn)
 	svm_skip_to(v, v->s.rip + len);
 }
 
+/* A store into the write-protected ECAM window: decoded, judged and replayed (pcicfg.c).
+ * 0, or -1 if the instruction is not a store bvmm emulates. */
+static int exit_ecam_write(struct svm_guest *g, uint64_t gpa)
+{
+	struct vmcb *v = g->vmcb;
+	struct store_insn si;
+	uint8_t b[15];
+	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
+	int mode = cs_l ? 64 : (v->s.cs.attrib & VMCB_ATTR_DB) ? 32 : 16;
+	unsigned n = control_fetch(v, cs_l, b);
+	if (v->s.cpl || decode_store(b, n, mode, &si))
+		return -1;
+	uint64_t val = si.src_gpr < 0 ? si.imm : control_gpr(g, (unsigned)si.src_gpr) >> (si.src_high8 ? 8 : 0);
+	if (si.size == 8 && !(gpa & 7)) {   /* two dword writes, as a chipset splits them */
+		pcicfg_ecam_write(gpa, 4, (uint32_t)val);
+		pcicfg_ecam_write(gpa + 4, 4, (uint32_t)(val >> 32));
+	} else if (si.size < 8 && (gpa & 3) + si.size <= 4) {
+		pcicfg_ecam_write(gpa, si.size, (uint32_t)val);
+	} else {
+		log_info("control guest ECAM write at %lx (%u bytes) across registers: dropped", gpa, si.size);
+	}
+	svm_skip_to(v, v->s.rip + si.len);
+	return 0;
+}
+
 static void exit_npf(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	uint64_t gpa = v->c.exitinfo2;
+	if ((v->c.exitinfo1 & VMCB_NPF_WRITE) && pcicfg_in_ecam(gpa) && !exit_ecam_write(g, gpa))
+		return;
 	log_warn("control guest %s %lx (%s) at rip %lx: #GP(0) injected",
 		 (v->c.exitinfo1 & VMCB_NPF_WRITE) ? "write to" : "access to", gpa,
-		 pool_overlaps(gpa, 1) ? "hypervisor pool" : "beyond the nested map", v->s.rip);
+		 pool_overlaps(gpa, 1) ? "hypervisor pool" : pcicfg_in_ecam(gpa) ?
+		 "PCI ECAM, not a store bvmm emulates" : "beyond the nested map", v->s.rip);
 	svm_inject_exception(v, EXC_GP, 1, 0);
+}
+
+/* Ports 0xCFC-0xCFF (PCI configuration data): reads pass through, writes are judged. */
+static void exit_ioio(struct svm_guest *g)
+{
+	struct vmcb *v = g->vmcb;
+	uint64_t info = v->c.exitinfo1;
+	uint16_t port = (uint16_t)(info >> VMCB_IOIO_PORT_SHIFT);
+	unsigned size = (info & VMCB_IOIO_SZ8) ? 1 : (info & VMCB_IOIO_SZ16) ? 2 : 4;
+	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
+	if (info & VMCB_IOIO_STR) {   /* INS/OUTS on configuration data: no firmware or OS does it */
+		log_info("control guest string I/O on port %x: #GP", port);
+		svm_inject_exception(v, EXC_GP, 1, 0);
+		return;
+	}
+	if (info & VMCB_IOIO_IN)
+		v->s.rax = size == 4 ? pcicfg_port_in(port, size)
+				     : (v->s.rax & ~mask) | pcicfg_port_in(port, size);
+	else
+		pcicfg_port_out(port, size, (uint32_t)(v->s.rax & mask));
+	svm_skip_to(v, v->c.exitinfo2);   /* next RIP, always provided for IOIO */
 }
 
 static void __attribute__((noreturn)) exit_shutdown(struct svm_guest *g)
@@ -300,6 +350,9 @@ static void control_exit(struct svm_guest *g)
 		break;
 	case SVM_EXIT_NPF:
 		exit_npf(g);
+		break;
+	case SVM_EXIT_IOIO:
+		exit_ioio(g);
 		break;
 	case SVM_EXIT_INVD:   /* INVD would drop the hypervisor's dirty cache lines too */
 		__asm__ volatile("wbinvd" ::: "memory");

@@ -4,6 +4,7 @@
 #include "../cpu.h"
 #include "../desc.h"
 #include "../msr.h"
+#include "../pcicfg.h"
 #include "../../../abi/bvmm.h"
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
@@ -57,9 +58,20 @@ static int build_control_npt(struct svm_guest *g, const struct boot_info *bi)
 		r = pt_map(&g->npt, 0, 0, bi->pool_base, flags);
 	if (!r && pool_end < hv.guest_top)
 		r = pt_map(&g->npt, pool_end, pool_end, hv.guest_top - pool_end, flags);
+	/* ECAM read-only: the control guest's configuration writes are judged (exit.c). */
+	if (!r && bi->ecam_size && bi->ecam_base + bi->ecam_size <= hv.guest_top &&
+	    !pool_overlaps(bi->ecam_base, bi->ecam_size))
+		r = pt_protect(&g->npt, bi->ecam_base, bi->ecam_size, PTE_RW, 0);
 	log_info("launch: nested page tables map [0, %lx) minus the pool, %s pages, %u table "
 		 "pages (%u KiB)", hv.guest_top, has_1g ? "1 GiB" : "2 MiB", g->npt.tables,
 		 g->npt.tables * 4);
+	if (bi->ecam_size)
+		log_info("launch: PCI ECAM %lx-%lx (buses %u-%u) read-only, writes judged",
+			 bi->ecam_base, bi->ecam_base + bi->ecam_size - 1, bi->ecam_bus0,
+			 bi->ecam_bus0 + (unsigned)(bi->ecam_size >> 20) - 1);
+	else
+		log_warn("launch: no ACPI MCFG: no ECAM window known; configuration writes are "
+			 "judged on ports 0xCF8/0xCFC only");
 	return r;
 }
 
@@ -76,7 +88,8 @@ static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, u
 {
 	v->c.intercept_misc1 = VMCB_INTERCEPT_CPUID | VMCB_INTERCEPT_MSR_PROT |
 			       VMCB_INTERCEPT_SHUTDOWN | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_INVD |
-			       VMCB_INTERCEPT_CR0_SEL_WRITE;   /* no leaving long mode (exit.c) */
+			       VMCB_INTERCEPT_CR0_SEL_WRITE |   /* CR4 kept with PAE under LME */
+			       VMCB_INTERCEPT_IOIO_PROT;        /* PCI configuration data ports */
 	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL |
 			       VMCB_INTERCEPT_VMLOAD | VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI |
 			       VMCB_INTERCEPT_CLGI | VMCB_INTERCEPT_SKINIT;
@@ -161,6 +174,10 @@ static int alloc_host_pages(void)
 	if (!svm_host.hsave || !svm_host.host_save || !svm_host.iopm || !svm_host.msrpm)
 		return BVMM_ENOMEM;
 	control_msrpm((uint8_t *)(uintptr_t)svm_host.msrpm);
+	/* Ports 0xCFC-0xCFF: configuration writes judged (pcicfg.c); every other port passes. */
+	uint8_t *io = (uint8_t *)(uintptr_t)svm_host.iopm;
+	for (unsigned port = PCICFG_DATA_PORT; port < PCICFG_DATA_PORT + 4; port++)
+		io[port / 8] |= (uint8_t)(1u << (port % 8));
 	svm_host.nrips = !!(cpuid(0x8000000a, 0).edx & CPUID_8000000A_EDX_NRIPS);
 	/* EFER bits a guest may set: only what this CPU has (QEMU and Zen 3+ refuse LMSLE, and
 	 * a VMCB with a reserved EFER bit fails VMRUN). Children never see FFXSR or TCE. */

@@ -156,6 +156,7 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 
 /* Segment attribute: the L bit (64-bit code) */
 #define VMCB_ATTR_L          (1u << 9)
+#define VMCB_ATTR_DB         (1u << 10)
 
 #define VMCB_TLB_FLUSH_ALL   1
 #define VMCB_NP_ENABLE       (1ull << 0)

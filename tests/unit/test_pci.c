@@ -1,0 +1,163 @@
+/* Unit tests of the PCI configuration-write policy (arch/x86_64/pci.c): chipset decoders of
+ * q35 (MCH, ICH9 LPC) refused, BARs, expansion ROMs and bridge windows kept off the pool. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../arch/x86_64/pci.h"
+
+/* A fake function: its config dwords and the size mask each BAR dword reads back. */
+struct fake { uint32_t cfg[64]; uint32_t mask[64]; int probes; };
+
+static uint32_t fake_read(void *ctx, unsigned off) { return ((struct fake *)ctx)->cfg[off / 4]; }
+static uint32_t fake_mask(void *ctx, unsigned off)
+{
+	struct fake *f = ctx;
+	f->probes++;
+	return f->mask[off / 4];
+}
+
+static const struct pci_guard pool = { 0x17a00000, 0x1ba00000 };
+
+static struct pci_ops ops_of(struct fake *f) { return (struct pci_ops){ fake_read, fake_mask, f }; }
+
+static void init(struct fake *f, uint32_t id, uint32_t class_rev, unsigned type)
+{
+	memset(f, 0, sizeof *f);
+	f->cfg[0] = id;
+	f->cfg[2] = class_rev;
+	f->cfg[3] = type << 16;
+}
+
+static void test_merge(void **state)
+{
+	(void)state;
+	assert_int_equal(pci_merge(0x11223344, 0x10, 4, 0xaabbccdd), 0xaabbccdd);
+	assert_int_equal(pci_merge(0x11223344, 0x11, 1, 0xaa), 0x1122aa44);
+	assert_int_equal(pci_merge(0x11223344, 0x12, 2, 0xaabb), 0xaabb3344);
+	assert_int_equal(pci_merge(0x11223344, 0x13, 1, 0x1ff), 0xff223344);
+	assert_int_equal(pci_cf8_offset(0x8000fa60, 0xcfe), 0x62);
+	assert_int_equal(pci_cf8_offset(0x8100fa60, 0xcfc), 0x160);
+}
+
+static void test_q35_mch(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x29c08086, 0x06000002, 0);
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0x60, 4, 0x17a00001, &pool));   /* PCIEXBAR */
+	assert_false(pci_write_ok(&o, 0x64, 4, 0, &pool));
+	assert_false(pci_write_ok(&o, 0x90, 1, 0x33, &pool));         /* PAM0 */
+	assert_false(pci_write_ok(&o, 0x9d, 1, 0x4a, &pool));         /* SMRAM */
+	assert_false(pci_write_ok(&o, 0x9e, 1, 0x07, &pool));         /* ESMRAMC: TSEG size */
+	assert_false(pci_write_ok(&o, 0x50, 2, 0xffff, &pool));       /* QEMU's extended TSEG */
+	assert_true(pci_write_ok(&o, 0x04, 2, 0x0007, &pool));        /* command */
+}
+
+static void test_ich9_lpc(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x29188086, 0x06010002, 0);
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0xf0, 4, 0x17a00001, &pool));   /* RCBA: the attack */
+	assert_false(pci_write_ok(&o, 0x40, 4, 0x601, &pool));        /* PMBASE */
+	assert_false(pci_write_ok(&o, 0x44, 1, 0x80, &pool));         /* ACPI_CNTL */
+	assert_true(pci_write_ok(&o, 0x60, 1, 0x0a, &pool));          /* PIRQA route */
+	assert_true(pci_write_ok(&o, 0x6b, 1, 0x0b, &pool));          /* PIRQH route */
+	assert_false(pci_write_ok(&o, 0x64, 1, 0xd0, &pool));
+	/* another vendor's ISA bridge: no routing registers known, all refused */
+	init(&f, 0x70008086, 0x06010000, 0);
+	assert_false(pci_write_ok(&o, 0x60, 1, 0x0a, &pool));
+}
+
+static void test_endpoint_bars(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x100e8086, 0x02000003, 0);   /* a NIC */
+	f.cfg[4] = 0xfeb80000;                 /* BAR0: 32-bit memory, 128 KiB */
+	f.mask[4] = 0xfffe0000;
+	f.cfg[5] = 0x0000c001;                 /* BAR1: I/O */
+	f.cfg[6] = 0xfebf000c;                 /* BAR2-3: 64-bit prefetchable, 16 KiB */
+	f.cfg[7] = 0;
+	f.mask[6] = 0xffffc00c;
+	f.mask[7] = 0xffffffff;
+	f.cfg[12] = 0xfeb40000;                /* ROM, 256 KiB, disabled */
+	f.mask[12] = 0xfffc0000;
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x17a00000, &pool));   /* onto the pool */
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x1b9e0000, &pool));   /* its last 128 KiB */
+	assert_true(pci_write_ok(&o, 0x10, 4, 0x179f0000, &pool));    /* aligned down: below it */
+	assert_true(pci_write_ok(&o, 0x10, 4, 0x179e0000, &pool));    /* just below */
+	assert_true(pci_write_ok(&o, 0x10, 4, 0x1ba00000, &pool));    /* just above */
+	assert_true(pci_write_ok(&o, 0x10, 4, 0xffffffff, &pool));    /* sizing */
+	assert_false(pci_write_ok(&o, 0x12, 2, 0x17a0, &pool));       /* the high word alone */
+	assert_true(pci_write_ok(&o, 0x14, 4, 0x17a00001, &pool));    /* an I/O BAR */
+	assert_false(pci_write_ok(&o, 0x18, 4, 0x1b00000c, &pool));   /* 64-bit low half */
+	f.cfg[7] = 1;                                                 /* above 4 GiB now */
+	assert_true(pci_write_ok(&o, 0x18, 4, 0x1b00000c, &pool));
+	f.cfg[6] = 0x1b00000c;
+	f.cfg[7] = 1;
+	assert_false(pci_write_ok(&o, 0x1c, 4, 0, &pool));            /* high half brings it down */
+	assert_true(pci_write_ok(&o, 0x1c, 4, 0xffffffff, &pool));
+	assert_true(pci_write_ok(&o, 0x30, 4, 0x17a00000, &pool));    /* ROM onto the pool, off */
+	assert_false(pci_write_ok(&o, 0x30, 4, 0x17a00001, &pool));   /* ... and enabled */
+	assert_true(pci_write_ok(&o, 0x30, 4, 0xfeb40001, &pool));
+	assert_true(pci_write_ok(&o, 0x40, 4, 0x12345678, &pool));    /* device-specific: its own */
+	assert_true(pci_write_ok(&o, 0x3c, 1, 0x0b, &pool));          /* interrupt line */
+	assert_true(f.probes > 0);
+	/* a 4 MiB BAR straddling the pool's start */
+	f.cfg[4] = 0xfe800000;
+	f.mask[4] = 0xffc00000;
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x17800000, &pool));
+	assert_true(pci_write_ok(&o, 0x10, 4, 0x17400000, &pool));
+}
+
+static void test_bridge_windows(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x000c1b36, 0x06040000, 1);   /* a PCI-PCI bridge */
+	f.cfg[8] = 0xfe90fe80;                 /* memory window fe800000-fe9fffff */
+	f.cfg[9] = 0x0001fff1;                 /* prefetchable, 64-bit, closed (base > limit) */
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0x20, 4, 0x1b901790, &pool));   /* window over the pool */
+	assert_false(pci_write_ok(&o, 0x20, 2, 0x1790, &pool));       /* base lowered below it */
+	assert_true(pci_write_ok(&o, 0x20, 4, 0x17901700, &pool));    /* just below the pool */
+	assert_true(pci_write_ok(&o, 0x20, 4, 0x00000010, &pool));    /* closed */
+	assert_false(pci_write_ok(&o, 0x24, 4, 0x1b911791, &pool));   /* prefetchable over it */
+	f.cfg[10] = 2;                                                /* upper base 2: above 4 GiB */
+	f.cfg[11] = 2;
+	assert_true(pci_write_ok(&o, 0x24, 4, 0x1b911791, &pool));
+	f.cfg[9] = 0x1b911791;
+	assert_false(pci_write_ok(&o, 0x28, 4, 0, &pool));            /* upper base lowered */
+	assert_true(pci_write_ok(&o, 0x04, 2, 0x7, &pool));
+	assert_true(pci_write_ok(&o, 0x80, 4, 0x1, &pool));           /* capabilities */
+}
+
+static void test_absent_function(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0xffffffff, 0xffffffff, 0x7f);
+	struct pci_ops o = ops_of(&f);
+	assert_true(pci_write_ok(&o, 0x60, 4, 0x17a00001, &pool));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_q35_mch),
+		cmocka_unit_test(test_ich9_lpc),
+		cmocka_unit_test(test_endpoint_bars),
+		cmocka_unit_test(test_bridge_windows),
+		cmocka_unit_test(test_absent_function),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
