@@ -62,7 +62,7 @@ void pic_raise(struct pics *p, unsigned irq)
 {
 	if (irq < 8) {
 		p->m.irr |= (uint8_t)(1u << irq);
-	} else {
+	} else if (irq < 16) {   /* a pair has 15 inputs: anything above is not a line */
 		p->s.irr |= (uint8_t)(1u << (irq - 8));
 		p->m.irr |= 1u << 2;   /* the cascade */
 	}
