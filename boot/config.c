@@ -92,6 +92,14 @@ static int set_error(struct bvmm_config *c, const char *what, const char *k, siz
 	return 1;
 }
 
+static int has_nul(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!s[i])
+			return 1;
+	return 0;
+}
+
 /* Apply one key=value; returns 0, or 1 after recording the problem. */
 static int config_set(struct bvmm_config *c, const char *k, size_t klen, const char *v, size_t vlen)
 {
@@ -99,6 +107,9 @@ static int config_set(struct bvmm_config *c, const char *k, size_t klen, const c
 		v++;
 		vlen -= 2;
 	}
+	/* A NUL would cut the stored string short: control= "" or a truncated path. */
+	if (has_nul(v, vlen))
+		return set_error(c, "NUL byte in the value of", k, klen);
 	if (eq(k, klen, "control")) {
 		if (!vlen || vlen >= sizeof c->control)
 			return set_error(c, "control= needs a path shorter than 256 characters", k, klen);
