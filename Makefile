@@ -164,6 +164,7 @@ GUEST_ADDR_triple := 0x7c00
 GUEST_ADDR_long64 := 0x100000
 GUEST_ADDR_bench16 := 0x7c00
 GUEST_ADDR_hostile16 := 0x7c00
+GUEST_ADDR_sweep64 := 0x100000
 GUESTS := $(patsubst tests/guests/%.S,$(B)/guests/%.bin,$(wildcard tests/guests/*.S))
 $(B)/guests/%.bin: tests/guests/%.S
 	@mkdir -p $(dir $@)

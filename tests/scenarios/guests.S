@@ -25,4 +25,8 @@ guest_bench16_end:
 	.globl guest_hostile16, guest_hostile16_end
 guest_hostile16:	.incbin "hostile16.bin"
 guest_hostile16_end:
+	.balign 16
+	.globl guest_sweep64, guest_sweep64_end
+guest_sweep64:	.incbin "sweep64.bin"
+guest_sweep64_end:
 	.section .note.GNU-stack, "", @progbits

@@ -221,6 +221,181 @@ static void check_db_loop(uint8_t *mem)
 	CHECK(term(id) == 0, "db-vm-terminated", L"");
 }
 
+/* ---- 3. a hostile 64-bit child: every GPA around and far beyond its memory, privileged
+ * and foreign instructions ---- */
+
+extern uint8_t guest_sweep64[], guest_sweep64_end[];
+#define SWEEP_BASE 0x100000
+#define SWEEP_LOOP (SWEEP_BASE + 0x10)
+#define BATTERY (SWEEP_BASE + 0x300)
+#define SWEEP_MEM (4 * MIB)
+#define SECRET 0x5ec2e75ec2e75ec2ull
+#define PATTERN_A 0x1122334455667788ull
+#define PATTERN_B 0x99aabbccddeeff00ull
+
+enum { P_RAM, P_MMIO, P_EXC, P_SHUTDOWN, P_OTHER };
+
+static void sweep_setup(uint8_t *mem)
+{
+	SetMem(mem, SWEEP_MEM, 0);
+	vmm_solo5_tables(mem);
+	*(uint64_t *)(mem + 0x3008) = 0x5000 | 3;   /* PDPT[1] -> PD */
+	*(uint64_t *)(mem + 0x5000) = 0x6000 | 3;   /* PD[0] -> PT: the window at 1 GiB */
+	CopyMem(mem + SWEEP_BASE, guest_sweep64, guest_sweep64_end - guest_sweep64);
+	*(uint64_t *)(mem + 0x7000) = PATTERN_A;
+	*(uint64_t *)(mem + SWEEP_MEM - 4096) = PATTERN_B;
+}
+
+static uint64_t start_at(uint32_t id, uint64_t rip)
+{
+	struct vcpu_reg_state rs;
+	vmm_state_long64(&rs, rip);
+	return reset(id, &rs);
+}
+
+static uint64_t set_rip(uint32_t id, uint64_t rip)
+{
+	static struct vm_rwregs_params p;
+	SetMem(&p, sizeof p, 0);
+	p.vrwp_vm_id = id;
+	p.vrwp_mask = VM_RWREGS_GPRS;
+	uint64_t e = hc(BVMM_OP_READREGS, &p);
+	p.vrwp_regs.vrs_gprs[VCPU_REGS_RIP] = rip;
+	return e ? e : hc(BVMM_OP_WRITEREGS, &p);
+}
+
+/* With the child stopped at its "ready" OUT, point the window at gpa and see what the child
+ * got: P_RAM and the value it read, P_MMIO (an exit to us), P_EXC and the vector, P_SHUTDOWN.
+ * Leaves the child at "ready" again. */
+static int probe_gpa(uint32_t id, uint8_t *mem, uint64_t gpa, uint64_t *val)
+{
+	*(uint64_t *)(mem + 0x6000) = gpa | 3;
+	uint64_t e = next_io(id, 1);
+	int kind = P_OTHER;
+	*val = 0;
+	if (!e && io_is(0xe2, ex.vei.vei_data)) {
+		uint64_t lo = ex.vei.vei_data;
+		e = next_io(id, 1);
+		*val = lo | (uint64_t)ex.vei.vei_data << 32;
+		kind = P_RAM;
+		e = e ? e : next_io(id, 1);
+	} else if (!e && rp.vrp_exit_reason == SVM_VMEXIT_NPF) {
+		kind = P_MMIO;
+		e = set_rip(id, SWEEP_LOOP);
+		e = e ? e : next_io(id, 0);
+	} else if (!e && rp.vrp_exit_reason == SVM_VMEXIT_IOIO && ex.vei.vei_port == 0xe1) {
+		kind = P_EXC;
+		*val = ex.vei.vei_data;
+		e = next_io(id, 1);
+	} else if (!e && rp.vrp_exit_reason == SVM_VMEXIT_SHUTDOWN) {
+		kind = P_SHUTDOWN;
+		e = start_at(id, SWEEP_BASE);
+		e = e ? e : next_io(id, 0);
+	}
+	if (e || !io_is(0xe0, ex.vei.vei_data))
+		return P_OTHER;
+	return kind;
+}
+
+static void check_gpa_sweep(uint8_t *mem, uint64_t *secret_page)
+{
+	uint64_t pool = 0, e, before = pool_free();
+	EFI_MEMORY_DESCRIPTOR *map, *d;
+	UINTN n, key, dsz;
+	UINT32 dver;
+	map = LibMemoryMap(&n, &key, &dsz, &dver);
+	for (UINTN i = 0; map && i < n; i++) {
+		d = (EFI_MEMORY_DESCRIPTOR *)((uint8_t *)map + i * dsz);
+		if (d->Type == EfiReservedMemoryType && d->NumberOfPages == (64 * MIB) / 4096)
+			pool = d->PhysicalStart;
+	}
+	for (int i = 0; i < 512; i++)
+		secret_page[i] = SECRET;
+	uint64_t sp = (uint64_t)secret_page, gm = (uint64_t)mem;
+	const uint64_t targets[] = {
+		0x7000, SWEEP_MEM - 4096,                               /* inside: the patterns */
+		SWEEP_MEM, SWEEP_MEM + 0x1000, SWEEP_MEM + 2 * MIB,     /* just past its RAM */
+		sp, sp & ~(2 * MIB - 1), gm, gm + SWEEP_MEM,            /* the control guest's pages */
+		pool, pool + 0x1000, pool + 32 * MIB, pool + 64 * MIB - 4096,   /* the hypervisor's */
+		0xb0000000, 0xfec00000, 0xfed00000, 0xfee00000, 0xfffff000,    /* device windows */
+		1ull << 30, 1ull << 32, (1ull << 32) + sp, 32ull << 30, 64ull << 30,
+		1ull << 39, (1ull << 40) - 4096, 1ull << 46, (1ull << 51) | sp,
+	};
+	unsigned nt = sizeof targets / sizeof targets[0], bad = 0, mmio = 0, exc = 0, leak = 0;
+	uint32_t id = create(mem, SWEEP_MEM, &e);
+	sweep_setup(mem);
+	e = e ? e : start_at(id, SWEEP_BASE);
+	e = e ? e : next_io(id, 0);
+	CHECK(id && !e && io_is(0xe0, ex.vei.vei_data), "sweep-child-ready", L"errno %ld exit %x", e,
+	      rp.vrp_exit_reason);
+	for (unsigned i = 0; i < nt && !e; i++) {
+		uint64_t v;
+		int k = probe_gpa(id, mem, targets[i], &v);
+		int inside = targets[i] < SWEEP_MEM;
+		if (v == SECRET || (k == P_RAM && !inside))
+			leak++;
+		if (inside ? k != P_RAM || v != (targets[i] == 0x7000 ? PATTERN_A : PATTERN_B)
+			   : k == P_OTHER || k == P_RAM)
+			bad++;
+		mmio += k == P_MMIO;
+		exc += k == P_EXC;
+		if (bad || leak) {
+			sc_check(0, "sweep-target", L"gpa %lx: kind %d value %lx", targets[i], k, v);
+			break;
+		}
+	}
+	int intact = 1;
+	for (int i = 0; i < 512; i++)
+		intact &= secret_page[i] == SECRET;
+	CHECK(!leak, "sweep-secret-never-read", L"%u leaks", leak);
+	CHECK(!bad && mmio >= nt - 6, "sweep-outside-ram-exits", L"%u bad, %u MMIO exits, %u exceptions of %u",
+	      bad, mmio, exc, nt);
+	CHECK(intact, "sweep-writes-never-landed", L"the control guest's page changed");
+	CHECK(term(id) == 0 && pool_free() == before, "sweep-vm-terminated", L"free %ld, was %ld",
+	      pool_free(), before);
+}
+
+static void check_battery(uint8_t *mem)
+{
+	/* vector expected for each instruction of the battery (sweep64.S), 0xff = none */
+	static const uint8_t want[] = {
+		6, 6, 6, 6, 6, 6, 6, 6,           /* SVM instructions */
+		6, 6, 6, 6,                       /* VMX instructions */
+		13, 13, 13, 13, 13, 13,           /* host MSRs */
+		6, 13,                            /* XSETBV, RDPMC */
+		13, 13, 13, 13,                   /* CR4: OSXSAVE, PKE, LA57, PAE off */
+		6, 6,                             /* MONITOR, MWAIT */
+		6,                                /* RDTSCP (0xff where the CPU ignores the intercept) */
+		0xff,                             /* INVD: done as WBINVD */
+	};
+	uint8_t got[sizeof want + 4];
+	unsigned n = 0;
+	uint64_t e;
+	uint32_t id = create(mem, SWEEP_MEM, &e);
+	sweep_setup(mem);
+	e = e ? e : start_at(id, BATTERY);
+	for (int cont = 0; !e && n < sizeof got; cont = 1) {
+		e = next_io(id, cont);
+		if (e || !(rp.vrp_exit_reason == SVM_VMEXIT_IOIO && ex.vei.vei_port == 0xe1))
+			break;
+		if (ex.vei.vei_data == 0xfe)
+			break;
+		got[n++] = (uint8_t)ex.vei.vei_data;
+	}
+	unsigned first_bad = n == sizeof want ? ~0u : n;
+	for (unsigned i = 0; i < n && i < sizeof want; i++)
+		if (got[i] != want[i] && !(i == 26 && got[i] == 0xff) && first_bad == ~0u)
+			first_bad = i;
+	CHECK(!e && first_bad == ~0u, "child-instruction-battery",
+	      L"errno %ld, %u results, first off: #%u got %x want %x (exit %x)", e, n, first_bad,
+	      first_bad < n ? got[first_bad] : 0, first_bad < sizeof want ? want[first_bad] : 0,
+	      rp.vrp_exit_reason);
+	if (first_bad != ~0u)
+		for (unsigned i = 0; i < n; i++)
+			Print(L"battery %u: vector %x\n", i, got[i]);
+	CHECK(term(id) == 0, "battery-vm-terminated", L"");
+}
+
 /* ---- 4. endurance ---- */
 
 static void check_endurance(uint8_t *mem)
@@ -262,6 +437,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		sc_check(0, "setup-memory", L"no memory");
 	else {
 		check_lme_attack(mem);
+		check_gpa_sweep(mem, (uint64_t *)alloc_mem(4096));
+		check_battery(mem);
 		check_endurance(mem);
 		check_db_loop(mem);   /* last: without its fix it never returns */
 	}
