@@ -3,7 +3,10 @@
  * RAM, HLT with IF 0/1, CPUID, MSRs, MOV to CR0/CR3/CR4 incl. LOCK forms, the real ->
  * protected -> long mode switch, SVM/VMX instructions, INT3/INT n/UD2, spinning).
  * Never a MOV to DR7 (opcode 0F 23): a child's armed watchpoint, a reset and another DR7
- * write can crash QEMU 7.2 itself (shared/PLATFORM.md); random bytes are filtered too. */
+ * write can crash QEMU 7.2 itself (shared/PLATFORM.md). Never a write to CR8 (REX.R MOV CR0
+ * or LOCK MOV CR0): with a virtual interrupt pending (INTR level 1) QEMU 7.2's CR8 helper
+ * calls cpu_interrupt() without the iothread lock and aborts (measured: hcfuzz found it).
+ * Random bytes are filtered for both. */
 #include "hcfuzz.h"
 #include "../libvmm/vmm_state.h"
 
@@ -145,19 +148,21 @@ static uint32_t cr_value(unsigned cr)
 	return (uint32_t)(rnd() & ~0xfffull);
 }
 
-/* MOV to CR0/CR3/CR4 from a random register; LOCK MOV CR0 (AMD's CR8) and LOCK MOV CR4. */
+/* MOV to CR0/CR3/CR4 from a random register, LOCK MOV CR4 and CR3 (#UD), reads of CR8
+ * (no CR8 writes: see the file comment). */
 static void snip_cr(struct cbuf *c)
 {
 	static const unsigned crs[] = { 0, 3, 4, 4, 4, 8 };
 	unsigned cr = crs[rn(6)], r = (unsigned)rn(8);
+	int read = cr == 8 || chance(10);
 	if (r == 4)
 		r = 0;   /* keep the stack pointer */
 	mov_r32(c, r, cr_value(cr));
-	if (chance(15))
+	if (chance(15) && cr != 0)
 		e8(c, 0xf0);
 	if (cr == 8 && c->mode == CM_LONG64)
 		e8(c, 0x44);
-	e8(c, 0x0f); e8(c, chance(10) ? 0x20 : 0x22);
+	e8(c, 0x0f); e8(c, read ? 0x20 : 0x22);
 	e8(c, 0xc0 | ((cr & 7) << 3) | r);
 }
 
@@ -261,12 +266,16 @@ static void gen_code(struct cbuf *c)
 	snip_terminator(c);
 }
 
-/* No byte pair 0F 23 (MOV to DRn) anywhere the child might execute. */
+/* No MOV to DRn (0F 23) and no MOV to CR8/CR0 behind LOCK or a REX prefix (0F 22 after F0
+ * or 40-4F) anywhere the child might execute. */
 static void filter_dr(uint8_t *p, uint64_t n)
 {
-	for (uint64_t i = 0; i + 1 < n; i++)
+	for (uint64_t i = 0; i + 1 < n; i++) {
 		if (p[i] == 0x0f && p[i + 1] == 0x23)
 			p[i + 1] = 0x90;
+		if (i && p[i] == 0x0f && p[i + 1] == 0x22 && (p[i - 1] == 0xf0 || (p[i - 1] & 0xf0) == 0x40))
+			p[i + 1] = 0x20;
+	}
 }
 
 /* GDT (code64 0x8, data 0x10, code32 0x18), its pointer at 0x0f00 and Solo5's page tables. */
