@@ -530,8 +530,8 @@ static void test_store_truncated(void **state)
 	}
 }
 
-/* MOV to CR: no instruction is longer than 15 bytes (found by tests/fuzz/decode: 14 prefixes,
- * a REX and 0f 22 /r were accepted as an 18-byte instruction). */
+/* MOV to CR: no instruction is longer than 15 bytes (14 prefixes, a REX and 0f 22 /r were
+ * accepted as an 18-byte instruction; tests/fuzz/fuzz_decode.c checks len <= 15). */
 static void test_mov_to_cr_longer_than_15_refused(void **state)
 {
 	(void)state;
