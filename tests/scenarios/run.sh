@@ -105,9 +105,9 @@ s1() {
 	need s1 "$B/bvmm.efi" "$B/scenarios/bin/s1_control.efi" || return
 	new_esp s1
 	cp "$B/scenarios/bin/s1_control.efi" "$OUT/s1/esp/EFI/BOOT/"
-	printf '# scenario 1\ncontrol = s1_control.efi\ncontrol_args = sc-args 42\npool=32M\nlog=com2\n' \
-		> "$OUT/s1/esp/EFI/BOOT/bvmm.conf"
-	boot s1 max 90
+	printf '# scenario 1\ncontrol = s1_control.efi\ncontrol_args = %s\npool=32M\nlog=com2\n' \
+		"${S1_ARGS:-sc-args 42}" > "$OUT/s1/esp/EFI/BOOT/bvmm.conf"
+	boot s1 max "${S1_TIMEOUT:-90}"
 	judge s1 "DONE s1-control"
 	hvlog s1 log-launch-pool 'bvmm: info: launch: pool [0-9a-f]+-[0-9a-f]+ \(32768 KiB\)'
 	hvlog s1 log-launch-npt 'launch: nested page tables map \[0, [0-9a-f]+\) minus the pool, 1 GiB pages, [0-9]+ table pages'
