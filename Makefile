@@ -204,7 +204,7 @@ bench: deps all $(B)/scenarios/bin/bench.efi
 
 test: deps
 	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img \
-		$(B)/bvmm.img $(B)/scenarios/bin/bench.efi
+		$(B)/bvmm.img $(B)/scenarios/bin/bench.efi fuzz-build $(B)/control/hcfuzz.efi
 	@tests/run.sh
 
 # A GPT disk image for a USB stick: `dd if=build/bvmm.img of=/dev/sdX bs=1M`.

@@ -22,6 +22,10 @@ for t in "$B"/unit/test_*; do
 	fi
 done
 
+# The pure code under libFuzzer: a fixed number of runs and seed per target (make fuzz-host
+# runs them as long as asked).
+tests/fuzz/smoke.sh 2>&1 | grep -E '^(PASS|FAIL) ' | tee -a "$log"
+
 # The manual pages must be clean mdoc.
 for page in doc/bvmm.4 doc/vmmctl.8; do
 	lint=$(mandoc -Tlint "$page" 2>&1)
