@@ -88,6 +88,14 @@ enum msr_access msr_control_access(uint32_t msr)
 	return MSR_DENY;
 }
 
+void msr_control_ranges(void (*fn)(uint32_t first, uint32_t last, enum msr_access a, void *arg),
+			void *arg)
+{
+	for (unsigned i = 0; i < sizeof control_msrs / sizeof control_msrs[0]; i++)
+		fn(control_msrs[i].first, control_msrs[i].last,
+		   (enum msr_access)control_msrs[i].access, arg);
+}
+
 #define MISC_ENABLE_LIMIT_CPUID (1ull << 22)
 #define MISC_ENABLE_XD_DISABLE  (1ull << 34)
 #define DEBUGCTL_BTS_BITS       (0x1full << 6)   /* TR, BTS, BTINT, BTS_OFF_OS, BTS_OFF_USR */

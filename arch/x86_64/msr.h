@@ -16,6 +16,11 @@ enum msr_access {
 
 enum msr_access msr_control_access(uint32_t msr);
 
+/* Every listed range [first, last] with its access, in ascending order (to build a permission
+ * map without asking for each of the 24,576 MSRs it covers). */
+void msr_control_ranges(void (*fn)(uint32_t first, uint32_t last, enum msr_access a, void *arg),
+			void *arg);
+
 /* For MSR_CHECK: may the control guest change `msr` from `old` to `val`? (APIC_BASE is the
  * backend's: it depends on where the pool is.) */
 int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val);

@@ -150,19 +150,24 @@ static int alloc_child_maps(void)
 
 /* The control guest's MSR permission map from the allowlist (msr.h): everything intercepted
  * but what passes; reads of read-only and filtered MSRs pass too. */
+static void msrpm_allow(uint32_t first, uint32_t last, enum msr_access a, void *arg)
+{
+	uint8_t *pm = arg;
+	for (uint64_t msr = first; msr <= last; msr++) {
+		long bit = msrpm_bit((uint32_t)msr);
+		if (bit < 0)
+			continue;   /* outside the map: always intercepted, the handler decides */
+		if (a == MSR_PASS || a == MSR_READ || a == MSR_CHECK)
+			pm[bit / 8] &= (uint8_t)~(1u << (bit % 8));            /* read */
+		if (a == MSR_PASS)
+			pm[(bit + 1) / 8] &= (uint8_t)~(1u << ((bit + 1) % 8));  /* write */
+	}
+}
+
 static void control_msrpm(uint8_t *pm)
 {
-	static const uint32_t base[3] = { 0x00000000u, 0xc0000000u, 0xc0010000u };
 	memset(pm, 0xff, MSRPM_SIZE);
-	for (int b = 0; b < 3; b++)
-		for (uint32_t msr = base[b]; msr < base[b] + 0x2000u; msr++) {
-			enum msr_access a = msr_control_access(msr);
-			long bit = msrpm_bit(msr);
-			if (a == MSR_PASS || a == MSR_READ || a == MSR_CHECK)
-				pm[bit / 8] &= (uint8_t)~(1u << (bit % 8));            /* read */
-			if (a == MSR_PASS)
-				pm[(bit + 1) / 8] &= (uint8_t)~(1u << ((bit + 1) % 8));  /* write */
-		}
+	msr_control_ranges(msrpm_allow, pm);
 }
 
 static int alloc_host_pages(void)
