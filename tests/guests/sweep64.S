@@ -134,6 +134,20 @@ battery:
 	cli
 	hlt
 
+/* Targets for the scenario's broken descriptor tables and stacks (it sets IDTR, GDTR or RSP
+ * to unmapped memory with WRITEREGS and enters here): each faults while the processor reads
+ * a table or the stack. */
+	.org 0x500                       /* UNMAPPED_UD */
+	ud2
+	jmp .
+	.org 0x510                       /* UNMAPPED_PUSH */
+	pushq %rax
+	jmp .
+	.org 0x520                       /* UNMAPPED_SEG */
+	movw $0x10, %ax
+	movw %ax, %ds
+	jmp .
+
 	.balign 16
 idt:	.fill 32 * 16, 1, 0
 idtr:	.word 32 * 16 - 1

@@ -396,6 +396,45 @@ static void check_battery(uint8_t *mem)
 	CHECK(term(id) == 0, "battery-vm-terminated", L"");
 }
 
+/* Descriptor tables and the stack in memory the child does not have: the processor's own
+ * reads fault into an exit (MMIO for the caller) or a triple fault, and RUN returns. */
+static void check_unmapped_tables(uint8_t *mem)
+{
+	static const struct { const char *name; uint64_t rip; int what; } t[] = {
+		{ "child-idt-unmapped-exits", SWEEP_BASE + 0x500, 0 },
+		{ "child-stack-unmapped-exits", SWEEP_BASE + 0x510, 1 },
+		{ "child-gdt-unmapped-exits", SWEEP_BASE + 0x520, 2 },
+		{ "child-empty-idt-triple-fault", SWEEP_BASE + 0x500, 3 },
+	};
+	uint64_t e, before = pool_free();
+	uint32_t id = create(mem, SWEEP_MEM, &e);
+	sweep_setup(mem);
+	for (unsigned i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct vcpu_reg_state rs;
+		vmm_state_long64(&rs, t[i].rip);
+		rs.vrs_gprs[VCPU_REGS_RSP] = 0x1ff000;
+		if (t[i].what == 0)
+			rs.vrs_idtr = (struct vcpu_segment_info){ 0, 0xfff, 0, 0x30000000 };
+		if (t[i].what == 1)
+			rs.vrs_gprs[VCPU_REGS_RSP] = 0x30000000;
+		if (t[i].what == 2)
+			rs.vrs_gdtr = (struct vcpu_segment_info){ 0, 23, 0, 0x30000000 };
+		/* what 3: the entry state's IDT limit is 0: #UD, #GP, #DF, shutdown */
+		uint64_t er = reset(id, &rs), exits[2] = { 0, 0 };
+		for (int k = 0; k < 2 && !er; k++) {
+			er = run(id, 0);
+			while (!er && rp.vrp_exit_reason == VM_EXIT_NONE)
+				er = run(id, 0);
+			exits[k] = rp.vrp_exit_reason;
+		}
+		int ok = t[i].what == 3 ? exits[0] == SVM_VMEXIT_SHUTDOWN
+					: exits[0] == SVM_VMEXIT_NPF && exits[1] == SVM_VMEXIT_NPF &&
+					  ex.vee.vee_fault_type == VEE_FAULT_MMIO_ASSIST;
+		sc_check(!er && ok, t[i].name, L"errno %ld, exits %lx %lx", er, exits[0], exits[1]);
+	}
+	CHECK(term(id) == 0 && pool_free() == before, "unmapped-vm-terminated", L"");
+}
+
 /* ---- 4. endurance ---- */
 
 static void check_endurance(uint8_t *mem)
@@ -457,6 +496,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			check_gpa_sweep(mem, (uint64_t *)alloc_mem(4096));
 		if (wanted(opts, L"battery"))
 			check_battery(mem);
+		if (wanted(opts, L"tables"))
+			check_unmapped_tables(mem);
 		if (wanted(opts, L"endurance"))
 			check_endurance(mem);
 		if (wanted(opts, L"dbloop"))
