@@ -207,7 +207,7 @@ void op_create(void)
 			*(uint64_t *)((uint8_t *)&p + i) = rnd();   /* the fields bvmm ignores */
 	create_ranges(&p, env.arena + (uint64_t)slot * SLOT_BYTES);
 	uint64_t r = rn(100);
-	p.vcp_ncpus = r < 50 ? 1 : r < 75 ? 2 + rn(3) : r < 85 ? 64 : 1 + rn(64);
+	p.vcp_ncpus = r < 45 ? 1 : r < 65 ? 2 + rn(3) : r < 88 ? 64 : 1 + rn(64);
 	gen_name(p.vcp_name);
 	p.vcp_id = 0xdeadbeef;
 	int bad_va = 0;
