@@ -149,6 +149,74 @@ static void test_absent_function(void **state)
 	assert_true(pci_write_ok(&o, 0x60, 4, 0x17a00001, &pool));
 }
 
+/* Found by tests/fuzz/fuzz_pci.c. A BAR's bit 0 (I/O or memory) and type bits 2:1 (32 or 64
+ * bits) are read-only (PCI 3.0, 6.2.5.1): a write decides neither. pci.c takes them from the
+ * value written, so a memory BAR written with bit 0 set is judged as an I/O BAR and let
+ * through -- the device keeps bit 0 clear and decodes the pool. */
+static void test_bar_type_bits_are_the_devices(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x100e8086, 0x02000003, 0);
+	f.cfg[4] = 0xfeb80000;                 /* BAR0: 32-bit memory, 128 KiB */
+	f.mask[4] = 0xfffe0000;
+	f.cfg[5] = 0x0000c001;                 /* BAR1: I/O */
+	f.mask[5] = 0xffffffe1;
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x17a00000, &pool));   /* judged as memory: refused */
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x17a00001, &pool));   /* becomes 0x17a00000 */
+	/* "64-bit" claimed by the value: paired with BAR1 as an upper half (0xc001: far above) */
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x17a00004, &pool));
+}
+
+/* Found by tests/fuzz/fuzz_pci.c. The prefetchable window's bits 3:0 (64-bit capable) are
+ * read-only (PCI-PCI bridge 1.2, 3.2.5.9). Written as 0, pci.c ignores the upper halves:
+ * base 0x10000000, limit 0x000fffff looks closed to it, while the bridge decodes
+ * [0x0_10000000, 0x1_000fffff] over the pool. */
+static void test_bridge_pref_64bit_is_the_devices(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x000c1b36, 0x06040000, 1);
+	f.cfg[9] = 0x0001fff1;                 /* 64-bit prefetchable, closed */
+	f.cfg[10] = 0;                         /* upper base 0 */
+	f.cfg[11] = 1;                         /* upper limit 1 */
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0x24, 4, 0x00011001, &pool));   /* honest: refused today */
+	assert_false(pci_write_ok(&o, 0x24, 4, 0x00001000, &pool));   /* nibbles 0: let through */
+}
+
+/* Found by tests/fuzz/fuzz_pci.c. A 64-bit prefetchable window from 0 to ~0 spans 2^64
+ * bytes; pci.c's size limit - base + 1 wraps to 0, an empty window to overlaps(). */
+static void test_bridge_pref_whole_space(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x000c1b36, 0x06040000, 1);
+	f.cfg[9] = 0xfff10001;                 /* base 0, limit 0xfffxxxxx, 64-bit */
+	f.cfg[10] = 1;                         /* [0x1_00000000, 0xffffffff_ffffffff]: off the pool */
+	f.cfg[11] = 0xffffffff;
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0x28, 4, 0, &pool));            /* now all of memory */
+}
+
+/* Found by tests/fuzz/fuzz_pci.c. A CardBus bridge (header type 2, class 06/07) has a 4 KiB
+ * memory BAR at 0x10 (socket registers) and two memory windows (base/limit at 0x1c/0x20 and
+ * 0x24/0x28, 4 KiB granules; PC Card standard, CardBus bridge header). pci.c lets every write
+ * to a non-chipset function of another header type through. */
+static void test_cardbus_windows(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0xac56104c, 0x06070000, 2);
+	f.cfg[8] = 0x1b9ff000;                 /* memory limit 0 */
+	f.cfg[10] = 0x1b9ff000;                /* memory limit 1 */
+	struct pci_ops o = ops_of(&f);
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x17a00000, &pool));   /* socket registers */
+	assert_false(pci_write_ok(&o, 0x1c, 4, 0x17a00000, &pool));   /* window 0 over the pool */
+	assert_false(pci_write_ok(&o, 0x24, 4, 0x17a00000, &pool));   /* window 1 over the pool */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +226,10 @@ int main(void)
 		cmocka_unit_test(test_endpoint_bars),
 		cmocka_unit_test(test_bridge_windows),
 		cmocka_unit_test(test_absent_function),
+		cmocka_unit_test(test_bar_type_bits_are_the_devices),
+		cmocka_unit_test(test_bridge_pref_64bit_is_the_devices),
+		cmocka_unit_test(test_bridge_pref_whole_space),
+		cmocka_unit_test(test_cardbus_windows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
