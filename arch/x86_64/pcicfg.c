@@ -20,9 +20,19 @@ static uint32_t cf8_of(uint32_t bdf, unsigned off)
 	return CF8_ENABLE | bdf << 8 | (off & 0xfc) | ((off >> 8) & 0xfu) << 24;
 }
 
+/* Offsets from 0x100 (PCIe extended space) only through ECAM; all ones where there is none. */
 static uint32_t host_read32(void *ctx, unsigned off)
 {
-	outl(CF8, cf8_of((uint32_t)(uintptr_t)ctx, off));
+	uint32_t bdf = (uint32_t)(uintptr_t)ctx;
+	const struct boot_info *bi = hv.bi;
+	if (off >= 0x100) {
+		uint64_t bus = bdf >> 8;
+		if (!bi->ecam_size || bus < bi->ecam_bus0 || ((bus - bi->ecam_bus0) << 20) >= bi->ecam_size)
+			return 0xffffffffu;
+		return *(volatile uint32_t *)(uintptr_t)(bi->ecam_base + ((bus - bi->ecam_bus0) << 20) +
+							 ((bdf & 0xff) << 12) + (off & 0xffc));
+	}
+	outl(CF8, cf8_of(bdf, off));
 	return inl(CFC);
 }
 

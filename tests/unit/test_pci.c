@@ -10,7 +10,7 @@
 #include "../../arch/x86_64/pci.h"
 
 /* A fake function: its config dwords and the size mask each BAR dword reads back. */
-struct fake { uint32_t cfg[64]; uint32_t mask[64]; int probes; };
+struct fake { uint32_t cfg[1024]; uint32_t mask[1024]; int probes; };
 
 static uint32_t fake_read(void *ctx, unsigned off) { return ((struct fake *)ctx)->cfg[off / 4]; }
 static uint32_t fake_mask(void *ctx, unsigned off)
@@ -217,6 +217,35 @@ static void test_cardbus_windows(void **state)
 	assert_false(pci_write_ok(&o, 0x24, 4, 0x17a00000, &pool));   /* window 1 over the pool */
 }
 
+/* Capabilities that change what an ordinary function decodes: Enhanced Allocation (standard
+ * list), SR-IOV and Resizable BAR (extended list). Their registers are refused; others pass. */
+static void test_decoding_capabilities(void **state)
+{
+	(void)state;
+	struct fake f;
+	init(&f, 0x15338086, 0x02000003, 0);
+	f.cfg[1] = 1u << 20;                   /* status: capability list */
+	f.cfg[0x34 / 4] = 0x40;
+	f.cfg[0x40 / 4] = 0x00005005;          /* MSI at 0x40, next 0x50 */
+	f.cfg[0x50 / 4] = 0x00000014;          /* Enhanced Allocation at 0x50, last */
+	f.cfg[0x100 / 4] = 0x14010001;         /* AER at 0x100, next 0x140 */
+	f.cfg[0x140 / 4] = 0x18010010;         /* SR-IOV at 0x140, next 0x180 */
+	f.cfg[0x180 / 4] = 0x00010015;         /* Resizable BAR at 0x180, last */
+	struct pci_ops o = ops_of(&f);
+	assert_true(pci_write_ok(&o, 0x44, 4, 0xfee00000, &pool));    /* MSI address */
+	assert_false(pci_write_ok(&o, 0x58, 4, 0x17a00001, &pool));   /* an EA entry */
+	assert_true(pci_write_ok(&o, 0x104, 4, 0, &pool));            /* AER status */
+	assert_false(pci_write_ok(&o, 0x148, 2, 0x9, &pool));         /* SR-IOV control: VF MSE */
+	assert_false(pci_write_ok(&o, 0x164, 4, 0x17a00000, &pool));  /* a VF BAR */
+	assert_false(pci_write_ok(&o, 0x188, 4, 0x1000, &pool));      /* ReBAR control: a size */
+	f.cfg[1] = 0;                                                 /* no list: nothing to judge */
+	assert_true(pci_write_ok(&o, 0x58, 4, 0x17a00001, &pool));
+	/* an unknown header layout: its BAR range cannot be judged */
+	init(&f, 0x12348086, 0x02000000, 0x5);
+	assert_false(pci_write_ok(&o, 0x10, 4, 0x17a00000, &pool));
+	assert_true(pci_write_ok(&o, 0x04, 2, 0x6, &pool));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_bridge_pref_64bit_is_the_devices),
 		cmocka_unit_test(test_bridge_pref_whole_space),
 		cmocka_unit_test(test_cardbus_windows),
+		cmocka_unit_test(test_decoding_capabilities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
