@@ -130,6 +130,12 @@ static inline uint64_t cr0_write(uint64_t cur, uint64_t val, uint64_t cr4, int c
 	return (val & CR0_DEFINED) | CR0_ET;
 }
 
+/* LMSW (APM vol. 3): loads CR0 bits 0-3 (PE MP EM TS) from src; sets PE but never clears it. */
+static inline uint64_t lmsw_cr0(uint64_t cur, uint64_t src)
+{
+	return (cur & ~0xeull) | (src & 0xf) | (cur & CR0_PE);
+}
+
 #define CR4_BAD   (~0ull)
 #define CR4_LA57  (1ull << 12)
 #define CR4_PCIDE (1ull << 17)

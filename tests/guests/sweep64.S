@@ -129,6 +129,30 @@ battery:
 	T mwait
 	T rdtscp
 	T invd
+	movq %cr0, %rax                         /* PG without PE: #GP (QEMU would take it) */
+	btrq $0, %rax
+	T movq %rax, %cr0
+	movl $5, %eax                           /* CR8: V_TPR, emulated */
+	T movq %rax, %cr8
+	movq %cr8, %rax
+	orb $0x80, %al
+	outb %al, $0xe1
+	movl $16, %eax                          /* CR8 bits 63:4 reserved: #GP */
+	T movq %rax, %cr8
+	movl $7, %eax                           /* LOCK MOV CR0 is MOV CR8 on AMD */
+	T .byte 0xf0, 0x0f, 0x22, 0xc0
+	movq %cr8, %rax
+	orb $0x80, %al
+	outb %al, $0xe1
+	movq %cr0, %rax                         /* LMSW setting, then clearing EM */
+	orl $4, %eax
+	T lmsw %ax
+	movq %cr0, %rax
+	andl $~4, %eax
+	T lmsw %ax
+	movq %cr0, %rax
+	orb $0x80, %al
+	outb %al, $0xe1
 	movb $0xfe, %al
 	outb %al, $0xe1
 	cli
@@ -137,13 +161,13 @@ battery:
 /* Targets for the scenario's broken descriptor tables and stacks (it sets IDTR, GDTR or RSP
  * to unmapped memory with WRITEREGS and enters here): each faults while the processor reads
  * a table or the stack. */
-	.org 0x500                       /* UNMAPPED_UD */
+	.org 0x800                       /* UNMAPPED_UD */
 	ud2
 	jmp .
-	.org 0x510                       /* UNMAPPED_PUSH */
+	.org 0x810                       /* UNMAPPED_PUSH */
 	pushq %rax
 	jmp .
-	.org 0x520                       /* UNMAPPED_SEG */
+	.org 0x820                       /* UNMAPPED_SEG */
 	movw $0x10, %ax
 	movw %ax, %ds
 	jmp .

@@ -367,8 +367,13 @@ static void check_battery(uint8_t *mem)
 		6, 6,                             /* MONITOR, MWAIT */
 		6,                                /* RDTSCP (0xff where the CPU ignores the intercept) */
 		0xff,                             /* INVD: done as WBINVD */
+		13,                               /* CR0 with PG without PE */
+		0xff, 0x85, 13,                   /* CR8 = 5 (reads back 5), CR8 = 16 */
+		0xff, 0x87,                       /* LOCK MOV CR0: CR8 = 7 */
+		0xff, 0xff, 0xb1,                 /* LMSW EM on, off: CR0's low byte PE|ET|NE again */
 	};
 	uint8_t got[sizeof want + 4];
+	/* long64's CR0 is 0x80010021 (PG WP NE PE; ET reads as 1 once written): low byte 0x31 */
 	unsigned n = 0;
 	uint64_t e;
 	uint32_t id = create(mem, SWEEP_MEM, &e);
@@ -401,10 +406,10 @@ static void check_battery(uint8_t *mem)
 static void check_unmapped_tables(uint8_t *mem)
 {
 	static const struct { const char *name; uint64_t rip; int what; } t[] = {
-		{ "child-idt-unmapped-exits", SWEEP_BASE + 0x500, 0 },
-		{ "child-stack-unmapped-exits", SWEEP_BASE + 0x510, 1 },
-		{ "child-gdt-unmapped-exits", SWEEP_BASE + 0x520, 2 },
-		{ "child-empty-idt-triple-fault", SWEEP_BASE + 0x500, 3 },
+		{ "child-idt-unmapped-exits", SWEEP_BASE + 0x800, 0 },
+		{ "child-stack-unmapped-exits", SWEEP_BASE + 0x810, 1 },
+		{ "child-gdt-unmapped-exits", SWEEP_BASE + 0x820, 2 },
+		{ "child-empty-idt-triple-fault", SWEEP_BASE + 0x800, 3 },
 	};
 	uint64_t e, before = pool_free();
 	uint32_t id = create(mem, SWEEP_MEM, &e);

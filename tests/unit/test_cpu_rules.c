@@ -88,6 +88,29 @@ static void test_cr4_write(void **state)
 	assert_int_equal(cr4_write(0x20, 0x20 | CR4_PCIDE, lm, 0x1000, all), 0x20 | CR4_PCIDE);
 }
 
+static void test_lmsw(void **state)
+{
+	(void)state;
+	unsigned g = 99, l = 99;
+	static const uint8_t lmsw_ax[] = { 0x0f, 0x01, 0xf0 };          /* lmsw %ax */
+	static const uint8_t lmsw_r9w[] = { 0x41, 0x0f, 0x01, 0xf1 };   /* lmsw %r9w */
+	static const uint8_t lmsw_mem[] = { 0x0f, 0x01, 0x30 };         /* lmsw (%rax) */
+	static const uint8_t smsw_ax[] = { 0x0f, 0x01, 0xe0 };          /* smsw %eax */
+	assert_int_equal(decode_lmsw(lmsw_ax, 3, 1, &g, &l), 0);
+	assert_true(g == VCPU_REGS_RAX && l == 3);
+	assert_int_equal(decode_lmsw(lmsw_r9w, 4, 1, &g, &l), 0);
+	assert_true(g == VCPU_REGS_R9 && l == 4);
+	assert_int_equal(decode_lmsw(lmsw_r9w, 4, 0, &g, &l), -1);     /* 0x41 is INC there */
+	assert_int_equal(decode_lmsw(lmsw_mem, 3, 1, &g, &l), -1);
+	assert_int_equal(decode_lmsw(smsw_ax, 3, 1, &g, &l), -1);
+	assert_int_equal(decode_lmsw(lmsw_ax, 2, 1, &g, &l), -1);
+	/* LMSW loads PE MP EM TS, sets PE but never clears it */
+	assert_int_equal(lmsw_cr0(0x80000031, 0x4), 0x80000035);
+	assert_int_equal(lmsw_cr0(0x80000035, 0x0), 0x80000031);
+	assert_int_equal(lmsw_cr0(0x10, 0xf), 0x1f);
+	assert_int_equal(lmsw_cr0(0x10, 0xfff0), 0x10);
+}
+
 static void test_msr_allowlist(void **state)
 {
 	(void)state;
@@ -247,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_cr0_write),
 		cmocka_unit_test(test_cr4_write),
 		cmocka_unit_test(test_msr_allowlist),
+		cmocka_unit_test(test_lmsw),
 		cmocka_unit_test(test_decode_mov_to_cr),
 		cmocka_unit_test(test_msrpm_write_only),
 		cmocka_unit_test(test_validate_limits),

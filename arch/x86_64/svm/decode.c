@@ -52,6 +52,22 @@ int decode_mov_to_cr(const uint8_t *insn, unsigned n, int long_mode, unsigned *c
 	return lock ? 1 : 0;
 }
 
+int decode_lmsw(const uint8_t *insn, unsigned n, int long_mode, unsigned *gpr, unsigned *len)
+{
+	unsigned i = 0, rex = 0;
+	while (i < n && i < 12 && (insn[i] == 0x66 || insn[i] == 0x67 || insn[i] == 0x2e ||
+				   insn[i] == 0x36 || insn[i] == 0x3e || insn[i] == 0x26 ||
+				   insn[i] == 0x64 || insn[i] == 0x65))
+		i++;
+	if (long_mode && i < n && (insn[i] & 0xf0) == 0x40)
+		rex = insn[i++];
+	if (i + 3 > n || insn[i] != 0x0f || insn[i + 1] != 0x01 || (insn[i + 2] & 0xf8) != 0xf0)
+		return -1;   /* not LMSW, or LMSW with a memory operand */
+	*gpr = to_vrs[(insn[i + 2] & 7) | ((rex & 1) ? 8 : 0)];
+	*len = i + 3;
+	return 0;
+}
+
 /* ---- decode_store: the stores a guest uses on MMIO registers ----
  * Facts used (Intel SDM vol. 2A chapter 2, AMD APM vol. 3 chapter 1):
  * - Legacy prefixes come first, in any order; in 64-bit mode a REX prefix counts only as the

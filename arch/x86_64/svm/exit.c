@@ -163,21 +163,6 @@ static uint64_t control_gpr(const struct svm_guest *g, unsigned vrs)
 	return vrs == VCPU_REGS_RAX ? v->s.rax : vrs == VCPU_REGS_RSP ? v->s.rsp : g->gprs[vrs];
 }
 
-/* LMSW r16 (0F 01 /6, mod 3; APM vol. 3): the value it would load into CR0, or CR0_BAD for a
- * form bvmm does not emulate (a memory operand). LMSW sets PE but never clears it. */
-static uint64_t lmsw_value(const struct svm_guest *g, const uint8_t *b, unsigned n, unsigned *len)
-{
-	static const uint8_t to_vrs[8] = { 0, 2, 3, 1, 14, 15, 4, 5 };
-	unsigned i = 0;
-	while (i < n && (b[i] == 0x66 || b[i] == 0x67 || (b[i] & 0xf0) == 0x40))
-		i++;
-	if (i + 3 > n || b[i] != 0x0f || b[i + 1] != 0x01 || (b[i + 2] & 0xf8) != 0xf0)
-		return CR0_BAD;
-	uint64_t cur = g->vmcb->s.cr0, src = control_gpr(g, to_vrs[b[i + 2] & 7]);
-	*len = i + 3;
-	return (cur & ~0xeull) | (src & 0xf) | (cur & CR0_PE);
-}
-
 /* The instruction at the control guest's RIP: as many bytes as are mapped, up to 15. */
 static unsigned control_fetch(const struct vmcb *v, int cs_l, uint8_t b[15])
 {
@@ -218,8 +203,8 @@ static void exit_cr_write(struct svm_guest *g, unsigned crn)
 	unsigned n = control_fetch(v, cs_l, b);
 	if (decode_mov_to_cr(b, n, cs_l, &cr, &gpr, &len) == 0 && cr == crn)
 		val = control_gpr(g, gpr) & (cs_l ? ~0ull : 0xffffffffull);
-	else if (n && crn == 0)
-		val = lmsw_value(g, b, n, &len);
+	else if (crn == 0 && !decode_lmsw(b, n, cs_l, &gpr, &len))
+		val = lmsw_cr0(v->s.cr0, control_gpr(g, gpr));
 	if (v->s.cpl) {   /* MOV to CR and LMSW are privileged */
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return;

@@ -71,6 +71,10 @@ uint64_t svm_next_rip(const struct vmcb *v, int has_nrips);
 int decode_mov_to_cr(const uint8_t *insn, unsigned n, int long_mode, unsigned *cr,
 		     unsigned *gpr, unsigned *len);
 
+/* LMSW r/m16 with a register operand (0F 01 /6, mod 3): the source GPR in vcpu_reg_state
+ * order and the length; -1 for anything else (a memory operand included). */
+int decode_lmsw(const uint8_t *insn, unsigned n, int long_mode, unsigned *gpr, unsigned *len);
+
 /* A store to memory, for emulating a guest's write to a write-protected MMIO page: MOV r/m8,
  * r8 (88 /r), MOV r/m16/32/64, r (89 /r), MOV r/m8, imm8 (C6 /0), MOV r/m16/32/64, imm16/32
  * (C7 /0; imm32 sign-extended with REX.W), MOV moffs, AL/rAX (A2, A3). Prefixes: 66, 67,

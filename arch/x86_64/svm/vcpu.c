@@ -192,12 +192,13 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 	struct vmcb *v = (struct vmcb *)(uintptr_t)pa;
 	sv(vc)->vmcb = v;
 	v->c.intercept_misc1 = VMCB_INTERCEPT_INTR | VMCB_INTERCEPT_NMI | VMCB_INTERCEPT_CPUID |
+			       VMCB_INTERCEPT_CR0_SEL_WRITE |
 			       VMCB_INTERCEPT_HLT | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_IOIO_PROT |
 			       VMCB_INTERCEPT_MSR_PROT | VMCB_INTERCEPT_SHUTDOWN |
 			       VMCB_INTERCEPT_RDPMC | VMCB_INTERCEPT_INVD;
 	/* CR4 writes: the child must not turn on what it may not have (OSXSAVE, PKE, ...): the
 	 * XSAVE state, XCR0 and PKRU it would reach are the control guest's. */
-	v->c.intercept_cr = VMCB_INTERCEPT_CR4_WRITE;
+	v->c.intercept_cr = VMCB_INTERCEPT_CR4_WRITE | VMCB_INTERCEPT_CR8_WRITE;
 	/* #DB and #AC: re-injected, so that a delivery loop (CVE-2015-8104, CVE-2015-5307)
 	 * exits at every round and cannot hold the CPU. */
 	v->c.intercept_exc = VMCB_INTERCEPT_EXC(EXC_DB) | VMCB_INTERCEPT_EXC(EXC_AC);
@@ -367,36 +368,78 @@ static void fetch_insn(struct vm *vm, struct vmcb *v, struct vexit *ex)
 		ex->insn_len = 15;
 }
 
-/* MOV to CR4 (intercepted, decoded from guest memory: no decode assists under QEMU). A value
- * with a bit children may not set, or clearing PAE in long mode, is a #GP as on a CPU without
- * that feature. Returns 0, or -1 if the instruction could not be read or decoded. */
-static int child_cr4_write(struct vm *vm, struct vcpu *vc)
+/* The value a child's intercepted CR write would load: MOV to CR0/CR4/CR8, LOCK MOV CR0 as
+ * CR8 (AltMovCr8, APM vol. 3), LMSW for CR0. Decoded from guest memory (no decode assists
+ * under QEMU). 0 and *val, *len; 1 for #UD (LOCK with another CR); -1 if not decodable. */
+static int child_cr_value(struct vm *vm, struct vcpu *vc, unsigned crn, uint64_t *val,
+			  unsigned *len)
 {
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
 	struct vexit tmp;
-	unsigned cr, gpr, len;
+	unsigned cr, gpr;
 	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	tmp.insn_len = 0;
 	fetch_insn(vm, v, &tmp);
-	int r = decode_mov_to_cr(tmp.insn, tmp.insn_len, long_mode, &cr, &gpr, &len);
-	if (r < 0 || cr != 4)
-		return -1;
-	if (r) {   /* LOCK MOV CR4: #UD, as on hardware (LOCK is only AltMovCr8 with CR0) */
-		svm_inject_exception(v, EXC_UD, 0, 0);
+	int r = decode_mov_to_cr(tmp.insn, tmp.insn_len, long_mode, &cr, &gpr, len);
+	if (r == 1 && cr == 0)
+		cr = 8;   /* LOCK MOV CR0 is MOV CR8 */
+	else if (r == 1)
+		return 1;
+	if (r < 0 || cr != crn) {
+		if (crn != 0 || decode_lmsw(tmp.insn, tmp.insn_len, long_mode, &gpr, len))
+			return -1;
+		*val = lmsw_cr0(v->s.cr0, gpr == VCPU_REGS_RAX ? v->s.rax : gpr == VCPU_REGS_RSP ?
+				v->s.rsp : s->gprs[gpr]);
 		return 0;
 	}
-	uint64_t val = gpr == VCPU_REGS_RAX ? v->s.rax : gpr == VCPU_REGS_RSP ? v->s.rsp :
-		       s->gprs[gpr];
+	*val = gpr == VCPU_REGS_RAX ? v->s.rax : gpr == VCPU_REGS_RSP ? v->s.rsp : s->gprs[gpr];
 	if (!long_mode)
-		val &= 0xffffffffull;
-	if (cr4_write(v->s.cr4, val, v->s.efer, v->s.cr3, svm_host.cr4_child) == CR4_BAD) {
+		*val &= 0xffffffffull;
+	return 0;
+}
+
+/* A child's MOV to CR0 (selective intercept: more than TS/MP changes), CR4 or CR8, emulated
+ * with the CPU's rules (cpu.h): a value a CPU without the feature would refuse is #GP, as
+ * is PAE cleared under LME (so no child state can lose the host's CR0 at #VMEXIT under
+ * QEMU, which also does not check PG without PE itself). CR8 lands in V_TPR: QEMU 7.2
+ * aborts on a guest's own CR8 write with a virtual interrupt pending. Returns 0, or -1 if
+ * the instruction could not be read or decoded. */
+static int child_cr_write(struct vm *vm, struct vcpu *vc, unsigned crn)
+{
+	struct vmcb *v = vmcb_of(vc);
+	uint64_t val, nv, efer = v->s.efer;
+	unsigned len;
+	int r = child_cr_value(vm, vc, crn, &val, &len);
+	if (r)
+		return r < 0 ? -1 : (svm_inject_exception(v, EXC_UD, 0, 0), 0);
+	if (v->s.cpl) {
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return 0;
 	}
-	if ((val ^ v->s.cr4) & CR4_TLB_BITS)
-		v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* as the hardware MOV would flush */
-	v->s.cr4 = val;
+	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
+	nv = crn == 0 ? cr0_write(v->s.cr0, val, v->s.cr4, cs_l, &efer)
+	   : crn == 4 ? cr4_write(v->s.cr4, val, efer, v->s.cr3, svm_host.cr4_child)
+	   : val > 15 ? CR4_BAD : val;
+	if (nv == CR4_BAD) {   /* == CR0_BAD */
+		svm_inject_exception(v, EXC_GP, 1, 0);
+		return 0;
+	}
+	if (crn == 8) {
+		v->c.int_ctl = (v->c.int_ctl & ~0xfu) | (uint32_t)nv;
+	} else {
+		uint64_t old = crn == 0 ? v->s.cr0 : v->s.cr4;
+		if (crn == 0 || ((nv ^ old) & CR4_TLB_BITS))
+			v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* as the hardware MOV would flush */
+		if (crn == 0) {
+			v->s.cr0 = nv;
+			v->s.efer = efer;
+			/* CPL follows the mode: 0 in real mode, SS.DPL in protected mode (APM 15.5.1) */
+			v->s.cpl = (nv & CR0_PE) ? (v->s.ss.attrib >> 5) & 3 : 0;
+		} else {
+			v->s.cr4 = nv;
+		}
+	}
 	svm_skip_to(v, v->s.rip + len);
 	return 0;
 }
@@ -430,8 +473,11 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 		log_warn("vm %u vcpu %u: VMRUN refused the state: vCPU reset to power-on", vm->id, vc->id);
 		ex->kind = VEXIT_FAILED;   /* svm_run resets it, after the state switch back */
 		return 1;
+	case SVM_EXIT_CR0_SEL_WRITE:
 	case SVM_EXIT_CR4_WRITE:
-		if (!child_cr4_write(vm, vc))
+	case SVM_EXIT_CR8_WRITE:
+		if (!child_cr_write(vm, vc, code == SVM_EXIT_CR0_SEL_WRITE ? 0 :
+					    code == SVM_EXIT_CR4_WRITE ? 4 : 8))
 			return 0;
 		ex->kind = VEXIT_UNEXPECTED;
 		return 1;

@@ -172,6 +172,7 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 
 /* intercept_cr: reads of CRn at bit n, writes at bit 16 + n */
 #define VMCB_INTERCEPT_CR4_WRITE (1u << 20)
+#define VMCB_INTERCEPT_CR8_WRITE (1u << 24)
 /* intercept_exc: one bit per vector */
 #define VMCB_INTERCEPT_EXC(v)    (1u << (v))
 
@@ -190,6 +191,7 @@ static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
 
 /* Exit codes (APM appendix C) */
 #define SVM_EXIT_CR4_WRITE 0x014
+#define SVM_EXIT_CR8_WRITE 0x018
 #define SVM_EXIT_EXCP_BASE 0x040
 #define SVM_EXIT_EXCP_DB   0x041
 #define SVM_EXIT_EXCP_AC   0x051
