@@ -311,6 +311,7 @@ s6() {
 }
 
 # Scenarios kept in files of their own (each defines a function named as the scenario).
+. tests/scenarios/bochs.sh   # bochs_boot: scenarios under Bochs (Intel VMX)
 for f in tests/scenarios/s[0-9]*.sh; do [ -f "$f" ] && . "$f"; done
 
 mkdir -p "$OUT"

@@ -96,10 +96,26 @@ uint64_t sc_find_pool(uint64_t bytes)
 	return found;
 }
 
+static uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+
+/* Ends the run on either emulator: QEMU's isa-debug-exit (port 0xf4, status (v << 1) | 1), then
+ * Bochs' shutdown port (0x8900, "Shutdown"); neither emulator decodes the other's port. */
 void sc_finish(void)
 {
 	Print(L"DONE %a passed=%d failed=%d\n", scenario, passed, failed);
+	/* Bochs drops what is still in COM1's transmitter when it shuts down: wait for LSR.TEMT
+	 * (bounded, in case there is no UART at 0x3f8). */
+	for (unsigned i = 0; i < 1000000 && !(inb(0x3fd) & 0x40); i++)
+		__asm__ volatile("pause");
 	outl(0xf4, failed ? 1 : 0);
+	for (const char *p = "Shutdown"; *p; p++)
+		outb(0x8900, (uint8_t)*p);
 	for (;;)
 		__asm__ volatile("cli; hlt");
 }
