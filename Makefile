@@ -24,15 +24,16 @@ HV_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=ke
 
 HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c \
 	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c arch/x86_64/msr.c \
-	arch/x86_64/pci.c arch/x86_64/pcicfg.c arch/x86_64/svm/svm.c arch/x86_64/svm/exit.c arch/x86_64/svm/decode.c \
-	arch/x86_64/svm/vcpu.c
-HV_ASM := arch/x86_64/entry.S arch/x86_64/svm/run.S
+	arch/x86_64/pci.c arch/x86_64/pcicfg.c arch/x86_64/launch.c arch/x86_64/svm/svm.c \
+	arch/x86_64/svm/exit.c arch/x86_64/svm/decode.c arch/x86_64/svm/vcpu.c arch/x86_64/vmx/caps.c \
+	arch/x86_64/vmx/vmx.c arch/x86_64/vmx/exit.c
+HV_ASM := arch/x86_64/entry.S arch/x86_64/svm/run.S arch/x86_64/vmx/run.S
 HV_OBJS := $(HV_SRCS:%.c=$(B)/hv-obj/%.o) $(HV_ASM:%.S=$(B)/hv-obj/%.o)
 
 BOOT_SRCS := boot/main.c boot/config.c arch/x86_64/pt.c
 BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/efi-obj/boot/hvimage.o
 
-HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h control/libvmm/*.h \
+HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h arch/x86_64/vmx/*.h control/libvmm/*.h \
 	control/vmmctl/*.h)
 
 .PHONY: all deps run test unit scenarios bench clean image fuzz
@@ -160,7 +161,7 @@ endif
 
 # ---- tests ----
 # Host unit tests (cmocka) of the pure logic, with ASan/UBSan.
-UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/cpuid.c arch/x86_64/msr.c arch/x86_64/pci.c arch/x86_64/svm/decode.c \
+UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/cpuid.c arch/x86_64/msr.c arch/x86_64/pci.c arch/x86_64/vmx/caps.c arch/x86_64/svm/decode.c \
 	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c control/vmmctl/elf.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)

@@ -20,21 +20,47 @@ void launch_abort(struct boot_cpu_state *st, uint64_t err);
 struct cpu_caps { int has_1g, has_nx; };
 
 /* NULL if the CPU can run bvmm, else why not. */
-static const CHAR16 *cpu_check(struct cpu_caps *caps)
+/* Intel VMX with what bvmm needs: secondary controls with EPT and unrestricted guest (real-mode
+ * children, the firmware's own real-mode moments), VMX not locked off, not in use. */
+static const CHAR16 *vmx_check(void)
 {
-	uint32_t max_ext = cpuid(0x80000000, 0).eax;
-	int svm = max_ext >= 0x8000000a && (cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM);
-	if (!svm) {
-		if (cpuid(1, 0).ecx & CPUID1_ECX_VMX)
-			return L"this CPU has Intel VMX; bvmm's VMX backend is not built yet (AMD SVM only)";
-		return L"this CPU has neither AMD SVM nor Intel VMX";
-	}
+	uint64_t fc = rdmsr(0x3a);
+	if ((fc & 1) && !(fc & 4))
+		return L"Intel VMX is disabled by the firmware (IA32_FEATURE_CONTROL locked without "
+		       L"VMX): enable virtualization in the setup";
+	if (read_cr4() & (1ull << 13))
+		return L"Intel VMX is already in use (CR4.VMXE is set): another hypervisor runs";
+	if (!(rdmsr(0x482) >> 63))
+		return L"this CPU has Intel VMX but no secondary processor-based controls";
+	uint64_t p2 = rdmsr(0x48b) >> 32;
+	if (!(p2 & (1u << 1)))
+		return L"this CPU has Intel VMX but no EPT";
+	if (!(p2 & (1u << 7)))
+		return L"this CPU has Intel VMX with EPT but without unrestricted guest";
+	return NULL;
+}
+
+static const CHAR16 *svm_check(void)
+{
 	if (!(cpuid(0x8000000a, 0).edx & CPUID_8000000A_EDX_NP))
 		return L"this CPU has AMD SVM but no nested paging (NPT)";
 	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
 		return L"AMD SVM is disabled by the firmware (VM_CR.SVMDIS): enable it in the setup";
 	if (rdmsr(MSR_EFER) & EFER_SVME)
 		return L"AMD SVM is already in use (EFER.SVME is set): another hypervisor runs";
+	return NULL;
+}
+
+static const CHAR16 *cpu_check(struct cpu_caps *caps)
+{
+	uint32_t max_ext = cpuid(0x80000000, 0).eax;
+	int svm = max_ext >= 0x8000000a && (cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM);
+	int vmx = !!(cpuid(1, 0).ecx & CPUID1_ECX_VMX);
+	if (!svm && !vmx)
+		return L"this CPU has neither AMD SVM nor Intel VMX";
+	const CHAR16 *why = svm ? svm_check() : vmx_check();
+	if (why)
+		return why;
 	uint32_t edx = cpuid(0x80000001, 0).edx;
 	caps->has_1g = !!(edx & CPUID_80000001_EDX_PDPE1GB);
 	caps->has_nx = !!(edx & CPUID_80000001_EDX_NX);
@@ -238,6 +264,13 @@ static EFI_STATUS build_host(struct boot_info *bi, struct bump *b, const struct 
 	int r = pt_init(&pt);
 	if (!r)
 		r = pt_map(&pt, 0, 0, bi->phys_top, PTE_RW);
+	/* ECAM where the memory map does not reach: mapped uncached, so that the hypervisor can
+	 * replay the control guest's configuration writes there (arch/x86_64/pcicfg.c). */
+	uint64_t ecam_end = bi->ecam_base + bi->ecam_size;
+	if (!r && bi->ecam_size && ecam_end > bi->phys_top) {
+		uint64_t from = bi->ecam_base > bi->phys_top ? bi->ecam_base : bi->phys_top;
+		r = pt_map(&pt, from, from, ecam_end - from, PTE_RW | PTE_PCD | PTE_PWT | nx);
+	}
 	if (!r)
 		r = pt_map(&pt, HV_BASE, bi->image_pa, h->text_end, 0);
 	if (!r)
@@ -309,6 +342,14 @@ static uint64_t tsc_rate(void)
 static EFI_GUID acpi20_guid = { 0x8868e871, 0xe4f1, 0x11d3,
 				{ 0xbc, 0x22, 0x00, 0x80, 0xc7, 0x3c, 0x88, 0x81 } };
 
+static int acpi_sum_ok(const uint8_t *t, uint32_t len)
+{
+	uint8_t sum = 0;
+	for (uint32_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + t[i]);
+	return sum == 0;
+}
+
 static void find_ecam(struct boot_info *bi)
 {
 	const uint8_t *rsdp = NULL;
@@ -318,16 +359,22 @@ static void find_ecam(struct boot_info *bi)
 	if (!rsdp || CompareMem(rsdp, "RSD PTR ", 8) || rsdp[15] < 2)
 		return;
 	const uint8_t *xsdt = (const uint8_t *)(uintptr_t)*(const uint64_t *)(rsdp + 24);
+	if (!xsdt || CompareMem(xsdt, "XSDT", 4))
+		return;
 	uint32_t len = *(const uint32_t *)(xsdt + 4);
-	for (uint32_t off = 36; xsdt && off + 8 <= len; off += 8) {
+	if (len > 65536 || !acpi_sum_ok(xsdt, len))
+		return;
+	for (uint32_t off = 36; off + 8 <= len; off += 8) {
 		const uint8_t *t = (const uint8_t *)(uintptr_t)*(const uint64_t *)(xsdt + off);
+		if (!t || CompareMem(t, "MCFG", 4))
+			continue;
 		uint32_t tlen = *(const uint32_t *)(t + 4);
-		if (CompareMem(t, "MCFG", 4))
+		if (tlen > 65536 || !acpi_sum_ok(t, tlen))
 			continue;
 		for (uint32_t e = 44; e + 16 <= tlen; e += 16) {
 			const uint8_t *a = t + e;
-			if (*(const uint16_t *)(a + 8) != 0)
-				continue;   /* other PCI segments: not reachable through 0xCF8 */
+			if (*(const uint16_t *)(a + 8) != 0 || a[11] < a[10])
+				continue;   /* other PCI segments are not reachable through 0xCF8 */
 			bi->ecam_bus0 = a[10];
 			bi->ecam_base = *(const uint64_t *)a + ((uint64_t)a[10] << 20);
 			bi->ecam_size = (uint64_t)(a[11] - a[10] + 1) << 20;

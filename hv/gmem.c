@@ -169,3 +169,13 @@ int gmem_copy_out(struct gview *g, uint64_t va, const void *src, size_t n)
 	int r = gmem_each(g, va, n, 1, NULL, NULL);
 	return r ? r : gmem_each(g, va, n, 1, chunk_out, (void *)src);
 }
+
+unsigned gmem_fetch_insn(struct gview *g, uint64_t lin, uint8_t insn[15])
+{
+	unsigned first = 4096 - (unsigned)(lin & 0xfff), n = first < 15 ? first : 15;
+	if (gmem_copy_in(g, insn, lin, n))
+		return 0;
+	if (n < 15 && !gmem_copy_in(g, insn + n, lin + n, 15 - n))
+		n = 15;
+	return n;
+}

@@ -29,5 +29,8 @@ int gmem_check_out(struct gview *g, uint64_t va, size_t n);
  * NULL otherwise (use the copy functions then). Valid for this hypercall only. */
 void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write);
 int gmem_copy_out(struct gview *g, uint64_t va, const void *src, size_t n);
+/* The instruction bytes at linear address lin: as many as are readable, up to 15 (an
+ * instruction may end on the page before an unmapped one). Returns how many. */
+unsigned gmem_fetch_insn(struct gview *g, uint64_t lin, uint8_t insn[15]);
 
 #endif

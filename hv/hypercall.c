@@ -39,6 +39,8 @@ static uint64_t hc_create(struct gview *c, uint64_t arg)
 	struct vm_create_params p;
 	uint32_t id;
 	COPY_IN(c, p, arg);
+	if (!vendor->run)
+		return BVMM_ENOSYS;   /* this vendor backend runs no children yet (VMX) */
 	int e = validate_create(&p);
 	if (!e)
 		e = gmem_check_out(c, arg, sizeof p);

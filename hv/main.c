@@ -6,7 +6,7 @@
 #include "vm.h"
 #include "../abi/bvmm.h"
 #include "../arch/x86_64/cpu.h"
-#include "../arch/x86_64/svm/svm.h"
+#include "../arch/x86_64/launch.h"
 
 struct hv_state hv;
 const struct vendor_ops *vendor;
@@ -33,8 +33,7 @@ void hv_main(struct boot_info *bi)
 		 "boot info), free %lu KiB", bi->pool_base, bi->pool_base + bi->pool_size - 1,
 		 bi->pool_size >> 10, bi->pool_used >> 10, bi->host_tables, pool_free_bytes() >> 10);
 
-	hv.vendor = BVMM_VENDOR_AMD_SVM;
-	int err = svm_launch(bi);
+	int err = arch_launch(bi);
 
 	log_err("launch failed (errno %d): resuming the firmware without the hypervisor", err);
 	((abort_fn)bi->abort_rip)(&bi->guest, (uint64_t)err);

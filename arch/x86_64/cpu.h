@@ -38,6 +38,7 @@
 #define MSR_TOP_MEM2      0xc001001du
 #define MSR_VM_CR         0xc0010114u
 #define MSR_VM_HSAVE_PA   0xc0010117u
+#define MSR_SEV_STATUS    0xc0010131u
 
 #define EFER_SCE   (1ull << 0)
 #define EFER_LME   (1ull << 8)
@@ -109,8 +110,9 @@ static inline uint64_t efer_write(uint64_t cur, uint64_t val, uint64_t cr0, uint
 #define CR0_DEFINED 0xe005003full   /* PE MP EM TS ET NE, WP, AM, NW CD PG */
 
 /* MOV to CR0 emulated (APM vol. 2, 3.1.1 and 14.6: long-mode activation): the new CR0 with
- * *efer's LMA updated, or CR0_BAD for #GP. `cs_l`: the CPU is in 64-bit mode. Reserved bits
- * 31:0 are ignored, ET reads as 1. */
+ * *efer's LMA updated, or CR0_BAD for #GP. `cs_l`: the code segment's L bit as it is (in
+ * 64-bit mode when EFER.LMA is set too; turning paging on under LME with it set is #GP).
+ * Reserved bits 31:0 are ignored, ET reads as 1. */
 static inline uint64_t cr0_write(uint64_t cur, uint64_t val, uint64_t cr4, int cs_l,
 				 uint64_t *efer)
 {
@@ -123,7 +125,7 @@ static inline uint64_t cr0_write(uint64_t cur, uint64_t val, uint64_t cr4, int c
 		*efer |= EFER_LMA;
 	}
 	if (pg_off && (*efer & EFER_LMA)) {
-		if (cs_l)
+		if (cs_l)   /* LMA and L: 64-bit mode */
 			return CR0_BAD;   /* paging off from 64-bit code: #GP (QEMU lets it through) */
 		*efer &= ~EFER_LMA;
 	}

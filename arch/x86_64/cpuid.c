@@ -24,6 +24,7 @@ void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
 		r->ecx &= ~CPUID_80000001_ECX_SVM;
 		break;
 	case 0x8000000a:   /* SVM feature leaf: nothing to report without SVM */
+	case 0x8000001f:   /* SME/SEV: a guest cannot encrypt memory without SEV, which bvmm lacks */
 		r->eax = r->ebx = r->ecx = r->edx = 0;
 		break;
 	case BVMM_CPUID_BASE:

@@ -79,3 +79,10 @@ void desc_init(void)
 		"ltr %%ax\n\t"
 		: : "m"(g), "m"(i), "i"(HOST_CS), "i"(HOST_DS), "i"(HOST_TR) : "rax", "memory");
 }
+
+void desc_bases(uint64_t *gdt_base, uint64_t *idt_base, uint64_t *tss_base)
+{
+	*gdt_base = (uint64_t)gdt;
+	*idt_base = (uint64_t)idt;
+	*tss_base = (uint64_t)&tss;
+}

@@ -15,7 +15,8 @@ static const struct msr_range control_msrs[] = {
 	{ 0x0000001b, 0x0000001b, MSR_EMUL },  /* APIC_BASE: never onto the pool */
 	{ 0x0000002a, 0x0000002a, MSR_READ },  /* EBL_CR_POWERON */
 	{ 0x00000035, 0x00000035, MSR_READ },  /* core/thread count */
-	{ 0x0000003b, 0x0000003b, MSR_PASS },  /* TSC_ADJUST */
+	{ 0x0000003a, 0x0000003a, MSR_EMUL },  /* FEATURE_CONTROL: locked, VMX off (Intel) */
+	{ 0x0000003b, 0x0000003b, MSR_READ },  /* TSC_ADJUST: a write moves the TSC as well */
 	{ 0x00000048, 0x00000049, MSR_PASS },  /* SPEC_CTRL, PRED_CMD */
 	{ 0x0000008b, 0x0000008b, MSR_PASS },  /* microcode patch level (Intel writes 0 first) */
 	{ 0x000000c1, 0x000000c8, MSR_PASS },  /* IA32_PMC0-7 */
@@ -67,6 +68,7 @@ static const struct msr_range control_msrs[] = {
 	{ 0xc0010111, 0xc0010113, MSR_READ },  /* SMM_BASE, SMM_ADDR, SMM_MASK (TSEG) */
 	{ 0xc0010114, 0xc0010114, MSR_EMUL },  /* VM_CR: reads as locked and disabled */
 	{ 0xc0010117, 0xc0010117, MSR_EMUL },  /* VM_HSAVE_PA: reads 0 */
+	{ 0xc0010131, 0xc0010131, MSR_EMUL },  /* SEV_STATUS: reads 0 (no SEV; Linux reads it unchecked) */
 	{ 0xc0010140, 0xc0010141, MSR_READ },  /* OS visible workarounds */
 	{ 0xc0010200, 0xc001020b, MSR_PASS },  /* core PERF_CTL/PERF_CTR */
 	{ 0xc0011020, 0xc0011020, MSR_PASS },  /* LS_CFG (SSBD on family 15h-17h) */

@@ -3,7 +3,8 @@
  * ICH9 datasheets (the MCH's and the LPC bridge's decoders), AMD BKDG (northbridge functions
  * 0x18.1 address maps). Chipset functions are host and ISA bridges: their device-specific
  * registers (offset 0x40 and up) hold the decoders and are read-only to the control guest,
- * except the interrupt routing registers of ICH9's LPC bridge, which ACPI's _SRS writes. */
+ * except the interrupt routing registers of ICH9's LPC bridge and of the PIIX3/PIIX4 ISA
+ * bridges (i440FX machines: QEMU's pc, Bochs), which ACPI's _SRS writes. */
 #include "pci.h"
 
 #define PCI_VENDOR      0x00
@@ -17,6 +18,8 @@
 #define PCI_DEVSPEC     0x40
 
 #define ICH9_LPC 0x29188086u   /* device << 16 | vendor */
+#define PIIX3_ISA 0x70008086u
+#define PIIX4_ISA 0x71108086u
 
 uint32_t pci_merge(uint32_t cur, unsigned off, unsigned size, uint32_t val)
 {
@@ -42,6 +45,8 @@ static int chipset_reg_ok(uint32_t id, unsigned off)
 {
 	if (id == ICH9_LPC)   /* PIRQA-D (0x60-0x63) and PIRQE-H (0x68-0x6b) routing */
 		return (off >= 0x60 && off < 0x64) || (off >= 0x68 && off < 0x6c);
+	if (id == PIIX3_ISA || id == PIIX4_ISA)   /* PIRQA-D routing (0x60-0x63) */
+		return off >= 0x60 && off < 0x64;
 	return 0;
 }
 

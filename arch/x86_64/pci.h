@@ -28,11 +28,13 @@ int pci_write_ok(const struct pci_ops *ops, unsigned off, unsigned size, uint32_
 /* `cur` with `size` bytes of `val` written at byte `off & 3`. */
 uint32_t pci_merge(uint32_t cur, unsigned off, unsigned size, uint32_t val);
 
-/* ECAM and port 0xCF8 addresses -> (bus, device, function, offset). */
-static inline unsigned pci_cf8_offset(uint32_t cf8, uint16_t port)
+/* The register a 0xCF8/0xCFC access reaches. Bits 27:24 of 0xCF8 extend the register number
+ * only on AMD processors with NB_CFG EnableCf8ExtCfg (bit 46) set (BKDG, 0xCF8); elsewhere
+ * the chipset ignores them, so the judge must too (else a write to 0x110 would be judged
+ * while the device takes it at 0x10). */
+static inline unsigned pci_cf8_offset(uint32_t cf8, uint16_t port, int ext_cf8)
 {
-	/* bits 27:24: AMD's extended register number through CF8 (NB_CFG EnableCf8ExtCfg) */
-	return (cf8 & 0xfc) | (port & 3) | (((cf8 >> 24) & 0xf) << 8);
+	return (cf8 & 0xfc) | (port & 3) | (ext_cf8 ? ((cf8 >> 24) & 0xf) << 8 : 0);
 }
 
 #endif

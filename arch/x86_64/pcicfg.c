@@ -5,15 +5,32 @@
 #include "pcicfg.h"
 #include "pci.h"
 #include "cpu.h"
+#include "svm/svm.h"   /* decode_store: the x86 decoder lives there */
 #include "../../hv/hv.h"
 #include "../../hv/log.h"
 #include "../../hv/pool.h"
+#include "../../hv/panic.h"
+#include "../../abi/bvmm.h"
 
 #define CF8 0xcf8
 #define CFC 0xcfc
 #define CF8_ENABLE 0x80000000u
 #define CMD_DECODE 0x3u   /* I/O and memory space enable */
 
+
+/* AMD's CF8 extended register numbers (pci.h): NB_CFG is read-only to the control guest, so
+ * what it says at launch stays true. */
+static int ext_cf8 = -1;
+
+static int cf8_ext(void)
+{
+	if (ext_cf8 < 0) {
+		uint64_t nb_cfg = 0;
+		ext_cf8 = hv.vendor == BVMM_VENDOR_AMD_SVM && !rdmsr_safe(0xc001001f, &nb_cfg) &&
+			  (nb_cfg & (1ull << 46));
+	}
+	return ext_cf8;
+}
 
 static uint32_t cf8_of(uint32_t bdf, unsigned off)
 {
@@ -80,7 +97,7 @@ void pcicfg_port_out(uint16_t port, unsigned size, uint32_t val)
 	if ((port & 3) + size > 4)
 		return;   /* not a configuration access any chipset decodes */
 	if (cf8 & CF8_ENABLE) {
-		int ok = judge((cf8 >> 8) & 0xffff, pci_cf8_offset(cf8, port), size, val);
+		int ok = judge((cf8 >> 8) & 0xffff, pci_cf8_offset(cf8, port, cf8_ext()), size, val);
 		outl(CF8, cf8);   /* the guest's latch, as it left it */
 		if (!ok)
 			return;
@@ -117,4 +134,23 @@ void pcicfg_ecam_write(uint64_t gpa, unsigned size, uint32_t val)
 		*(volatile uint16_t *)p = (uint16_t)val;
 	else
 		*(volatile uint32_t *)p = val;
+}
+
+int pcicfg_ecam_store(const uint8_t *insn, unsigned n, int mode, uint64_t gpa,
+		      uint64_t (*gpr)(void *ctx, unsigned vrs), void *ctx, unsigned *len)
+{
+	struct store_insn si;
+	if (decode_store(insn, n, mode, &si))
+		return -1;
+	uint64_t val = si.src_gpr < 0 ? si.imm : gpr(ctx, (unsigned)si.src_gpr) >> (si.src_high8 ? 8 : 0);
+	if (si.size == 8 && !(gpa & 7)) {   /* two dword writes, as a chipset splits them */
+		pcicfg_ecam_write(gpa, 4, (uint32_t)val);
+		pcicfg_ecam_write(gpa + 4, 4, (uint32_t)(val >> 32));
+	} else if (si.size < 8 && (gpa & 3) + si.size <= 4) {
+		pcicfg_ecam_write(gpa, si.size, (uint32_t)val);
+	} else {
+		log_info("control guest ECAM write at %lx (%u bytes) across registers: dropped", gpa, si.size);
+	}
+	*len = si.len;
+	return 0;
 }

@@ -15,4 +15,11 @@ int pcicfg_in_ecam(uint64_t gpa);
 /* A store of size 1, 2 or 4 bytes into the ECAM window, judged, then done. */
 void pcicfg_ecam_write(uint64_t gpa, unsigned size, uint32_t val);
 
+/* A control guest's store into the write-protected ECAM window, from its instruction bytes
+ * (mode: 16, 32 or 64): decoded, judged, replayed. The source register comes from gpr()
+ * (vcpu_reg_state order). 0 and the instruction length, or -1 if it is not a store bvmm
+ * emulates (the caller injects #GP). */
+int pcicfg_ecam_store(const uint8_t *insn, unsigned n, int mode, uint64_t gpa,
+		      uint64_t (*gpr)(void *ctx, unsigned vrs), void *ctx, unsigned *len);
+
 #endif

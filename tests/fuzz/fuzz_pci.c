@@ -135,12 +135,12 @@ static uint32_t window_dword(struct fin *f, const struct pci_guard *g)
 
 static void make_dev(struct fin *f, struct dev *d, const struct pci_guard *g)
 {
-	static const uint32_t ids[] = { ICH9_LPC_ID, MCH_ID, 0x100e8086, 0x000c1b36, 0x1022aaaa,
+	static const uint32_t ids[] = { ICH9_LPC_ID, MCH_ID, 0x70008086u, 0x100e8086, 0x000c1b36, 0x1022aaaa,
 					0xffffffff };
 	static const uint16_t classes[] = { 0x0600, 0x0601, 0x0604, 0x0200, 0x0607, 0x0c03 };
 	memset(d, 0, sizeof *d);
 	uint8_t k = fin_u8(f);
-	d->cfg[0] = k & 0x80 ? fin_u32(f) : ids[k % 6];
+	d->cfg[0] = k & 0x80 ? fin_u32(f) : ids[k % 7];
 	uint8_t c = fin_u8(f);
 	d->cfg[2] = (uint32_t)(c & 0x80 ? fin_u16(f) : classes[c % 6]) << 16 | fin_u8(f);
 	uint8_t t = fin_u8(f);
@@ -310,12 +310,13 @@ static void check_merge_cf8(struct fin *f)
 	FUZZ_CHECK(pci_merge(cur, off + 4 * fin_u8(f), size, val) == merge_bytes(cur, off, size, val));
 	uint32_t cf8 = fin_u32(f);
 	uint16_t port = fin_u16(f);
-	unsigned o = pci_cf8_offset(cf8, port);
-	/* CF8: register number in bits 7:2, AMD's extended register bits 11:8 in bits 27:24;
-	 * the byte within the dword is the data port's low two bits. */
+	int ext = fin_u8(f) & 1;
+	unsigned o = pci_cf8_offset(cf8, port, ext);
+	/* CF8: register number in bits 7:2, AMD's extended register bits 11:8 in bits 27:24 (only
+	 * where enabled); the byte within the dword is the data port's low two bits. */
 	FUZZ_CHECK(o < 4096);
 	FUZZ_CHECK(o / 4 % 64 == (cf8 >> 2 & 0x3f) && o % 4 == (port & 3u) &&
-		   o >> 8 == (cf8 >> 24 & 0xf));
+		   o >> 8 == (ext ? (cf8 >> 24 & 0xf) : 0));
 }
 
 static int bar_low(const struct dev *d, unsigned w)
@@ -353,10 +354,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Chipset decoders: device-specific registers are the ICH9 PIRQ lanes or nothing. */
 	if (dw >= 0x40) {
-		int pirq = d.cfg[0] == ICH9_LPC_ID &&
-			   ((off >= 0x60 && off < 0x64) || (off >= 0x68 && off < 0x6c));
-		/* Ordinary functions: their capabilities that change decoding (Enhanced
-		 * Allocation, SR-IOV, Resizable BAR) are refused; test_pci pins those. */
+		int pirq = (d.cfg[0] == ICH9_LPC_ID &&
+			    ((off >= 0x60 && off < 0x64) || (off >= 0x68 && off < 0x6c))) ||
+			   ((d.cfg[0] == 0x70008086u || d.cfg[0] == 0x71108086u) && off >= 0x60 && off < 0x64);
 		FUZZ_CHECK(chipset_class(&d) ? ok == pirq : 1);
 		return 0;
 	}

@@ -59,6 +59,8 @@ static void test_cr0_write(void **state)
 	/* paging on under LME: needs PAE (else #GP), sets LMA */
 	e = EFER_LME;
 	assert_int_equal(cr0_write(0x11, 0x80000011, 0, 0, &e), CR0_BAD);
+	assert_int_equal(cr0_write(0x11, 0x80000011, CR4_PAE, 1, &e), CR0_BAD);   /* CS.L set */
+	assert_int_equal(e, EFER_LME);
 	assert_int_equal(cr0_write(0x11, 0x80000011, CR4_PAE, 0, &e), 0x80000011);
 	assert_int_equal(e, EFER_LME | EFER_LMA);
 	/* architectural #GP cases; reserved low bits dropped, ET forced */

@@ -67,6 +67,7 @@ static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 		*val = VM_CR_LOCK | VM_CR_SVMDIS;   /* what SVM disabled by firmware looks like */
 		return 0;
 	case MSR_VM_HSAVE_PA:
+	case MSR_SEV_STATUS:
 		*val = 0;
 		return 0;
 	case MSR_APIC_BASE:
@@ -167,32 +168,16 @@ static uint64_t control_gpr(const struct svm_guest *g, unsigned vrs)
 static unsigned control_fetch(const struct vmcb *v, int cs_l, uint8_t b[15])
 {
 	struct gview gv;
-	uint64_t lin = cs_l ? v->s.rip : (v->s.cs.base + v->s.rip) & 0xffffffffull;
-	unsigned first = 4096 - (unsigned)(lin & 0xfff), n = first < 15 ? first : 15;
 	control_view(v, &gv);
-	if (gmem_copy_in(&gv, b, lin, n))
-		return 0;
-	if (n < 15 && !gmem_copy_in(&gv, b + n, lin + n, 15 - n))
-		n = 15;   /* an instruction may end on the page before an unmapped one */
-	return n;
+	return gmem_fetch_insn(&gv, cs_l ? v->s.rip : (v->s.cs.base + v->s.rip) & 0xffffffffull, b);
 }
 
-/* While the control guest runs with paging off and EFER.LME set, its CR4 writes are
- * intercepted (exit_cr_write): it must not clear PAE then. In long mode the CPU refuses that
- * by itself, so the intercept is off. */
-static void control_cr4_intercept(struct vmcb *v)
-{
-	if ((v->s.efer & EFER_LME) && !(v->s.cr0 & CR0_PG))
-		v->c.intercept_cr |= VMCB_INTERCEPT_CR4_WRITE;
-	else
-		v->c.intercept_cr &= ~VMCB_INTERCEPT_CR4_WRITE;
-}
-
-/* A CR0 write that changes more than TS/MP (the selective intercept, exit 0x65), or a CR4
- * write while paging is off under LME (exit 0x14): decoded from the guest's memory (no decode
- * assists under QEMU) and emulated with the CPU's rules (cpu.h cr0_write, cr4_write), which
- * keep EFER.LME = 1 with CR4.PAE = 0 out of reach: QEMU's #VMEXIT loses the host's CR0 in
- * that state (PLATFORM.md). */
+/* A CR0 write that changes more than TS/MP (the selective intercept, exit 0x65), or any CR4
+ * write (exit 0x14): decoded from the guest's memory (no decode assists under QEMU) and
+ * emulated with the CPU's rules (cpu.h cr0_write, cr4_write), which keep EFER.LME = 1 with
+ * CR4.PAE = 0 out of reach: QEMU's #VMEXIT loses the host's CR0 in that state (PLATFORM.md).
+ * Every CR4 write is judged, not only those made with paging off: an intercept switched on
+ * and off with the mode can be outrun by EFER writes in between. */
 static void exit_cr_write(struct svm_guest *g, unsigned crn)
 {
 	struct vmcb *v = g->vmcb;
@@ -200,6 +185,7 @@ static void exit_cr_write(struct svm_guest *g, unsigned crn)
 	unsigned cr = 99, gpr, len = 0;
 	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	uint64_t val = CR0_BAD, efer = v->s.efer, nv;
+	int l_bit = !!(v->s.cs.attrib & VMCB_ATTR_L);
 	unsigned n = control_fetch(v, cs_l, b);
 	if (decode_mov_to_cr(b, n, cs_l, &cr, &gpr, &len) == 0 && cr == crn)
 		val = control_gpr(g, gpr) & (cs_l ? ~0ull : 0xffffffffull);
@@ -214,7 +200,7 @@ static void exit_cr_write(struct svm_guest *g, unsigned crn)
 		svm_inject_exception(v, EXC_UD, 0, 0);
 		return;
 	}
-	nv = crn == 0 ? cr0_write(v->s.cr0, val, v->s.cr4, cs_l, &efer)
+	nv = crn == 0 ? cr0_write(v->s.cr0, val, v->s.cr4, l_bit, &efer)
 		      : cr4_write(v->s.cr4, val, efer, v->s.cr3, svm_host.cr4_control);
 	if (nv == CR0_BAD) {   /* == CR4_BAD */
 		log_info("control guest CR%u write %lx at rip %lx refused: #GP", crn, val, v->s.rip);
@@ -226,33 +212,25 @@ static void exit_cr_write(struct svm_guest *g, unsigned crn)
 	else
 		v->s.cr4 = nv;
 	v->s.efer = efer;
-	control_cr4_intercept(v);
 	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* PG, WP, CD, PGE, ...: as the MOV would flush */
 	svm_skip_to(v, v->s.rip + len);
 }
+
+static uint64_t control_gpr_cb(void *ctx, unsigned vrs) { return control_gpr(ctx, vrs); }
 
 /* A store into the write-protected ECAM window: decoded, judged and replayed (pcicfg.c).
  * 0, or -1 if the instruction is not a store bvmm emulates. */
 static int exit_ecam_write(struct svm_guest *g, uint64_t gpa)
 {
 	struct vmcb *v = g->vmcb;
-	struct store_insn si;
 	uint8_t b[15];
+	unsigned len;
 	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	int mode = cs_l ? 64 : (v->s.cs.attrib & VMCB_ATTR_DB) ? 32 : 16;
 	unsigned n = control_fetch(v, cs_l, b);
-	if (v->s.cpl || decode_store(b, n, mode, &si))
+	if (v->s.cpl || pcicfg_ecam_store(b, n, mode, gpa, control_gpr_cb, g, &len))
 		return -1;
-	uint64_t val = si.src_gpr < 0 ? si.imm : control_gpr(g, (unsigned)si.src_gpr) >> (si.src_high8 ? 8 : 0);
-	if (si.size == 8 && !(gpa & 7)) {   /* two dword writes, as a chipset splits them */
-		pcicfg_ecam_write(gpa, 4, (uint32_t)val);
-		pcicfg_ecam_write(gpa + 4, 4, (uint32_t)(val >> 32));
-	} else if (si.size < 8 && (gpa & 3) + si.size <= 4) {
-		pcicfg_ecam_write(gpa, si.size, (uint32_t)val);
-	} else {
-		log_info("control guest ECAM write at %lx (%u bytes) across registers: dropped", gpa, si.size);
-	}
-	svm_skip_to(v, v->s.rip + si.len);
+	svm_skip_to(v, v->s.rip + len);
 	return 0;
 }
 
@@ -260,7 +238,10 @@ static void exit_npf(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	uint64_t gpa = v->c.exitinfo2;
-	if ((v->c.exitinfo1 & VMCB_NPF_WRITE) && pcicfg_in_ecam(gpa) && !exit_ecam_write(g, gpa))
+	/* A store of the instruction itself (not a page-table walk, bit 33; not an event's
+	 * delivery, EXITINTINFO) into ECAM is emulated. */
+	if ((v->c.exitinfo1 & VMCB_NPF_WRITE) && !(v->c.exitinfo1 & VMCB_NPF_TABLE_WALK) &&
+	    !(v->c.exitintinfo & VMCB_EVENT_VALID) && pcicfg_in_ecam(gpa) && !exit_ecam_write(g, gpa))
 		return;
 	log_warn("control guest %s %lx (%s) at rip %lx: #GP(0) injected",
 		 (v->c.exitinfo1 & VMCB_NPF_WRITE) ? "write to" : "access to", gpa,

@@ -93,6 +93,7 @@ static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, u
 	v->c.intercept_misc2 = VMCB_INTERCEPT_VMRUN | VMCB_INTERCEPT_VMMCALL |
 			       VMCB_INTERCEPT_VMLOAD | VMCB_INTERCEPT_VMSAVE | VMCB_INTERCEPT_STGI |
 			       VMCB_INTERCEPT_CLGI | VMCB_INTERCEPT_SKINIT;
+	v->c.intercept_cr = VMCB_INTERCEPT_CR4_WRITE;   /* emulated: LME never without PAE */
 	v->c.iopm_base_pa = svm_host.iopm;
 	v->c.msrpm_base_pa = svm_host.msrpm;
 	v->c.asid = 1;
@@ -203,7 +204,8 @@ static int alloc_host_pages(void)
 	svm_host.cr4_control = svm_host.cr4_child | ((c7 & (1u << 2)) ? (1ull << 11) : 0) |
 			       ((c7 & (1u << 16)) ? CR4_LA57 : 0) | ((c1 & (1u << 17)) ? CR4_PCIDE : 0) |
 			       ((c1 & (1u << 26)) ? CR4_OSXSAVE : 0) | ((c7 & (1u << 3)) ? CR4_PKE : 0) |
-			       ((c7 & (1u << 7)) ? (1ull << 23) : 0);   /* UMIP LA57 PCIDE OSXSAVE PKE CET */
+			       ((c7 & (1u << 7)) ? (1ull << 23) : 0) |   /* UMIP LA57 PCIDE OSXSAVE PKE CET */
+			       ((c7 & (1u << 31)) ? (1ull << 24) : 0);   /* PKS */
 	int has_8 = cpuid(0x80000000, 0).eax >= 0x80000008;
 	unsigned pa_bits = has_8 ? cpuid(0x80000008, 0).eax & 0xff : 36;
 	svm_host.fxsave_erptr = has_8 && (cpuid(0x80000008, 0).ebx & (1u << 2));   /* XSaveErPtr */

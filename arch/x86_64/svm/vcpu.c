@@ -417,8 +417,8 @@ static int child_cr_write(struct vm *vm, struct vcpu *vc, unsigned crn)
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return 0;
 	}
-	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
-	nv = crn == 0 ? cr0_write(v->s.cr0, val, v->s.cr4, cs_l, &efer)
+	int l_bit = !!(v->s.cs.attrib & VMCB_ATTR_L);
+	nv = crn == 0 ? cr0_write(v->s.cr0, val, v->s.cr4, l_bit, &efer)
 	   : crn == 4 ? cr4_write(v->s.cr4, val, efer, v->s.cr3, svm_host.cr4_child)
 	   : val > 15 ? CR4_BAD : val;
 	if (nv == CR4_BAD) {   /* == CR0_BAD */
@@ -434,8 +434,8 @@ static int child_cr_write(struct vm *vm, struct vcpu *vc, unsigned crn)
 		if (crn == 0) {
 			v->s.cr0 = nv;
 			v->s.efer = efer;
-			/* CPL follows the mode: 0 in real mode, SS.DPL in protected mode (APM 15.5.1) */
-			v->s.cpl = (nv & CR0_PE) ? (v->s.ss.attrib >> 5) & 3 : 0;
+			if (!(nv & CR0_PE))
+				v->s.cpl = 0;   /* real mode; entering protected mode keeps CPL 0 */
 		} else {
 			v->s.cr4 = nv;
 		}

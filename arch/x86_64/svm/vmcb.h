@@ -153,6 +153,7 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 /* EXITINFO1 of an NPF: the #PF error code bits (APM 15.25.6) */
 #define VMCB_NPF_PRESENT     (1ull << 0)
 #define VMCB_NPF_WRITE       (1ull << 1)
+#define VMCB_NPF_TABLE_WALK  (1ull << 33)   /* the fault hit a guest page-table access */
 
 /* Segment attribute: the L bit (64-bit code) */
 #define VMCB_ATTR_L          (1u << 9)

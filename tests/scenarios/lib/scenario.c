@@ -30,10 +30,8 @@ static void EFIAPI on_exception(EFI_EXCEPTION_TYPE type, EFI_SYSTEM_CONTEXT ctx)
 	}
 	Print(L"FAIL %a-unexpected-exception: vector %d at rip %lx error %lx\n", scenario,
 	      (int)type, c->Rip, c->ExceptionData);
-	Print(L"DONE %a passed=%d failed=%d\n", scenario, passed, failed + 1);
-	outl(0xf4, 1);
-	for (;;)
-		__asm__ volatile("cli; hlt");
+	failed++;
+	sc_finish();
 }
 
 void sc_init(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab, const char *name)

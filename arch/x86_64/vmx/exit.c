@@ -1,0 +1,437 @@
+/* Control-guest exits on VMX: a switch that calls one named handler per exit reason, with
+ * the same policy as on SVM (svm/exit.c): CPUID view, MSR allowlist, VMCALL from CPL 0, VMX
+ * instructions #UD, CR writes emulated where VMX makes them exit, the pool absent from EPT,
+ * PCI configuration writes judged. Anything unexpected is logged, then the host panics. */
+#include "vmx.h"
+#include "insn.h"
+#include "../cpu.h"
+#include "../cpuid.h"
+#include "../msr.h"
+#include "../pcicfg.h"
+#include "../svm/svm.h"   /* decode_store, decode_mov_to_cr: the shared x86 decoder */
+#include "../../../abi/bvmm.h"
+#include "../../../hv/hv.h"
+#include "../../../hv/log.h"
+#include "../../../hv/panic.h"
+#include "../../../hv/pool.h"
+#include "../../../hv/vm.h"
+
+#define CR4_VMXE (1ull << 13)
+#define INTERRUPTIBILITY_STI_MOVSS 3u
+
+static struct vmx_guest *cur;   /* the control guest of this CPU */
+
+static uint64_t gpr(unsigned vrs)
+{
+	return vrs == VCPU_REGS_RSP ? vmread(GUEST_RSP) : cur->gprs[vrs];
+}
+
+static void skip_insn(void)
+{
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VMCS_EXIT_INSN_LEN));
+	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
+}
+
+static void inject(unsigned vector, int has_error, uint32_t error)
+{
+	vmwrite(VMCS_ENTRY_INTR, vector | INTR_TYPE_HW_EXC | INTR_INFO_VALID |
+				 (has_error ? INTR_INFO_HAS_ERROR : 0));
+	if (has_error)
+		vmwrite(VMCS_ENTRY_ERROR, error);
+}
+
+/* An event the exit cut short (IDT-vectoring information, SDM 27.2.4) is delivered again. */
+static void reinject(void)
+{
+	uint32_t info = (uint32_t)vmread(VMCS_IDT_VEC);
+	if (!(info & INTR_INFO_VALID))
+		return;
+	vmwrite(VMCS_ENTRY_INTR, info & ~(1u << 12));   /* bit 12 is undefined there */
+	if (info & INTR_INFO_HAS_ERROR)
+		vmwrite(VMCS_ENTRY_ERROR, vmread(VMCS_IDT_VEC_ERROR));
+	unsigned type = info & INTR_TYPE_MASK;
+	if (type == INTR_TYPE_SW_INT || type == INTR_TYPE_SW_EXC || type == INTR_TYPE_PRIV_SW)
+		vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+}
+
+static unsigned cpl(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
+
+/* What the guest sees in CR0/CR4: its own bits where the mask says so (SDM 25.3). */
+static uint64_t visible(uint64_t real_field, uint64_t mask_field, uint64_t shadow_field)
+{
+	uint64_t mask = vmread(mask_field);
+	return (vmread(real_field) & ~mask) | (vmread(shadow_field) & mask);
+}
+
+static void log_state(int level)
+{
+	log_write(level, "  reason %lx qual %lx rip %016lx rsp %016lx rflags %08lx cpl %u",
+		  vmread(VMCS_EXIT_REASON), vmread(VMCS_EXIT_QUAL), vmread(GUEST_RIP),
+		  vmread(GUEST_RSP), vmread(GUEST_RFLAGS), cpl());
+	log_write(level, "  cr0 %08lx cr3 %016lx cr4 %08lx efer %lx cs %04lx/%lx",
+		  vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4), vmread(GUEST_EFER),
+		  vmread(GUEST_CS_SEL), vmread(GUEST_CS_AR));
+	log_write(level, "  rax %016lx rbx %016lx rcx %016lx rdx %016lx", cur->gprs[0],
+		  cur->gprs[1], cur->gprs[2], cur->gprs[3]);
+}
+
+static void control_view(struct gview *gv)
+{
+	gv->cr0 = vmread(GUEST_CR0);
+	gv->cr3 = vmread(GUEST_CR3);
+	gv->cr4 = vmread(GUEST_CR4);
+	gv->efer = vmread(GUEST_EFER);
+	gv->gpa_to_hpa = control_gpa_to_hpa;
+	gv->ctx = NULL;
+	gv->tlb_n = 0;
+}
+
+/* ---- handlers ---- */
+
+static void exit_cpuid(void)
+{
+	uint32_t leaf = (uint32_t)cur->gprs[VCPU_REGS_RAX], sub = (uint32_t)cur->gprs[VCPU_REGS_RCX];
+	struct cpuid_regs r = cpuid(leaf, sub);
+	cpuid_filter_control(leaf, sub, visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW), &r);
+	cur->gprs[VCPU_REGS_RAX] = r.eax;
+	cur->gprs[VCPU_REGS_RBX] = r.ebx;
+	cur->gprs[VCPU_REGS_RCX] = r.ecx;
+	cur->gprs[VCPU_REGS_RDX] = r.edx;
+	skip_insn();
+}
+
+static int msr_read(uint32_t msr, uint64_t *val)
+{
+	switch (msr_control_access(msr)) {
+	case MSR_PASS: case MSR_READ: case MSR_CHECK:
+		return rdmsr_safe(msr, val);
+	case MSR_EMUL:
+		break;
+	default:
+		return -1;
+	}
+	switch (msr) {
+	case MSR_EFER:
+		*val = vmread(GUEST_EFER);
+		return 0;
+	case MSR_IA32_FEATURE_CONTROL:   /* what a firmware that locked VMX off shows */
+		*val = FEATURE_CONTROL_LOCK;
+		return 0;
+	case MSR_APIC_BASE:
+		return rdmsr_safe(msr, val);
+	default:
+		return -1;   /* the SVM MSRs: not on this CPU */
+	}
+}
+
+static int msr_write(uint32_t msr, uint64_t val)
+{
+	uint64_t old;
+	switch (msr_control_access(msr)) {
+	case MSR_PASS:
+		return wrmsr_safe(msr, val);
+	case MSR_CHECK:
+		if (rdmsr_safe(msr, &old) || !msr_control_write_ok(msr, old, val))
+			return -1;
+		return wrmsr_safe(msr, val);
+	case MSR_EMUL:
+		break;
+	default:
+		return -1;
+	}
+	if (msr == MSR_APIC_BASE)
+		return pool_overlaps(val & 0x000ffffffffff000ull, 4096) ? -1 : wrmsr_safe(msr, val);
+	if (msr != MSR_EFER)
+		return -1;
+	uint64_t cr0 = vmread(GUEST_CR0), cr4 = visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+	uint64_t efer = efer_write(vmread(GUEST_EFER), val, cr0, cr4, vmx_host.efer_control);
+	if (efer == EFER_BAD)
+		return -1;
+	vmwrite(GUEST_EFER, efer & ~EFER_SVME);   /* efer_write keeps SVM's SVME: not on VMX */
+	return 0;
+}
+
+static void exit_msr(int write)
+{
+	uint32_t msr = (uint32_t)cur->gprs[VCPU_REGS_RCX];
+	uint64_t val = 0;
+	int r = write ? msr_write(msr, (cur->gprs[VCPU_REGS_RAX] & 0xffffffff) |
+					    (cur->gprs[VCPU_REGS_RDX] << 32))
+		      : msr_read(msr, &val);
+	if (r) {
+		log_info("control guest %s of MSR %x refused: #GP", write ? "write" : "read", msr);
+		inject(EXC_GP, 1, 0);
+		return;
+	}
+	if (!write) {
+		cur->gprs[VCPU_REGS_RAX] = val & 0xffffffff;
+		cur->gprs[VCPU_REGS_RDX] = val >> 32;
+	}
+	skip_insn();
+}
+
+static void hypercall_from(unsigned len)
+{
+	if (cpl()) {
+		inject(EXC_UD, 0, 0);
+		return;
+	}
+	struct gview caller;
+	control_view(&caller);
+	cur->gprs[VCPU_REGS_RAX] = hypercall(&caller, cur->gprs[VCPU_REGS_RAX], cur->gprs[VCPU_REGS_RDI]);
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
+	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
+}
+
+static void exit_vmcall(void) { hypercall_from((unsigned)vmread(VMCS_EXIT_INSN_LEN)); }
+
+/* #UD (the only exception the control guest's bitmap intercepts): AMD's VMMCALL (0F 01 D9)
+ * is the hypercall too, so that one binary runs on both vendors (KVM does the same); any
+ * other #UD goes back to the guest. */
+static void exit_exception(void)
+{
+	uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR);
+	if ((info & 0xff) == EXC_UD && (info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXC) {
+		struct gview gv;
+		uint8_t b[15];
+		int cs_l = (vmread(GUEST_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
+		uint64_t rip = vmread(GUEST_RIP);
+		control_view(&gv);
+		unsigned n = gmem_fetch_insn(&gv, cs_l ? rip : (vmread(GUEST_CS_BASE) + rip) & 0xffffffffull, b);
+		if (n >= 3 && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9) {
+			hypercall_from(3);
+			return;
+		}
+		inject(EXC_UD, 0, 0);
+		return;
+	}
+	log_err("unexpected control-guest exception exit (interruption info %x)", info);
+	log_state(HV_LOG_ERROR);
+	panic("exception exit the bitmap does not ask for");
+}
+
+/* The entry control "IA-32e mode guest" must equal the guest's EFER.LMA at every entry. */
+static void sync_ia32e(void)
+{
+	uint64_t entry = vmread(VMCS_ENTRY_CTLS), lma = vmread(GUEST_EFER) & EFER_LMA;
+	if (!!(entry & ENTRY_IA32E) != !!lma)
+		vmwrite(VMCS_ENTRY_CTLS, lma ? entry | ENTRY_IA32E : entry & ~ENTRY_IA32E);
+}
+
+/* MOV to CR0/CR4 that touches a bit the masks own (CR0.NE, CR4.VMXE, bits the CPU lacks):
+ * emulated with the CPU's rules (cpu.h), the guest seeing its value through the shadow. */
+static void exit_cr(void)
+{
+	struct vmx_cr c;
+	vmx_decode_cr(vmread(VMCS_EXIT_QUAL), &c);
+	int cs_l = (vmread(GUEST_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
+	uint64_t val = c.type == 3 ? lmsw_cr0(visible(GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW), c.lmsw)
+				   : gpr(c.gpr) & (cs_l ? ~0ull : 0xffffffffull);
+	if (c.type == 1 || c.type == 2 || (c.cr != 0 && c.cr != 4) || cpl()) {
+		log_err("unexpected control-guest CR access (qualification %lx)", vmread(VMCS_EXIT_QUAL));
+		log_state(HV_LOG_ERROR);
+		panic("CR access exit the controls do not ask for");
+	}
+	uint64_t efer = vmread(GUEST_EFER), nv;
+	if (c.cr == 0) {
+		uint64_t cur0 = visible(GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
+		nv = cr0_write(cur0, val, visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW),
+			       !!(vmread(GUEST_CS_AR) & (1u << 13)), &efer);
+		if (nv != CR0_BAD) {
+			uint64_t fixed = vmx_host.cr0_fixed0 & ~(CR0_PE | CR0_PG);
+			vmwrite(GUEST_CR0, (nv | fixed) & vmx_host.cr0_fixed1);
+			vmwrite(VMCS_CR0_SHADOW, nv);
+			vmwrite(GUEST_EFER, efer);
+			sync_ia32e();
+		}
+	} else {
+		uint64_t cur4 = visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+		nv = cr4_write(cur4, val, efer, vmread(GUEST_CR3), vmx_host.cr4_control);
+		if (nv != CR4_BAD) {
+			vmwrite(GUEST_CR4, (nv | vmx_host.cr4_fixed0) & vmx_host.cr4_fixed1);
+			vmwrite(VMCS_CR4_SHADOW, nv);
+		}
+	}
+	if (nv == CR0_BAD) {
+		log_info("control guest CR%u write %lx at rip %lx refused: #GP", c.cr, val, vmread(GUEST_RIP));
+		inject(EXC_GP, 1, 0);
+		return;
+	}
+	skip_insn();
+}
+
+/* Ports 0xCFC-0xCFF: reads pass, configuration writes are judged (pcicfg.c). */
+static void exit_io(void)
+{
+	struct vmx_io io;
+	vmx_decode_io(vmread(VMCS_EXIT_QUAL), &io);
+	uint64_t mask = io.size == 4 ? 0xffffffffull : (1ull << (io.size * 8)) - 1;
+	if (io.string) {
+		log_info("control guest string I/O on port %x: #GP", io.port);
+		inject(EXC_GP, 1, 0);
+		return;
+	}
+	uint64_t *rax = &cur->gprs[VCPU_REGS_RAX];
+	if (io.in)
+		*rax = io.size == 4 ? pcicfg_port_in(io.port, io.size)
+				    : (*rax & ~mask) | pcicfg_port_in(io.port, io.size);
+	else
+		pcicfg_port_out(io.port, io.size, (uint32_t)(*rax & mask));
+	skip_insn();
+}
+
+static uint64_t gpr_cb(void *ctx, unsigned vrs) { (void)ctx; return gpr(vrs); }
+
+/* EPT violations: an ECAM store is emulated; the pool (and anything else) gets #GP(0). */
+static void exit_ept(void)
+{
+	uint64_t gpa = vmread(VMCS_GUEST_PHYS), q = vmread(VMCS_EXIT_QUAL);
+	/* The instruction's own store (bit 8: the access to a linear address's translation, not
+	 * a paging-structure walk; no event being delivered) into ECAM is emulated. */
+	if ((q & EPT_QUAL_WRITE) && (q & EPT_QUAL_FINAL) && !(vmread(VMCS_IDT_VEC) & INTR_INFO_VALID) &&
+	    pcicfg_in_ecam(gpa) && !cpl()) {
+		struct gview gv;
+		uint8_t b[15];
+		unsigned len;
+		int cs_l = (vmread(GUEST_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
+		int mode = cs_l ? 64 : (vmread(GUEST_CS_AR) & (1u << 14)) ? 32 : 16;
+		uint64_t rip = vmread(GUEST_RIP);
+		control_view(&gv);
+		unsigned n = gmem_fetch_insn(&gv, cs_l ? rip : (vmread(GUEST_CS_BASE) + rip) & 0xffffffffull, b);
+		if (!pcicfg_ecam_store(b, n, mode, gpa, gpr_cb, NULL, &len)) {
+			vmwrite(GUEST_RIP, rip + len);
+			vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
+			return;
+		}
+	}
+	log_warn("control guest %s %lx (%s) at rip %lx: #GP(0) injected",
+		 (q & EPT_QUAL_WRITE) ? "write to" : "access to", gpa,
+		 pool_overlaps(gpa, 1) ? "hypervisor pool" : pcicfg_in_ecam(gpa) ?
+		 "PCI ECAM, not a store bvmm emulates" : "beyond the nested map", vmread(GUEST_RIP));
+	inject(EXC_GP, 1, 0);
+}
+
+/* XSETBV always exits under VMX: the value is checked against the architecture (SDM vol. 1,
+ * 13.3) and this CPU's components before the host executes it. */
+static void exit_xsetbv(void)
+{
+	uint64_t v = (cur->gprs[VCPU_REGS_RAX] & 0xffffffff) | (cur->gprs[VCPU_REGS_RDX] << 32);
+	uint32_t idx = (uint32_t)cur->gprs[VCPU_REGS_RCX];
+	int bad = cpl() || idx != 0 || !(v & 1) || (v & ~vmx_host.xcr0_supported) ||
+		  ((v & 4) && !(v & 2)) || (!!(v & 8) != !!(v & 16)) ||
+		  ((v & 0xe0) && (v & 0xe0) != 0xe0) || ((v & 0xe0) && !(v & 4));
+	if (bad) {
+		inject(EXC_GP, 1, 0);
+		return;
+	}
+	__asm__ volatile("xsetbv" : : "a"((uint32_t)v), "d"((uint32_t)(v >> 32)), "c"(0u));
+	skip_insn();
+}
+
+static void __attribute__((noreturn)) exit_reset(const char *why)
+{
+	log_err("control guest %s: resetting the machine", why);
+	log_state(HV_LOG_ERROR);
+	outb(0xcf9, 0x02);
+	outb(0xcf9, 0x06);
+	outb(0x64, 0xfe);
+	panic("machine reset did not happen");
+}
+
+static void control_exit(uint32_t reason)
+{
+	reinject();
+	switch (reason) {
+	case VMX_EXIT_CPUID:
+		exit_cpuid();
+		break;
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		exit_msr(reason == VMX_EXIT_WRMSR);
+		break;
+	case VMX_EXIT_VMCALL:
+		exit_vmcall();
+		break;
+	case VMX_EXIT_EXC_NMI:
+		exit_exception();
+		break;
+	case VMX_EXIT_CR:
+		exit_cr();
+		break;
+	case VMX_EXIT_IO:
+		exit_io();
+		break;
+	case VMX_EXIT_EPT_VIOLATION:
+		exit_ept();
+		break;
+	case VMX_EXIT_XSETBV:
+		exit_xsetbv();
+		break;
+	case VMX_EXIT_INVD:   /* INVD would drop the hypervisor's dirty cache lines too */
+		__asm__ volatile("wbinvd" ::: "memory");
+		skip_insn();
+		break;
+	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
+	case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
+	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
+	case VMX_EXIT_GETSEC:
+		log_info("control guest VMX instruction (exit %u) at rip %lx: #UD", reason, vmread(GUEST_RIP));
+		inject(EXC_UD, 0, 0);
+		break;
+	case VMX_EXIT_TRIPLE_FAULT:
+		exit_reset("triple fault");
+	case VMX_EXIT_INIT:   /* one CPU: an INIT to it is a reset (the SMP issue handles APs) */
+		exit_reset("INIT");
+	default:
+		log_err("unexpected control-guest exit %u", reason);
+		log_state(HV_LOG_ERROR);
+		if (reason == VMX_EXIT_EPT_MISCONFIG)
+			panic("EPT misconfiguration at %lx: a bug in bvmm's tables", vmread(VMCS_GUEST_PHYS));
+		panic("unhandled exit %u", reason);
+	}
+}
+
+/* A refused VM entry, explained: the VM-instruction error, or the exit reason with bit 31. */
+static void log_entry_failure(int r)
+{
+	if (r == 1)
+		log_err("VM entry failed: VMfailInvalid (no current VMCS)");
+	else if (r == 2)
+		log_err("VM entry failed: %s (VM-instruction error %lu)",
+			vmx_insn_error_name((uint32_t)vmread(VMCS_INSN_ERROR)), vmread(VMCS_INSN_ERROR));
+	else
+		log_err("VM entry failed: exit reason %lx (%s), qualification %lx",
+			vmread(VMCS_EXIT_REASON), (vmread(VMCS_EXIT_REASON) & 0xffff) == VMX_EXIT_BAD_GUEST ?
+			"invalid guest state" : (vmread(VMCS_EXIT_REASON) & 0xffff) == VMX_EXIT_BAD_MSR_LOAD ?
+			"MSR loading" : "machine check", vmread(VMCS_EXIT_QUAL));
+}
+
+int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi)
+{
+	(void)bi;
+	cur = &cpu->control;
+	int r = vmx_enter(cur->gprs, 0);
+	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+	if (r || (reason & VMX_EXIT_FAILED_ENTRY)) {
+		log_entry_failure(r);
+		log_state(HV_LOG_ERROR);
+		return BVMM_EIO;
+	}
+	cur->launched = 1;
+	log_info("launch: control guest running (first exit %u)", reason & 0xffff);
+	for (;;) {
+		control_exit(reason & 0xffff);
+		r = vmx_enter(cur->gprs, 1);
+		reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+		if (r || (reason & VMX_EXIT_FAILED_ENTRY)) {
+			log_entry_failure(r);
+			log_state(HV_LOG_ERROR);
+			panic("VM entry of the control guest failed");
+		}
+	}
+}
+
+/* Children do not run on VMX yet: CREATE answers ENOSYS before it reaches these. */
+struct vendor_ops vmx_vendor_ops = {
+	.name = "Intel VMX",
+};

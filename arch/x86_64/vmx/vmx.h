@@ -1,0 +1,65 @@
+/* Intel VMX backend: turns the boot CPU into the control guest (VMXON, a VMCS from the live
+ * firmware state, EPT without the pool) and handles its exits. Child VMs are not run on VMX
+ * yet (CREATE answers ENOSYS). Per-CPU state lives in struct vmx_cpu, so that more CPUs
+ * are more array entries. */
+#ifndef VMX_VMX_H
+#define VMX_VMX_H
+
+#include <stdint.h>
+#include "vmcs.h"
+#include "../pt.h"
+
+/* A guest's GPRs in vcpu_reg_state order (rax rbx rcx rdx rsi rdi r8..r15 rsp rbp); RSP, RIP
+ * and RFLAGS live in the VMCS. */
+struct vmx_guest {
+	uint64_t gprs[16];
+	uint64_t vmcs_pa;
+	int launched;
+	struct pt_ctx ept;
+};
+
+struct vmx_cpu {
+	uint64_t vmxon_pa;
+	struct vmx_guest control;
+};
+
+/* Host-wide VMX facts, set once at launch from the capability MSRs. */
+struct vmx_host {
+	uint32_t revision;
+	uint32_t pin, proc, proc2, exit, entry;     /* control values for the control guest */
+	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	uint64_t ept_cap;
+	uint64_t msr_bitmap, io_bitmap_a, io_bitmap_b;
+	uint64_t efer_control;                      /* EFER bits the control guest may write */
+	uint64_t cr4_control;                       /* CR4 bits it may set (VMXE never) */
+	uint64_t xcr0_supported;
+};
+extern struct vmx_host vmx_host;
+
+struct boot_info;
+int vmx_launch(struct boot_info *bi);
+
+/* vmx_enter(gprs, launched): guest GPRs in, VMLAUNCH (launched 0) or VMRESUME; 0 after a VM
+ * exit (GPRs saved back), 1 for VMfailInvalid, 2 for VMfailValid (see VMCS_INSN_ERROR). */
+int vmx_enter(uint64_t *gprs, int launched);
+
+/* ---- pure helpers (arch/x86_64/vmx/caps.c, unit-tested) ---- */
+
+/* A control field's value from its capability MSR (low half: bits that must be 1; high half:
+ * bits that may be 1): `need` and the allowed part of `want`. -1 if a needed bit may not be
+ * set; *missing gets those bits. */
+int vmx_ctl(uint64_t cap, uint32_t need, uint32_t want, uint32_t *out, uint32_t *missing);
+
+/* I/O exit qualification (SDM table 28-5). */
+struct vmx_io { unsigned size, in, string, rep; uint16_t port; };
+void vmx_decode_io(uint64_t qual, struct vmx_io *io);
+
+/* Control-register access exit qualification (SDM table 28-3): type 0 MOV to CR, 1 MOV from
+ * CR, 2 CLTS, 3 LMSW; gpr in vcpu_reg_state order; lmsw = the LMSW source data. */
+struct vmx_cr { unsigned cr, type, gpr; uint16_t lmsw; };
+void vmx_decode_cr(uint64_t qual, struct vmx_cr *c);
+
+/* The VM-instruction error number's name (SDM 31.4), for the log. */
+const char *vmx_insn_error_name(uint32_t err);
+
+#endif
