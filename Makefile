@@ -26,7 +26,7 @@ HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c
 	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c arch/x86_64/msr.c \
 	arch/x86_64/pci.c arch/x86_64/pcicfg.c arch/x86_64/launch.c arch/x86_64/svm/svm.c \
 	arch/x86_64/svm/exit.c arch/x86_64/svm/decode.c arch/x86_64/svm/vcpu.c arch/x86_64/vmx/caps.c \
-	arch/x86_64/vmx/vmx.c arch/x86_64/vmx/exit.c
+	arch/x86_64/vmx/vmx.c arch/x86_64/vmx/exit.c arch/x86_64/vmx/vcpu.c
 HV_ASM := arch/x86_64/entry.S arch/x86_64/svm/run.S arch/x86_64/vmx/run.S
 HV_OBJS := $(HV_SRCS:%.c=$(B)/hv-obj/%.o) $(HV_ASM:%.S=$(B)/hv-obj/%.o)
 

@@ -382,8 +382,9 @@ static uint64_t hc_mprotect(struct gview *c, uint64_t arg)
 	if (e)
 		return e;
 	(void)r;   /* nested paging cannot deny reads of a present page */
-	uint64_t set = (w ? vendor->npt_write : 0) | (x ? 0 : vendor->npt_nx);
-	return pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size, vendor->npt_write | vendor->npt_nx, set);
+	uint64_t set = (w ? vendor->npt_write : 0) | (x ? vendor->npt_exec : vendor->npt_nx);
+	return pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size,
+			  vendor->npt_write | vendor->npt_exec | vendor->npt_nx, set);
 }
 
 static const hc_fn ops[BVMM_OP_COUNT] = {

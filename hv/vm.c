@@ -94,7 +94,8 @@ static int back_range(struct vm *vm, struct gview *caller, const struct vm_mem_r
 			continue;
 		}
 		if (run_len) {
-			int e = pt_map(&vm->npt, run_gpa, run_hpa, run_len, vendor->npt_base | vendor->npt_write);
+			int e = pt_map(&vm->npt, run_gpa, run_hpa, run_len, vendor->npt_base |
+				       vendor->npt_leaf | vendor->npt_write);
 			if (e)
 				return e;
 		}
@@ -102,7 +103,8 @@ static int back_range(struct vm *vm, struct gview *caller, const struct vm_mem_r
 		run_hpa = hpa;
 		run_len = 4096;
 	}
-	return pt_map(&vm->npt, run_gpa, run_hpa, run_len, vendor->npt_base | vendor->npt_write);
+	return pt_map(&vm->npt, run_gpa, run_hpa, run_len, vendor->npt_base | vendor->npt_leaf |
+		      vendor->npt_write);
 }
 
 static void vm_free(struct vm *vm)

@@ -71,7 +71,9 @@ struct vendor_ops {
 	int (*irq_ready)(struct vcpu *vc);
 	/* Run until a caller-visible exit; inject `irq` (-1: none) if the guest can take it. */
 	void (*run)(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex);
-	uint64_t npt_base, npt_write, npt_nx;   /* nested-table bits: always, writable, no-exec */
+	/* Nested-table bits (pt.c adds bit 0, present on AMD, readable on Intel): in every entry,
+	 * in leaves only (EPT's memory type), writable, executable (EPT's X), no-exec (NPT's NX). */
+	uint64_t npt_base, npt_leaf, npt_write, npt_exec, npt_nx;
 };
 extern const struct vendor_ops *vendor;
 

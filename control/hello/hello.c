@@ -6,6 +6,10 @@
 #include <efilib.h>
 #include "../../abi/bvmm.h"
 #include "../libvmm/vmm_state.h"
+#include "../libvmm/vmm_exit.h"
+
+/* The hypervisor's vendor (HVINFO): RUN's exit codes are its own (vmm_exit.h). */
+static uint32_t vendor = BVMM_VENDOR_AMD_SVM;
 
 extern uint8_t demo16[], demo16_end[];
 
@@ -29,7 +33,7 @@ static void run_demo(uint32_t id)
 	while (!(err = bvmm_hypercall(BVMM_OP_RUN, &rp))) {
 		exits++;
 		rp.vrp_continue = 1;
-		if (rp.vrp_exit_reason != SVM_VMEXIT_IOIO)
+		if (vmm_exit_kind(rp.vrp_exit_reason, vendor) != VMM_EXIT_KIND_IO)
 			continue;   /* VM_EXIT_NONE: our own timer ticked; just run on */
 		if (ex.vei.vei_dir == VEI_DIR_IN)
 			ex.vei.vei_data = ex.vei.vei_port == COM_LSR ? LSR_THRE_TEMT : 0xff;
@@ -106,8 +110,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			      info.vhi_abi_version,
 			      info.vhi_vendor == BVMM_VENDOR_AMD_SVM ? "AMD SVM" : "Intel VMX",
 			      info.vhi_pool_size >> 10, info.vhi_pool_free >> 10);
-		if (!err)
+		if (!err) {
+			vendor = info.vhi_vendor;
 			demo();
+		}
 	}
 	Print(L"control: powering off\n");
 	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_SUCCESS, 0, NULL);

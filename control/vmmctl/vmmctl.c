@@ -13,6 +13,7 @@
 #include <efilib.h>
 #include "../../abi/bvmm.h"
 #include "../libvmm/vmm_state.h"
+#include "../libvmm/vmm_exit.h"
 #include "devices.h"
 #include "elf.h"
 
@@ -93,6 +94,9 @@ static EFI_STATUS read_file(const CHAR16 *path, void **data, UINTN *len)
 	uefi_call_wrapper(fh->Close, 1, fh);
 	return st;
 }
+
+/* The hypervisor's vendor (HVINFO): RUN's exit codes are its own (vmm_exit.h). */
+static uint32_t vendor = BVMM_VENDOR_AMD_SVM;
 
 static void cmd_info(void)
 {
@@ -211,23 +215,24 @@ static void run_loop(uint32_t id, const char *name)
 		if ((err = bvmm_hypercall(BVMM_OP_RUN, &rp)))
 			break;
 		rp.vrp_continue = 1;
-		switch (rp.vrp_exit_reason) {
-		case VM_EXIT_NONE:
+		switch (vmm_exit_kind(rp.vrp_exit_reason, vendor)) {
+		case VMM_EXIT_KIND_NONE:
 			none++;
 			continue;
-		case SVM_VMEXIT_IOIO:
+		case VMM_EXIT_KIND_IO:
 			io++;
 			port_io(&m, &ex.vei, rdtsc());
 			continue;
-		case SVM_VMEXIT_VINTR:   /* the interrupt window opened: irqready is set */
+		case VMM_EXIT_KIND_IRQWIN:   /* the interrupt window opened: irqready is set */
 			continue;
-		case SVM_VMEXIT_HLT:
+		case VMM_EXIT_KIND_HLT:
 			if (wait_for_interrupt(&m))
 				continue;
 			Print(L"vmmctl: %a: HLT with nothing that could wake it: stopping\n", name);
 			break;
 		default:
-			if (rp.vrp_exit_reason == SVM_VMEXIT_NPF && ex.vee.vee_fault_type == VEE_FAULT_PROTECT)
+			if (vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_NPF &&
+			    ex.vee.vee_fault_type == VEE_FAULT_PROTECT)
 				Print(L"vmmctl: %a: access against MPROTECT_EPT at rip %lx: stopping\n", name,
 				      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
 			else
@@ -369,6 +374,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		Print(L"vmmctl: bvmm is not running (no \"bvmm\" at CPUID 0x40000000)\n");
 		return EFI_UNSUPPORTED;
 	}
+	struct vm_hvinfo_params h;
+	if (!bvmm_hypercall(BVMM_OP_HVINFO, &h))
+		vendor = h.vhi_vendor;
 	int argc = li->LoadOptions ? split_args(li->LoadOptions, li->LoadOptionsSize / 2, argv) : 0;
 	int i = argc && StriCmp(argv[0] + (StrLen(argv[0]) > 4 ? StrLen(argv[0]) - 4 : 0), L".efi") == 0;
 	if (i >= argc)

@@ -339,14 +339,6 @@ static void check_enospc(void)
 	cp.vcp_nmemranges = 1;
 	cp.vcp_memranges[0] = (struct vm_mem_range){ 0, mem, 1 << 20 };
 	cp.vcp_ncpus = VMM_MAX_VCPUS_PER_VM;
-	if (intel()) {   /* children do not run on VMX yet: CREATE says so, changes nothing */
-		e = bvmm_hypercall(BVMM_OP_CREATE, &cp);
-		bvmm_hypercall(BVMM_OP_HVINFO, &h);
-		sc_check(e == BVMM_ENOSYS && h.vhi_pool_free == before, "vmx-create-enosys",
-			 L"errno %ld, free %lx -> %lx", e, before, h.vhi_pool_free);
-		uefi_call_wrapper(BS->FreePages, 2, mem, 256);
-		return;
-	}
 	for (; n < 8 && !(e = bvmm_hypercall(BVMM_OP_CREATE, &cp)); n++)
 		ids[n] = cp.vcp_id;
 	cp.vcp_ncpus = 1;

@@ -20,6 +20,31 @@
 #define INTERRUPTIBILITY_STI_MOVSS 3u
 
 static struct vmx_guest *cur;   /* the control guest of this CPU */
+int vmx_control_nmi;            /* an NMI a child's exit consumed: the control guest's */
+int vmx_control_irq = -1;       /* an interrupt a child's exit acknowledged: the control guest's */
+
+/* Deliver what a child's exit took from the control guest: the NMI at once, the interrupt
+ * when the control guest can take it (else at its interrupt window). */
+static void deliver_taken_events(void)
+{
+	if (vmread(VMCS_ENTRY_INTR) & INTR_INFO_VALID)
+		return;   /* an event is being re-delivered: ours wait for the next exit */
+	if (vmx_control_nmi) {
+		vmwrite(VMCS_ENTRY_INTR, 2 | INTR_TYPE_NMI | INTR_INFO_VALID);
+		vmx_control_nmi = 0;
+		return;
+	}
+	if (vmx_control_irq < 0)
+		return;
+	uint64_t proc = vmread(VMCS_PROC);
+	if ((vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(vmread(GUEST_INTERRUPTIBILITY) & 3)) {
+		vmwrite(VMCS_ENTRY_INTR, (uint32_t)vmx_control_irq | INTR_TYPE_EXT | INTR_INFO_VALID);
+		vmx_control_irq = -1;
+		vmwrite(VMCS_PROC, proc & ~PROC_INT_WINDOW);
+	} else {
+		vmwrite(VMCS_PROC, proc | PROC_INT_WINDOW);
+	}
+}
 
 static uint64_t gpr(unsigned vrs)
 {
@@ -367,6 +392,8 @@ static void control_exit(uint32_t reason)
 	case VMX_EXIT_XSETBV:
 		exit_xsetbv();
 		break;
+	case VMX_EXIT_INT_WINDOW:   /* armed by deliver_taken_events: the loop injects now */
+		break;
 	case VMX_EXIT_INVD:   /* INVD would drop the hypervisor's dirty cache lines too */
 		__asm__ volatile("wbinvd" ::: "memory");
 		skip_insn();
@@ -421,6 +448,7 @@ int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi)
 	log_info("launch: control guest running (first exit %u)", reason & 0xffff);
 	for (;;) {
 		control_exit(reason & 0xffff);
+		deliver_taken_events();
 		r = vmx_enter(cur->gprs, 1);
 		reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 		if (r || (reason & VMX_EXIT_FAILED_ENTRY)) {
@@ -431,7 +459,3 @@ int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi)
 	}
 }
 
-/* Children do not run on VMX yet: CREATE answers ENOSYS before it reaches these. */
-struct vendor_ops vmx_vendor_ops = {
-	.name = "Intel VMX",
-};

@@ -31,6 +31,7 @@
 #define EPT_CAP_2M          (1ull << 16)
 #define EPT_CAP_1G          (1ull << 17)
 #define EPT_CAP_INVEPT      (1ull << 20)
+#define EPT_CAP_INVEPT_ALL  (1ull << 26)
 #define EPT_CAP_VPID        (1ull << 32)
 
 /* EPT entries (SDM 29.3.2): read, write, execute, memory type (leaves), large page. */
@@ -46,6 +47,7 @@
 #define PIN_EXT_INT_EXIT    (1u << 0)
 #define PIN_NMI_EXIT        (1u << 3)
 #define PIN_VIRTUAL_NMIS    (1u << 5)
+#define PIN_PREEMPT_TIMER   (1u << 6)
 /* Primary processor-based controls. */
 #define PROC_INT_WINDOW     (1u << 2)
 #define PROC_HLT_EXIT       (1u << 7)
@@ -124,6 +126,7 @@ enum vmcs_field {
 	GUEST_ES_AR = 0x4814, GUEST_CS_AR = 0x4816, GUEST_SS_AR = 0x4818, GUEST_DS_AR = 0x481a,
 	GUEST_FS_AR = 0x481c, GUEST_GS_AR = 0x481e, GUEST_LDTR_AR = 0x4820, GUEST_TR_AR = 0x4822,
 	GUEST_INTERRUPTIBILITY = 0x4824, GUEST_ACTIVITY = 0x4826, GUEST_SYSENTER_CS = 0x482a,
+	GUEST_PREEMPT_TIMER = 0x482e,
 	HOST_SYSENTER_CS = 0x4c00,
 	VMCS_CR0_MASK = 0x6000, VMCS_CR4_MASK = 0x6002, VMCS_CR0_SHADOW = 0x6004,
 	VMCS_CR4_SHADOW = 0x6006,
@@ -153,7 +156,7 @@ enum vmx_exit {
 	VMX_EXIT_WRMSR = 32, VMX_EXIT_BAD_GUEST = 33, VMX_EXIT_BAD_MSR_LOAD = 34,
 	VMX_EXIT_MWAIT = 36, VMX_EXIT_MONITOR = 39, VMX_EXIT_PAUSE = 40, VMX_EXIT_MCE = 41,
 	VMX_EXIT_EPT_VIOLATION = 48, VMX_EXIT_EPT_MISCONFIG = 49, VMX_EXIT_INVEPT = 50,
-	VMX_EXIT_RDTSCP = 51, VMX_EXIT_INVVPID = 53, VMX_EXIT_WBINVD = 54, VMX_EXIT_XSETBV = 55,
+	VMX_EXIT_RDTSCP = 51, VMX_EXIT_PREEMPT_TIMER = 52, VMX_EXIT_INVVPID = 53, VMX_EXIT_WBINVD = 54, VMX_EXIT_XSETBV = 55,
 	VMX_EXIT_INVPCID = 58, VMX_EXIT_VMFUNC = 59,
 };
 #define VMX_EXIT_FAILED_ENTRY (1u << 31)

@@ -17,6 +17,7 @@
 
 struct vmx_host vmx_host;
 static struct vmx_cpu vmx_cpus[1];   /* the boot CPU; SMP adds entries */
+uint64_t vmx_control_vmcs;            /* this CPU's control-guest VMCS (vcpu.c goes back to it) */
 
 int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi);
 extern struct vendor_ops vmx_vendor_ops;
@@ -55,7 +56,9 @@ static int compute_controls(void)
 	    ctl(t ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0,
 		&vmx_host.entry, "entry"))
 		return -1;
-	if (!(vmx_host.ept_cap & EPT_CAP_WALK4) || !(vmx_host.ept_cap & EPT_CAP_WB)) {
+	if (!(vmx_host.ept_cap & EPT_CAP_WALK4) || !(vmx_host.ept_cap & EPT_CAP_WB) ||
+	    !(vmx_host.ept_cap & EPT_CAP_2M) || !(vmx_host.ept_cap & EPT_CAP_INVEPT) ||
+	    !(vmx_host.ept_cap & EPT_CAP_INVEPT_ALL)) {
 		log_err("launch: EPT lacks 4-level walks or write-back tables (cap %lx)", vmx_host.ept_cap);
 		return -1;
 	}
@@ -73,6 +76,14 @@ static void guest_limits(void)
 	struct cpuid_regs e1 = cpuid(0x80000001, 0);
 	vmx_host.efer_control = EFER_SCE | EFER_LME | ((e1.edx & CPUID_80000001_EDX_NX) ? EFER_NXE : 0);
 	vmx_host.cr4_control = vmx_host.cr4_fixed1 & ~CR4_VMXE & 0xffffffffull;
+	/* Children: as on SVM (svm.c), bits 0-10 and what the CPU has of FSGSBASE, SMEP, SMAP;
+	 * never XSAVE, PKE, PCIDE, LA57, UMIP or VMXE. */
+	vmx_host.efer_child = vmx_host.efer_control;
+	uint32_t b7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ebx : 0;
+	vmx_host.cr4_child = (0x7ffull | ((b7 & 1) ? CR4_FSGSBASE : 0) | ((b7 & (1u << 7)) ? CR4_SMEP : 0) |
+			      ((b7 & (1u << 20)) ? CR4_SMAP : 0)) & vmx_host.cr4_fixed1;
+	unsigned pa_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+	validate_set_limits(vmx_host.cr4_child, pa_bits, !!(vmx_host.efer_control & EFER_NXE));
 	if (cpuid(0, 0).eax >= 0xd) {
 		struct cpuid_regs d = cpuid(0xd, 0);
 		vmx_host.xcr0_supported = d.eax | ((uint64_t)d.edx << 32);
@@ -107,6 +118,20 @@ static int alloc_maps(void)
 		return BVMM_ENOMEM;
 	memset((void *)vmx_host.msr_bitmap, 0xff, 4096);
 	msr_control_ranges(msr_allow, (void *)vmx_host.msr_bitmap);
+	/* Children: every MSR exits but those the VMCS switches (FS/GS base, SYSENTER) and
+	 * those vcpu.c switches around RUN (STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE); TSC
+	 * reads pass. */
+	vmx_host.child_msr_bitmap = pool_alloc(1);
+	if (!vmx_host.child_msr_bitmap)
+		return BVMM_ENOMEM;
+	uint8_t *cb = (uint8_t *)vmx_host.child_msr_bitmap;
+	memset(cb, 0xff, 4096);
+	static const uint32_t pass[] = { MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
+					 MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_SYSENTER_CS,
+					 MSR_SYSENTER_ESP, MSR_SYSENTER_EIP };
+	for (unsigned i = 0; i < sizeof pass / sizeof pass[0]; i++)
+		msr_allow(pass[i], pass[i], MSR_PASS, cb);
+	msr_allow(MSR_TSC, MSR_TSC, MSR_READ, cb);
 	uint8_t *io = (uint8_t *)vmx_host.io_bitmap_a;   /* ports 0-7fff */
 	for (unsigned port = PCICFG_DATA_PORT; port < PCICFG_DATA_PORT + 4; port++)
 		io[port / 8] |= (uint8_t)(1u << (port % 8));
@@ -266,7 +291,7 @@ static void fill_guest(const struct boot_cpu_state *st, const struct fw_extra *x
 	w(GUEST_PENDING_DBG, 0);
 }
 
-static void fill_host(void)
+void vmx_fill_host(void)
 {
 	uint64_t gdt, idt, tss;
 	desc_bases(&gdt, &idt, &tss);
@@ -364,8 +389,9 @@ int vmx_launch(struct boot_info *bi)
 		write_cr4(read_cr4() & ~CR4_VMXE);
 		return BVMM_EIO;
 	}
+	vmx_control_vmcs = cpu->control.vmcs_pa;
 	fill_guest(&bi->guest, &x);
-	fill_host();
+	vmx_fill_host();
 	fill_controls(&bi->guest, cpu->control.ept.root | EPTP_WALK4 | EPTP_WB);
 	if (w_err)
 		return BVMM_EIO;

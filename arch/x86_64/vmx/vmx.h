@@ -1,7 +1,7 @@
 /* Intel VMX backend: turns the boot CPU into the control guest (VMXON, a VMCS from the live
- * firmware state, EPT without the pool) and handles its exits. Child VMs are not run on VMX
- * yet (CREATE answers ENOSYS). Per-CPU state lives in struct vmx_cpu, so that more CPUs
- * are more array entries. */
+ * firmware state, EPT without the pool) and handles its exits; child VMs run with a VMCS
+ * each (vcpu.c). Per-CPU state lives in struct vmx_cpu, so that more CPUs are more array
+ * entries. */
 #ifndef VMX_VMX_H
 #define VMX_VMX_H
 
@@ -30,6 +30,8 @@ struct vmx_host {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t ept_cap;
 	uint64_t msr_bitmap, io_bitmap_a, io_bitmap_b;
+	uint64_t child_msr_bitmap;                  /* children: all but the VMCS-switched MSRs */
+	uint64_t efer_child, cr4_child;             /* what a child may set */
 	uint64_t efer_control;                      /* EFER bits the control guest may write */
 	uint64_t cr4_control;                       /* CR4 bits it may set (VMXE never) */
 	uint64_t xcr0_supported;
@@ -38,6 +40,8 @@ extern struct vmx_host vmx_host;
 
 struct boot_info;
 int vmx_launch(struct boot_info *bi);
+/* The hypervisor's host state into the current VMCS (the same for every VMCS). */
+void vmx_fill_host(void);
 
 /* vmx_enter(gprs, launched): guest GPRs in, VMLAUNCH (launched 0) or VMRESUME; 0 after a VM
  * exit (GPRs saved back), 1 for VMfailInvalid, 2 for VMfailValid (see VMCS_INSN_ERROR). */
