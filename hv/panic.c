@@ -32,6 +32,8 @@ static const char *const exc_names[32] = {
 };
 
 extern char wrmsr_safe_insn[], wrmsr_fixup[], rdmsr_safe_insn[], rdmsr_fixup[];
+extern char xsetbv_safe_insn[], xsetbv_fixup[];
+void (*host_nmi)(void);   /* VMX: an NMI in host mode belongs to the control guest */
 
 void host_exception(struct exc_frame *f)
 {
@@ -41,6 +43,14 @@ void host_exception(struct exc_frame *f)
 	}
 	if (f->vector == EXC_GP && f->rip == (uint64_t)rdmsr_safe_insn) {
 		f->rip = (uint64_t)rdmsr_fixup;
+		return;
+	}
+	if ((f->vector == EXC_GP || f->vector == EXC_UD) && f->rip == (uint64_t)xsetbv_safe_insn) {
+		f->rip = (uint64_t)xsetbv_fixup;
+		return;
+	}
+	if (f->vector == 2 && host_nmi) {   /* VMX root mode does not hold NMIs off (SVM's GIF does) */
+		host_nmi();
 		return;
 	}
 	if (panicking++)

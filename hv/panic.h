@@ -18,5 +18,9 @@ void host_exception(struct exc_frame *f);
 /* WRMSR that turns a #GP into -1 (for values a guest chose). */
 int wrmsr_safe(uint32_t msr, uint64_t val);
 int rdmsr_safe(uint32_t msr, uint64_t *val);
+int xsetbv_safe(uint32_t xcr, uint64_t val);
+/* Set by a backend whose host mode can take NMIs (VMX): called for an NMI there, which then
+ * returns (the NMI is handed to the control guest). */
+extern void (*host_nmi)(void);
 
 #endif

@@ -121,6 +121,14 @@ int validate_rflags(uint64_t rfl)
 	return (rfl & ~RFLAGS_DEFINED) || !(rfl & RFLAGS_FIXED1) ? BVMM_EINVAL : 0;
 }
 
+/* A 64-bit address with bits 63:47 all equal (48-bit linear addresses: children have no
+ * LA57). */
+static int canonical(uint64_t a)
+{
+	uint64_t top = a >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
 int validate_regs(const struct vcpu_reg_state *rs)
 {
 	uint64_t cr0 = rs->vrs_crs[VCPU_REGS_CR0], cr4 = rs->vrs_crs[VCPU_REGS_CR4];
@@ -154,6 +162,10 @@ int validate_regs(const struct vcpu_reg_state *rs)
 		if (!seg_ok(&rs->vrs_sregs[i], 0))
 			return BVMM_EINVAL;
 	if (rs->vrs_gdtr.vsi_limit > 0xffff || rs->vrs_idtr.vsi_limit > 0xffff)
+		return BVMM_EINVAL;
+	/* Syscall MSRs: what WRMSR would accept (the VMX backend loads them with WRMSR). */
+	if (!canonical(rs->vrs_msrs[VCPU_REGS_LSTAR]) || !canonical(rs->vrs_msrs[VCPU_REGS_CSTAR]) ||
+	    !canonical(rs->vrs_msrs[VCPU_REGS_KGSBASE]) || rs->vrs_msrs[VCPU_REGS_SFMASK] >> 32)
 		return BVMM_EINVAL;
 	uint64_t xcr0 = rs->vrs_crs[VCPU_REGS_XCR0];
 	if (xcr0 & ~3ull)

@@ -89,6 +89,21 @@ wrmsr_fixup:
 	movl $-1, %eax
 	ret
 
+/* int xsetbv_safe(uint32_t xcr, uint64_t val): 0, or -1 if XSETBV raised #GP or #UD. */
+	.globl xsetbv_safe, xsetbv_safe_insn, xsetbv_fixup
+xsetbv_safe:
+	movl %edi, %ecx
+	movl %esi, %eax
+	movq %rsi, %rdx
+	shrq $32, %rdx
+xsetbv_safe_insn:
+	xsetbv
+	xorl %eax, %eax
+	ret
+xsetbv_fixup:
+	movl $-1, %eax
+	ret
+
 /* int rdmsr_safe(uint32_t msr, uint64_t *val): 0, or -1 if RDMSR raised #GP (resumes at
  * rdmsr_fixup; *val untouched). */
 	.globl rdmsr_safe, rdmsr_safe_insn, rdmsr_fixup

@@ -74,6 +74,11 @@ static int seg_ok(const struct vcpu_segment_info *s, int must_be_usable)
 	return !!(s->vsi_ar & VSI_AR_P);
 }
 
+static int canonical48(uint64_t a)
+{
+	return (a >> 47) == 0 || (a >> 47) == 0x1ffff;
+}
+
 static int crs_ok(const struct vcpu_reg_state *rs, int *long_mode)
 {
 	uint64_t cr0 = rs->vrs_crs[VCPU_REGS_CR0], cr4 = rs->vrs_crs[VCPU_REGS_CR4];
@@ -106,9 +111,9 @@ static int segs_ok(const struct vcpu_reg_state *rs, int long_mode)
 	return rs->vrs_gdtr.vsi_limit <= 0xffff && rs->vrs_idtr.vsi_limit <= 0xffff;
 }
 
-/* RULE_OK: bvmm.4 says the state must be entered; RULE_BAD: it breaks a rule. RULE_UNSURE
- * where the manual says nothing: EFER.LME with CR4.PAE clear and paging off (bvmm refuses it,
- * a QEMU defect makes the state dangerous; the manual only requires PAE in long mode). */
+/* RULE_OK: bvmm.4 says the state must be entered; RULE_BAD: it breaks a rule (EFER.LME
+ * without CR4.PAE included, paging on or off: bvmm.4 says so since the QEMU #VMEXIT defect).
+ * RULE_UNSURE is kept for rules the manual leaves open (none today). */
 int regs_rules(const struct vcpu_reg_state *rs)
 {
 	int lm = 0;
@@ -119,8 +124,14 @@ int regs_rules(const struct vcpu_reg_state *rs)
 		return RULE_BAD;
 	if ((rfl & ~RFLAGS_DEFINED) || !(rfl & 2) || (lm && (rfl & RFLAGS_VM)))
 		return RULE_BAD;
+	/* bvmm.4 Register state: LSTAR, CSTAR, KERNEL_GS_BASE canonical, SFMASK 32 bits */
+	const uint64_t *m = rs->vrs_msrs;
+	if (!canonical48(m[VCPU_REGS_LSTAR]) || !canonical48(m[VCPU_REGS_CSTAR]) ||
+	    !canonical48(m[VCPU_REGS_KGSBASE]) || m[VCPU_REGS_SFMASK] >> 32)
+		return RULE_BAD;
+	/* bvmm.4 Register state: LME needs PAE, paging on or off */
 	if ((rs->vrs_msrs[VCPU_REGS_EFER] & EFER_LME) && !(rs->vrs_crs[VCPU_REGS_CR4] & CR4_PAE))
-		return RULE_UNSURE;
+		return RULE_BAD;
 	return RULE_OK;
 }
 

@@ -617,6 +617,28 @@ static struct vcpu_reg_state *rs_real16_for_lme(void)
 	return rs;
 }
 
+/* The VMX review: a non-canonical LSTAR reached WRMSR in host mode and halted the hypervisor. */
+static void test_regs_syscall_msrs(void **state)
+{
+	(void)state;
+	struct vcpu_reg_state *rs = rs_prot32();
+	rs->vrs_msrs[VCPU_REGS_LSTAR] = 0xffffffff81000000ull;
+	rs->vrs_msrs[VCPU_REGS_CSTAR] = 0x00007fffffffffffull;
+	rs->vrs_msrs[VCPU_REGS_SFMASK] = 0x47700;
+	EXPECT_REGS(rs, 0);
+	rs->vrs_msrs[VCPU_REGS_LSTAR] = 0x8000000000000000ull;
+	EXPECT_REGS(rs, BVMM_EINVAL);
+	rs = rs_prot32();
+	rs->vrs_msrs[VCPU_REGS_CSTAR] = 0x0000800000000000ull;
+	EXPECT_REGS(rs, BVMM_EINVAL);
+	rs = rs_prot32();
+	rs->vrs_msrs[VCPU_REGS_KGSBASE] = 0xfff0000000000000ull;
+	EXPECT_REGS(rs, BVMM_EINVAL);
+	rs = rs_prot32();
+	rs->vrs_msrs[VCPU_REGS_SFMASK] = 1ull << 32;
+	EXPECT_REGS(rs, BVMM_EINVAL);
+}
+
 static void test_regs_prot32_accepted(void **state)
 {
 	(void)state;
@@ -1098,6 +1120,7 @@ int main(void)
 		cmocka_unit_test(test_regs_cr4_fsgsbase_accepted),
 		cmocka_unit_test(test_regs_reject_efer_reserved),
 		cmocka_unit_test(test_regs_reject_lma_without_lme_pg),
+		cmocka_unit_test(test_regs_syscall_msrs),
 		cmocka_unit_test(test_regs_reject_long_mode_without_pae),
 		cmocka_unit_test(test_regs_reject_cs_l_and_d),
 		cmocka_unit_test(test_regs_reject_cs_unusable),

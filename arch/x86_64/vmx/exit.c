@@ -23,6 +23,9 @@ static struct vmx_guest *cur;   /* the control guest of this CPU */
 int vmx_control_nmi;            /* an NMI a child's exit consumed: the control guest's */
 int vmx_control_irq = -1;       /* an interrupt a child's exit acknowledged: the control guest's */
 
+/* An NMI taken in host mode (VMX root mode does not hold them off): the control guest's. */
+void vmx_host_nmi(void) { vmx_control_nmi = 1; }
+
 /* Deliver what a child's exit took from the control guest: the NMI at once, the interrupt
  * when the control guest can take it (else at its interrupt window). */
 static void deliver_taken_events(void)
@@ -57,8 +60,12 @@ static void skip_insn(void)
 	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
 }
 
+/* An exception for the guest. In real mode (unrestricted guest) no error code is pushed,
+ * and VM entry refuses an injection that claims one (SDM 27.2.1.3). */
 static void inject(unsigned vector, int has_error, uint32_t error)
 {
+	if (!(vmread(GUEST_CR0) & CR0_PE))
+		has_error = 0;
 	vmwrite(VMCS_ENTRY_INTR, vector | INTR_TYPE_HW_EXC | INTR_INFO_VALID |
 				 (has_error ? INTR_INFO_HAS_ERROR : 0));
 	if (has_error)
@@ -344,12 +351,12 @@ static void exit_xsetbv(void)
 	uint32_t idx = (uint32_t)cur->gprs[VCPU_REGS_RCX];
 	int bad = cpl() || idx != 0 || !(v & 1) || (v & ~vmx_host.xcr0_supported) ||
 		  ((v & 4) && !(v & 2)) || (!!(v & 8) != !!(v & 16)) ||
-		  ((v & 0xe0) && (v & 0xe0) != 0xe0) || ((v & 0xe0) && !(v & 4));
-	if (bad) {
+		  ((v & 0xe0) && (v & 0xe0) != 0xe0) || ((v & 0xe0) && !(v & 4)) ||
+		  (!!(v & (1ull << 17)) != !!(v & (1ull << 18)));   /* AMX: both tile parts */
+	if (bad || xsetbv_safe(0, v)) {   /* and whatever else this CPU refuses */
 		inject(EXC_GP, 1, 0);
 		return;
 	}
-	__asm__ volatile("xsetbv" : : "a"((uint32_t)v), "d"((uint32_t)(v >> 32)), "c"(0u));
 	skip_insn();
 }
 
@@ -404,6 +411,10 @@ static void control_exit(uint32_t reason)
 	case VMX_EXIT_GETSEC:
 		log_info("control guest VMX instruction (exit %u) at rip %lx: #UD", reason, vmread(GUEST_RIP));
 		inject(EXC_UD, 0, 0);
+		break;
+	case VMX_EXIT_TASK_SWITCH:   /* always exits on VMX; no 64-bit OS switches tasks */
+		log_info("control guest task switch at rip %lx: #GP", vmread(GUEST_RIP));
+		inject(EXC_GP, 1, 0);
 		break;
 	case VMX_EXIT_TRIPLE_FAULT:
 		exit_reset("triple fault");

@@ -15,6 +15,7 @@
 #include "../../../hv/log.h"
 #include "../../../hv/mem.h"
 #include "../../../hv/pool.h"
+#include "../../../hv/panic.h"
 #include "../../../hv/validate.h"
 #include "../../../hv/vm.h"
 
@@ -147,7 +148,11 @@ static void regs_write_current(struct vcpu *vc, uint64_t mask, const struct vcpu
 			unsigned k = seg_index(i);
 			vmwrite(seg_sel[i], si->vsi_sel);
 			vmwrite(GUEST_ES_LIMIT + 2 * k, si->vsi_limit);
-			vmwrite(GUEST_ES_AR + 2 * k, si->vsi_ar);
+			uint32_t ar = si->vsi_ar;
+			if (i != VCPU_REGS_LDTR && i != VCPU_REGS_TR && (ar & (1u << 4)) &&
+			    !(ar & VSI_AR_UNUSABLE))
+				ar |= 1;   /* accessed: VM entry insists on it, SVM does not care */
+			vmwrite(GUEST_ES_AR + 2 * k, ar);
 			vmwrite(GUEST_ES_BASE + 2 * k, si->vsi_base);
 		}
 		vmwrite(GUEST_GDTR_LIMIT, rs->vrs_gdtr.vsi_limit);
@@ -206,6 +211,10 @@ static void reset_current(struct vcpu *vc, const struct vcpu_reg_state *rs)
 	vmwrite(GUEST_PENDING_DBG, 0);
 	vmwrite(VMCS_PROC, vmread(VMCS_PROC) & ~PROC_INT_WINDOW);
 	vmwrite(GUEST_PAT, 0x0007040600070406ull);   /* the power-on PAT */
+	vmwrite(GUEST_SYSENTER_CS, 0);
+	vmwrite(GUEST_SYSENTER_ESP, 0);
+	vmwrite(GUEST_SYSENTER_EIP, 0);
+	vmwrite(GUEST_DEBUGCTL, 0);
 	memset(vc->fpu, 0, sizeof vc->fpu);
 	vc->fpu[0] = 0x7f;                           /* FCW 0x037f */
 	vc->fpu[1] = 0x03;
@@ -281,6 +290,9 @@ static void child_controls(struct vm *vm)
 	vmwrite(VMCS_CR0_MASK, (vmx_host.cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_host.cr0_fixed1);
 	vmwrite(VMCS_CR4_MASK, ~0ull);
 	vmwrite(GUEST_LINK_PTR, ~0ull);
+	vmwrite(0x4006, 0);   /* #PF error-code mask and match */
+	vmwrite(0x4008, 0);
+	vmwrite(0x401c, 0);   /* TPR threshold */
 }
 
 /* The host state of the hypervisor, as for the control guest's VMCS (vmx.c). */
@@ -337,8 +349,20 @@ static int vmx_irq_ready(struct vcpu *vc)
 
 /* ---- exits handled inside ---- */
 
+/* DR6 bits into the child's DR6, live in the register while it runs. */
+static void set_dr6_bits(uint64_t bits)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%db6, %0" : "=r"(v));
+	v |= bits;
+	__asm__ volatile("mov %0, %%db6" : : "r"(v));
+}
+
+/* In real mode no error code is pushed, and VM entry refuses an injection claiming one. */
 static void inject_exc(unsigned vector, int has_error, uint32_t error)
 {
+	if (!(vmread(GUEST_CR0) & CR0_PE))
+		has_error = 0;
 	vmwrite(VMCS_ENTRY_INTR, vector | INTR_TYPE_HW_EXC | INTR_INFO_VALID |
 				 (has_error ? INTR_INFO_HAS_ERROR : 0));
 	if (has_error)
@@ -539,8 +563,18 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 			ex->kind = VEXIT_NONE;
 			return 1;
 		}
+		/* #DB, #AC: back to the guest. A #DB that exits leaves DR6 alone (its bits are in
+		 * the qualification, SDM 28.2.1): they go into the child's DR6, live now. ICEBP is
+		 * a privileged software exception: delivered as one, with its length. */
+		if ((info & 0xff) == EXC_DB)
+			set_dr6_bits(vmread(VMCS_EXIT_QUAL) & 0x600f);
+		if ((info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW || (info & INTR_TYPE_MASK) == INTR_TYPE_SW_EXC) {
+			vmwrite(VMCS_ENTRY_INTR, (info & (0xff | INTR_TYPE_MASK)) | INTR_INFO_VALID);
+			vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+			return 0;
+		}
 		inject_exc(info & 0xff, !!(info & INTR_INFO_HAS_ERROR),
-			   (uint32_t)vmread(VMCS_EXIT_INTR_ERROR));   /* #DB, #AC: back to the guest */
+			   (uint32_t)vmread(VMCS_EXIT_INTR_ERROR));
 		return 0;
 	}
 	case VMX_EXIT_PREEMPT_TIMER:
@@ -638,9 +672,9 @@ static void child_state_in(struct vcpu *vc)
 	set_dr0(vc->dr[0]); set_dr1(vc->dr[1]); set_dr2(vc->dr[2]); set_dr3(vc->dr[3]);
 	set_dr6(x->dr6); set_cr2(x->cr2);
 	uint64_t child[5] = { x->star, x->lstar, x->cstar, x->sfmask, x->kgsbase };
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 5; i++) {   /* validate_regs keeps them canonical; safe all the same */
 		control_msrs[i] = rdmsr(syscall_msrs[i]);
-		wrmsr(syscall_msrs[i], child[i]);
+		wrmsr_safe(syscall_msrs[i], child[i]);
 	}
 }
 
@@ -673,6 +707,10 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	struct vmx_vcpu *x = xv(vc);
 	struct vcpu_reg_state rs;
 	memset(ex, 0, sizeof *ex);
+	if (vmx_control_irq >= 0 || vmx_control_nmi) {
+		ex->kind = VEXIT_NONE;   /* the control guest's event first (it may run with IF = 0) */
+		return;
+	}
 	enter_vmcs(vc);
 	if (irq >= 0 && can_take_irq_current())
 		vmwrite(VMCS_ENTRY_INTR, (uint32_t)irq | INTR_TYPE_EXT | INTR_INFO_VALID);

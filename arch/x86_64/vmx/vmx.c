@@ -12,6 +12,7 @@
 #include "../../../hv/log.h"
 #include "../../../hv/mem.h"
 #include "../../../hv/pool.h"
+#include "../../../hv/panic.h"
 #include "../../../hv/validate.h"
 #include "../../../hv/vm.h"
 
@@ -52,9 +53,9 @@ static int compute_controls(void)
 	    ctl(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED, proc2_want, &vmx_host.proc2,
 		"secondary") ||
 	    ctl(t ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
-		EXIT_SAVE_PAT | EXIT_LOAD_PAT, 0, &vmx_host.exit, "exit") ||
-	    ctl(t ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0,
-		&vmx_host.entry, "entry"))
+		EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG, 0, &vmx_host.exit, "exit") ||
+	    ctl(t ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT |
+		ENTRY_LOAD_DEBUG, 0, &vmx_host.entry, "entry"))
 		return -1;
 	if (!(vmx_host.ept_cap & EPT_CAP_WALK4) || !(vmx_host.ept_cap & EPT_CAP_WB) ||
 	    !(vmx_host.ept_cap & EPT_CAP_2M) || !(vmx_host.ept_cap & EPT_CAP_INVEPT) ||
@@ -272,10 +273,12 @@ static void fill_guest(const struct boot_cpu_state *st, const struct fw_extra *x
 	w(VMCS_CR0_MASK, cr0_fixed | ~vmx_host.cr0_fixed1);
 	w(VMCS_CR0_SHADOW, st->cr0);
 	w(GUEST_CR4, (st->cr4 | vmx_host.cr4_fixed0) & vmx_host.cr4_fixed1);
-	w(VMCS_CR4_MASK, vmx_host.cr4_fixed0 | ~vmx_host.cr4_fixed1 | CR4_VMXE);
+	w(VMCS_CR4_MASK, ~0ull);   /* every CR4 write emulated, as on SVM (exit.c) */
 	w(VMCS_CR4_SHADOW, st->cr4);
 	w(GUEST_CR3, st->cr3);
-	w(GUEST_DR7, 0x400);
+	uint64_t dr7;
+	__asm__ volatile("mov %%db7, %0" : "=r"(dr7));
+	w(GUEST_DR7, dr7);   /* the firmware's own (saved and loaded with DEBUGCTL at every exit) */
 	w(GUEST_RSP, st->rsp);
 	w(GUEST_RIP, st->rip);
 	w(GUEST_RFLAGS, st->rflags);
@@ -338,6 +341,11 @@ static void fill_controls(const struct boot_cpu_state *st, uint64_t eptp)
 	w(VMCS_EPTP, eptp);
 	if (vmx_host.proc2 & PROC2_VPID)
 		w(VMCS_VPID, 1);
+	if (vmx_host.proc2 & PROC2_XSAVES)
+		w(0x202c, 0);   /* XSS-exiting bitmap: XSAVES never exits */
+	w(0x4006, 0);       /* #PF error-code mask and match */
+	w(0x4008, 0);
+	w(0x401c, 0);       /* TPR threshold */
 }
 
 /* IA32_FEATURE_CONTROL (SDM 23.7): left unlocked by OVMF and KVM, locked with VMX by most
@@ -376,7 +384,8 @@ int vmx_launch(struct boot_info *bi)
 	r = build_ept(&cpu->control, bi);
 	if (r)
 		return r;
-	write_cr4(read_cr4() | CR4_VMXE);
+	/* XSETBV is executed for the control guest (exit.c): the host needs CR4.OSXSAVE. */
+	write_cr4(read_cr4() | CR4_VMXE | ((cpuid(1, 0).ecx & (1u << 26)) ? CR4_OSXSAVE : 0));
 	write_cr0((read_cr0() | vmx_host.cr0_fixed0) & vmx_host.cr0_fixed1);
 	if (vmxon(cpu->vmxon_pa)) {
 		log_err("launch: VMXON failed (CR0 %lx CR4 %lx)", read_cr0(), read_cr4());
@@ -396,6 +405,8 @@ int vmx_launch(struct boot_info *bi)
 	if (w_err)
 		return BVMM_EIO;
 	vendor = &vmx_vendor_ops;
+	extern void vmx_host_nmi(void);
+	host_nmi = vmx_host_nmi;
 	log_info("launch: vendor Intel VMX (pin %x proc %x proc2 %x exit %x entry %x), control guest "
 		 "resumes at rip %lx", vmx_host.pin, vmx_host.proc, vmx_host.proc2, vmx_host.exit,
 		 vmx_host.entry, bi->guest.rip);
