@@ -10,6 +10,7 @@
  *        -fno-stack-protector -o vmmtest vmmtest.c
  */
 #include "../libvmm/vmm_state.h"
+#include "../libvmm/vmm_exit.h"
 
 typedef unsigned long ulong;
 
@@ -205,6 +206,14 @@ static struct vm_exit scratch;   /* an exit buffer for RUNs expected to fail */
 static char text[512];
 static ulong ntext;
 
+/* RUN's exit codes are the vendor's (vmm_exit.h): Intel's where CPUID says GenuineIntel. */
+static uint32_t vendor(void)
+{
+	uint32_t a = 0, b, c, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	return b == 0x756e6547 ? BVMM_VENDOR_INTEL_VMX : BVMM_VENDOR_AMD_SVM;
+}
+
 static long run_child(int fd, uint32_t id, int *exits, int *pointer_ok)
 {
 	static struct vm_exit ex;
@@ -221,7 +230,7 @@ static long run_child(int fd, uint32_t id, int *exits, int *pointer_ok)
 		rp.vrp_continue = 1;
 		if (++*exits > 100000)
 			return -1000;	/* the guest should be done long before */
-		if (rp.vrp_exit_reason != SVM_VMEXIT_IOIO)
+		if (vmm_exit_kind(rp.vrp_exit_reason, vendor()) != VMM_EXIT_KIND_IO)
 			continue;	/* VM_EXIT_NONE: our timer ticked */
 		if (ex.vei.vei_dir == VEI_DIR_IN)
 			ex.vei.vei_data = ex.vei.vei_port == 0x3fd ? 0x60 : 0xff;
