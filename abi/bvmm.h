@@ -374,13 +374,24 @@ _Static_assert(sizeof(struct vm_mprotect_ept_params) == 32, "vm_mprotect_ept_par
 #define VMM_IOC_WRITEVMPARAMS BVMM_IOC(0x80000000u, 10, struct vm_rwvmparams_params)
 #define VMM_IOC_MPROTECT_EPT  BVMM_IOC(0x80000000u, 11, struct vm_mprotect_ept_params)
 
-/* The hypercall: vmmcall (AMD) from CPL 0 of the control guest. RAX = op, RDI = address of
- * the parameter structure in the caller's address space; returns 0 or a BVMM_E* value.
- * Every other register is preserved by the hypervisor. */
+/* The hypercall: vmmcall (AMD) or vmcall (Intel) from CPL 0 of the control guest. RAX = op,
+ * RDI = address of the parameter structure in the caller's address space; returns 0 or a
+ * BVMM_E* value. Every other register is preserved by the hypervisor. On Intel bvmm takes
+ * vmmcall too (through #UD, slower): the vendor is looked up once (CPUID leaf 0) so that each
+ * vendor's own instruction is used. */
 static inline uint64_t bvmm_hypercall(uint64_t op, void *params)
 {
+	static int intel = -1;
 	uint64_t ret;
-	__asm__ volatile("vmmcall" : "=a"(ret) : "a"(op), "D"(params) : "memory");
+	if (intel < 0) {
+		uint32_t a = 0, b, c, d;
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+		intel = b == 0x756e6547;   /* "Genu"ineIntel */
+	}
+	if (intel)
+		__asm__ volatile("vmcall" : "=a"(ret) : "a"(op), "D"(params) : "memory");
+	else
+		__asm__ volatile("vmmcall" : "=a"(ret) : "a"(op), "D"(params) : "memory");
 	return ret;
 }
 
