@@ -382,9 +382,10 @@ static uint64_t hc_mprotect(struct gview *c, uint64_t arg)
 	if (e)
 		return e;
 	(void)r;   /* nested paging cannot deny reads of a present page */
-	uint64_t set = (w ? vendor->npt_write : 0) | (x ? vendor->npt_exec : vendor->npt_nx);
-	return pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size,
-			  vendor->npt_write | vendor->npt_exec | vendor->npt_nx, set);
+	uint64_t set = (w ? vendor->npt_write : 0) | (x ? vendor->npt_exec : vendor->npt_nx) |
+		       (r || !vendor->npt_read ? vendor->npt_read : 0);   /* exec-only where possible */
+	return pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size, vendor->npt_write | vendor->npt_exec |
+			  vendor->npt_nx | vendor->npt_read, set);
 }
 
 static const hc_fn ops[BVMM_OP_COUNT] = {

@@ -72,7 +72,7 @@ int validate_mprotect(const struct vm_mprotect_ept_params *p, const struct mem_s
 		return BVMM_EINVAL;
 	*exec = !!(prot & PROT_EXEC);
 	*write = !!(prot & PROT_WRITE);
-	*read = 1;   /* PROT_READ, or exec-only widened */
+	*read = !!(prot & PROT_READ);   /* 0 only for exec-only: the caller widens where it must */
 	return 0;
 }
 

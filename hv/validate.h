@@ -15,7 +15,8 @@ int validate_create(const struct vm_create_params *p);
 int ranges_contain(const struct mem_slot *r, uint32_t n, uint64_t gpa, uint64_t len);
 
 /* MPROTECT_EPT: prot and range. EINVAL. On success read, write and exec receive the permissions
- * to apply (exec-only widened to read+exec: nested paging cannot express it). */
+ * asked for (read 0 only for exec-only, which the caller widens to read+exec where the nested
+ * tables cannot express it: AMD's NPT, EPT without the capability). */
 int validate_mprotect(const struct vm_mprotect_ept_params *p, const struct mem_slot *r,
 		      uint32_t n, int *read, int *write, int *exec);
 

@@ -164,7 +164,8 @@ int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *
 	vm->name[VMM_MAX_NAME_LEN - 1] = 0;
 
 	vm->npt = (struct pt_ctx){ .alloc = npt_alloc, .free = npt_free, .pa2va = npt_va, .arg = vm,
-				   .table_flags = vendor->npt_base | vendor->npt_write, .max_leaf_level = 2 };
+				   .table_flags = vendor->npt_base | vendor->npt_write, .max_leaf_level = 2,
+				   .present = vendor->npt_present };
 	int err = pt_init(&vm->npt);
 	for (uint32_t i = 0; !err && i < vm->nranges; i++)
 		err = back_range(vm, caller, &p->vcp_memranges[i]);

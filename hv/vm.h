@@ -74,6 +74,9 @@ struct vendor_ops {
 	/* Nested-table bits (pt.c adds bit 0, present on AMD, readable on Intel): in every entry,
 	 * in leaves only (EPT's memory type), writable, executable (EPT's X), no-exec (NPT's NX). */
 	uint64_t npt_base, npt_leaf, npt_write, npt_exec, npt_nx;
+	/* EPT with execute-only pages: the read bit MPROTECT_EPT may clear (0: exec-only is
+	 * widened to read+exec), and the bits that make an entry present (pt_ctx.present). */
+	uint64_t npt_read, npt_present;
 };
 extern const struct vendor_ops *vendor;
 

@@ -33,15 +33,15 @@ static int map_level(struct pt_ctx *c, uint64_t tpa, int level, uint64_t va, uin
 		if (chunk > size)
 			chunk = size;
 		if (level == 1) {
-			if (*e & PTE_P)
+			if (pt_present(c, *e))
 				return BVMM_EEXIST;
 			*e = pa | flags | PTE_P;
 		} else if (level <= c->max_leaf_level && chunk == span && !(pa & (span - 1))) {
-			if (*e & PTE_P)
+			if (pt_present(c, *e))
 				return BVMM_EEXIST;
 			*e = pa | flags | PTE_P | PTE_PS;
 		} else {
-			if (!(*e & PTE_P)) {
+			if (!pt_present(c, *e)) {
 				uint64_t n = c->alloc(c->arg);
 				if (!n)
 					return BVMM_ENOMEM;
@@ -74,7 +74,7 @@ int pt_lookup(const struct pt_ctx *c, uint64_t va, uint64_t *pa, uint64_t *page_
 	uint64_t tpa = c->root;
 	for (int level = PT_LEVELS; level >= 1; level--) {
 		uint64_t e = table(c, tpa)[index_at(va, level)];
-		if (!(e & PTE_P))
+		if (!pt_present(c, e))
 			return BVMM_ENOENT;
 		if (level == 1 || (e & PTE_PS)) {
 			uint64_t span = pt_span(level);
@@ -121,7 +121,7 @@ static int protect_level(struct pt_ctx *c, uint64_t tpa, int level, uint64_t va,
 		uint64_t chunk = span - (va & (span - 1));
 		if (chunk > size)
 			chunk = size;
-		if (!(*e & PTE_P))
+		if (!pt_present(c, *e))
 			return BVMM_ENOENT;
 		int leaf = level == 1 || (*e & PTE_PS);
 		if (leaf && chunk < span && !apply) {
@@ -156,7 +156,7 @@ static void destroy_level(struct pt_ctx *c, uint64_t tpa, int level)
 {
 	uint64_t *t = table(c, tpa);
 	for (unsigned i = 0; level > 1 && i < 512; i++)
-		if ((t[i] & PTE_P) && !(t[i] & PTE_PS))
+		if (pt_present(c, t[i]) && !(t[i] & PTE_PS))
 			destroy_level(c, t[i] & PTE_ADDR, level - 1);
 	c->free(c->arg, tpa & PTE_ADDR);
 	c->tables--;

@@ -30,8 +30,15 @@ struct pt_ctx {
 	uint64_t root;         /* PA of the PML4 */
 	uint64_t table_flags;  /* flags of non-leaf entries (NPT walks are user accesses: P|RW|US) */
 	int max_leaf_level;    /* largest leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB */
+	uint64_t present;      /* bits any of which make an entry present: 0 = P (EPT: R|W|X,
+				* so that an execute-only page is still mapped) */
 	unsigned tables;       /* table pages allocated, root included */
 };
+
+static inline int pt_present(const struct pt_ctx *c, uint64_t e)
+{
+	return !!(e & (c->present ? c->present : PTE_P));
+}
 
 /* Span of one entry at a level (1 = PT .. 4 = PML4). */
 static inline uint64_t pt_span(int level) { return 1ull << (12 + 9 * (level - 1)); }

@@ -167,7 +167,7 @@ static void fuzz_mprotect(struct fin *f, const struct slots *t)
 		return;
 	}
 	FUZZ_CHECK(mprotect_ok(&p, t));
-	FUZZ_CHECK(rd == 1 && wr == !!(p.vmep_prot & PROT_WRITE) && ex == !!(p.vmep_prot & PROT_EXEC));
+	FUZZ_CHECK(rd == !!(p.vmep_prot & PROT_READ) && wr == !!(p.vmep_prot & PROT_WRITE) && ex == !!(p.vmep_prot & PROT_EXEC));
 }
 
 static void fuzz_pvclock(struct fin *f, const struct slots *t)

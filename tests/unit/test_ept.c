@@ -82,11 +82,31 @@ static void test_mprotect_bits(void **state)
 	pt_destroy(&c);
 }
 
+/* Execute-only pages (PROT_EXEC on an EPT with that capability): R cleared, the entry still
+ * present to pt.c (present = R|W|X), so lookups and a later MPROTECT still find it. */
+static void test_exec_only(void **state)
+{
+	(void)state;
+	struct pt_ctx c = child_ept();
+	c.present = EPT_R | EPT_W | EPT_X;
+	assert_int_equal(pt_map(&c, 0, 0x40000000, 2 << 20, EPT_X | EPT_MT_WB | EPT_W), 0);
+	assert_int_equal(pt_protect(&c, 0x5000, 0x1000, EPT_R | EPT_W | EPT_X, EPT_X), 0);
+	assert_int_equal(entry(&c, 0x5000, 1) & 0xfff, EPT_X | EPT_MT_WB);
+	uint64_t pa, size, flags;
+	assert_int_equal(pt_lookup(&c, 0x5000, &pa, &size, &flags), 0);
+	assert_int_equal(pa, 0x40005000);
+	/* and back to read+write */
+	assert_int_equal(pt_protect(&c, 0x5000, 0x1000, EPT_R | EPT_W | EPT_X, EPT_R | EPT_W), 0);
+	assert_int_equal(entry(&c, 0x5000, 1) & 0xfff, EPT_R | EPT_W | EPT_MT_WB);
+	pt_destroy(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaves_and_tables),
 		cmocka_unit_test(test_mprotect_bits),
+		cmocka_unit_test(test_exec_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -767,4 +767,7 @@ struct vendor_ops vmx_vendor_ops = {
 	.npt_leaf = EPT_MT_WB,
 	.npt_write = EPT_W,
 	.npt_exec = EPT_X,
+	.npt_present = EPT_R | EPT_W | EPT_X,
+	/* .npt_read = EPT_R where EPT has execute-only pages (set at launch, vmx.c): then
+	 * PROT_EXEC alone is execute-only, as in OpenBSD's vmm on Intel. */
 };

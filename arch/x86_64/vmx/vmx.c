@@ -404,6 +404,8 @@ int vmx_launch(struct boot_info *bi)
 	fill_controls(&bi->guest, cpu->control.ept.root | EPTP_WALK4 | EPTP_WB);
 	if (w_err)
 		return BVMM_EIO;
+	if (vmx_host.ept_cap & EPT_CAP_EXEC_ONLY)
+		vmx_vendor_ops.npt_read = EPT_R;
 	vendor = &vmx_vendor_ops;
 	extern void vmx_host_nmi(void);
 	host_nmi = vmx_host_nmi;
