@@ -212,3 +212,21 @@ int vm_terminate(uint32_t id)
 	}
 	return BVMM_ENOENT;
 }
+
+void vcpu_poweron_state(struct vcpu_reg_state *rs)
+{
+	memset(rs, 0, sizeof *rs);
+	rs->vrs_gprs[VCPU_REGS_RIP] = 0xfff0;
+	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 0x2;
+	rs->vrs_crs[VCPU_REGS_CR0] = 0x60000010;
+	rs->vrs_crs[VCPU_REGS_XCR0] = 1;
+	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
+		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0, 0xffff, 0x93, 0 };
+	rs->vrs_sregs[VCPU_REGS_CS] = (struct vcpu_segment_info){ 0xf000, 0xffff, 0x9b, 0xffff0000 };
+	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = 0x82;
+	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
+	rs->vrs_gdtr.vsi_limit = 0xffff;
+	rs->vrs_idtr.vsi_limit = 0xffff;
+	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
+	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
+}

@@ -97,6 +97,9 @@ int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa
 /* Is [gpa, gpa+len) inside the VM's RAM ranges? */
 int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len);
 
+/* The x86 power-on state (SDM vol. 3, 9.1.1): real mode at F000:FFF0 (CREATE, SHUTDOWN). */
+void vcpu_poweron_state(struct vcpu_reg_state *rs);
+
 /* pvclock: the hypervisor's view of time, and the guest MSR. */
 void pvclock_update(struct vm *vm, struct vcpu *vc);
 int pvclock_msr_write(struct vm *vm, struct vcpu *vc, uint64_t val);   /* 0 or -1 (#GP) */

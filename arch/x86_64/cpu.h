@@ -138,6 +138,17 @@ static inline uint64_t lmsw_cr0(uint64_t cur, uint64_t src)
 	return (cur & ~0xeull) | (src & 0xf) | (cur & CR0_PE);
 }
 
+/* A PAT value WRMSR accepts: no reserved memory type (2, 3, above 7) in any entry. */
+static inline int pat_valid(uint64_t pat)
+{
+	for (int i = 0; i < 8; i++) {
+		uint8_t t = (uint8_t)(pat >> (i * 8));
+		if (t == 2 || t == 3 || t > 7)
+			return 0;
+	}
+	return 1;
+}
+
 #define CR4_BAD   (~0ull)
 #define CR4_LA57  (1ull << 12)
 #define CR4_PCIDE (1ull << 17)
@@ -187,6 +198,27 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+
+#define DEFINE_DR(n) \
+	static inline uint64_t read_dr##n(void) { uint64_t v; __asm__ volatile("mov %%db" #n ", %0" : "=r"(v)); return v; } \
+	static inline void write_dr##n(uint64_t v) { __asm__ volatile("mov %0, %%db" #n : : "r"(v)); }
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
+
+/* DR0-3, which no world switch saves (the guest's own live while it runs). */
+static inline void save_dr0_3(uint64_t d[4])
+{
+	d[0] = read_dr0(); d[1] = read_dr1(); d[2] = read_dr2(); d[3] = read_dr3();
+}
+
+static inline void load_dr0_3(const uint64_t d[4])
+{
+	write_dr0(d[0]); write_dr1(d[1]); write_dr2(d[2]); write_dr3(d[3]);
+}
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }

@@ -116,3 +116,43 @@ int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val)
 		return 0;
 	}
 }
+
+#ifndef BVMM_HOST_TEST
+#include "../../hv/panic.h"
+#include "../../hv/pool.h"
+
+#define MSR_APIC_BASE 0x1bu
+
+int msr_control_rdmsr(uint32_t msr, uint64_t *val)
+{
+	switch (msr_control_access(msr)) {
+	case MSR_PASS: case MSR_READ: case MSR_CHECK:
+		return rdmsr_safe(msr, val);
+	case MSR_EMUL:
+		return msr == MSR_APIC_BASE ? rdmsr_safe(msr, val) : 1;
+	default:
+		return -1;
+	}
+}
+
+int msr_control_wrmsr(uint32_t msr, uint64_t val)
+{
+	uint64_t old;
+	switch (msr_control_access(msr)) {
+	case MSR_PASS:
+		return wrmsr_safe(msr, val);
+	case MSR_CHECK:
+		if (rdmsr_safe(msr, &old) || !msr_control_write_ok(msr, old, val))
+			return -1;
+		return wrmsr_safe(msr, val);
+	case MSR_EMUL:
+		if (msr != MSR_APIC_BASE)
+			return 1;
+		/* The xAPIC window may move anywhere but onto the pool (its accesses would then go
+		 * to APIC registers instead of the hypervisor's memory); the CPU judges the rest. */
+		return pool_overlaps(val & 0x000ffffffffff000ull, 4096) ? -1 : wrmsr_safe(msr, val);
+	default:
+		return -1;   /* not known safe, or read-only (address decoders, DRAM layout, SMM) */
+	}
+}
+#endif

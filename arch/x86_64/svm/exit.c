@@ -49,16 +49,9 @@ static void exit_cpuid(struct svm_guest *g)
  * the allowed ones the permission map cannot pass (filtered writes). 0, or -1 for #GP. */
 static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 {
-	switch (msr_control_access(msr)) {
-	case MSR_EMUL:
-		break;
-	case MSR_PASS:
-	case MSR_READ:
-	case MSR_CHECK:
-		return rdmsr_safe(msr, val);
-	default:
-		return -1;
-	}
+	int r = msr_control_rdmsr(msr, val);
+	if (r <= 0)
+		return r;
 	switch (msr) {
 	case MSR_EFER:
 		*val = v->s.efer & ~EFER_SVME;
@@ -70,39 +63,16 @@ static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 	case MSR_SEV_STATUS:
 		*val = 0;
 		return 0;
-	case MSR_APIC_BASE:
-		return rdmsr_safe(msr, val);
 	default:
 		return -1;
 	}
-}
-
-/* The xAPIC window may move anywhere but onto the pool (its accesses would then go to APIC
- * registers instead of the hypervisor's memory); the hardware judges the rest. */
-static int apic_base_write(uint64_t val)
-{
-	if (pool_overlaps(val & 0x000ffffffffff000ull, 4096))
-		return -1;
-	return wrmsr_safe(MSR_APIC_BASE, val);
 }
 
 static int msr_write(struct vmcb *v, uint32_t msr, uint64_t val)
 {
-	uint64_t old;
-	switch (msr_control_access(msr)) {
-	case MSR_PASS:
-		return wrmsr_safe(msr, val);
-	case MSR_CHECK:
-		if (rdmsr_safe(msr, &old) || !msr_control_write_ok(msr, old, val))
-			return -1;
-		return wrmsr_safe(msr, val);
-	case MSR_EMUL:
-		break;
-	default:
-		return -1;   /* not known safe, or read-only (address decoders, DRAM layout, SMM) */
-	}
-	if (msr == MSR_APIC_BASE)
-		return apic_base_write(val);
+	int r = msr_control_wrmsr(msr, val);
+	if (r <= 0)
+		return r;
 	if (msr != MSR_EFER)
 		return -1;   /* VM_CR, VM_HSAVE_PA: locked */
 	uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, v->s.cr4, svm_host.efer_control);

@@ -164,25 +164,6 @@ static void svm_reset(struct vcpu *vc, const struct vcpu_reg_state *rs)
 	vc->fpu[25] = 0x1f;
 }
 
-/* x86 power-on state (SDM vol. 3, 9.1.1): real mode at F000:FFF0. */
-static void poweron_state(struct vcpu_reg_state *rs)
-{
-	memset(rs, 0, sizeof *rs);
-	rs->vrs_gprs[VCPU_REGS_RIP] = 0xfff0;
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 0x2;
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x60000010;
-	rs->vrs_crs[VCPU_REGS_XCR0] = 1;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0, 0xffff, 0x93, 0 };
-	rs->vrs_sregs[VCPU_REGS_CS] = (struct vcpu_segment_info){ 0xf000, 0xffff, 0x9b, 0xffff0000 };
-	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = 0x82;
-	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
-	rs->vrs_gdtr.vsi_limit = 0xffff;
-	rs->vrs_idtr.vsi_limit = 0xffff;
-	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
-	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
-}
-
 static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 {
 	struct vcpu_reg_state rs;
@@ -219,7 +200,7 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 	/* Physical interrupts stay the host's (INTR intercept); the child's IF masks only
 	 * virtual ones. */
 	v->c.int_ctl = VMCB_V_INTR_MASKING;
-	poweron_state(&rs);
+	vcpu_poweron_state(&rs);
 	svm_reset(vc, &rs);
 	return 0;
 }
@@ -241,16 +222,6 @@ static int svm_irq_ready(struct vcpu *vc) { return can_take_irq(vmcb_of(vc)); }
 
 /* ---- the child's MSRs: a documented set; #GP for the rest ---- */
 
-
-static int pat_valid(uint64_t pat)
-{
-	for (int i = 0; i < 8; i++) {
-		uint8_t t = (uint8_t)(pat >> (i * 8));
-		if (t == 2 || t == 3 || t > 7)
-			return 0;
-	}
-	return 1;
-}
 
 static int child_rdmsr(struct vcpu *vc, uint32_t msr, uint64_t *val)
 {
@@ -449,7 +420,7 @@ static int child_cr_write(struct vm *vm, struct vcpu *vc, unsigned crn)
 static void poweron(struct vcpu *vc)
 {
 	struct vcpu_reg_state rs;
-	poweron_state(&rs);
+	vcpu_poweron_state(&rs);
 	svm_reset(vc, &rs);
 }
 
@@ -543,16 +514,6 @@ static uint64_t control_dr[4], control_tsc_aux;
 static void fx_save(uint8_t *p) { __asm__ volatile("fxsave64 (%0)" : : "r"(p) : "memory"); }
 static void fx_restore(const uint8_t *p) { __asm__ volatile("fxrstor64 (%0)" : : "r"(p) : "memory"); }
 
-#define DR_ACCESS(n) \
-	static uint64_t get_dr##n(void) { uint64_t x; __asm__ volatile("mov %%db" #n ", %0" : "=r"(x)); return x; } \
-	static void set_dr##n(uint64_t x) { __asm__ volatile("mov %0, %%db" #n : : "r"(x)); }
-DR_ACCESS(0)
-DR_ACCESS(1)
-DR_ACCESS(2)
-DR_ACCESS(3)
-
-static void save_drs(uint64_t d[4]) { d[0] = get_dr0(); d[1] = get_dr1(); d[2] = get_dr2(); d[3] = get_dr3(); }
-static void load_drs(const uint64_t d[4]) { set_dr0(d[0]); set_dr1(d[1]); set_dr2(d[2]); set_dr3(d[3]); }
 
 /* FPU/SSE state and DR0-3 are not switched by VMRUN: the control guest's are kept aside
  * while a child runs (children have no XSAVE, so FXSAVE covers their state). */
@@ -567,8 +528,8 @@ static void child_state_in(struct vcpu *vc)
 		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
 	}
 	fx_restore(vc->fpu);
-	save_drs(control_dr);
-	load_drs(vc->dr);
+	save_dr0_3(control_dr);
+	load_dr0_3(vc->dr);
 	if (svm_host.has_rdtscp) {   /* should RDTSCP run after all (QEMU ignores the intercept) */
 		control_tsc_aux = rdmsr(MSR_TSC_AUX);
 		wrmsr(MSR_TSC_AUX, vc->id);
@@ -583,8 +544,8 @@ static void child_state_out(struct vcpu *vc)
 		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
 	}
 	fx_restore(control_fpu);
-	save_drs(vc->dr);
-	load_drs(control_dr);
+	save_dr0_3(vc->dr);
+	load_dr0_3(control_dr);
 	if (svm_host.has_rdtscp)
 		wrmsr(MSR_TSC_AUX, control_tsc_aux);
 }

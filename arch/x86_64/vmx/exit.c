@@ -4,6 +4,7 @@
  * PCI configuration writes judged. Anything unexpected is logged, then the host panics. */
 #include "vmx.h"
 #include "insn.h"
+#include "event.h"
 #include "../cpu.h"
 #include "../cpuid.h"
 #include "../msr.h"
@@ -17,7 +18,6 @@
 #include "../../../hv/vm.h"
 
 #define CR4_VMXE (1ull << 13)
-#define INTERRUPTIBILITY_STI_MOVSS 3u
 
 static struct vmx_guest *cur;   /* the control guest of this CPU */
 int vmx_control_nmi;            /* an NMI a child's exit consumed: the control guest's */
@@ -52,38 +52,6 @@ static void deliver_taken_events(void)
 static uint64_t gpr(unsigned vrs)
 {
 	return vrs == VCPU_REGS_RSP ? vmread(GUEST_RSP) : cur->gprs[vrs];
-}
-
-static void skip_insn(void)
-{
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VMCS_EXIT_INSN_LEN));
-	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
-}
-
-/* An exception for the guest. In real mode (unrestricted guest) no error code is pushed,
- * and VM entry refuses an injection that claims one (SDM 27.2.1.3). */
-static void inject(unsigned vector, int has_error, uint32_t error)
-{
-	if (!(vmread(GUEST_CR0) & CR0_PE))
-		has_error = 0;
-	vmwrite(VMCS_ENTRY_INTR, vector | INTR_TYPE_HW_EXC | INTR_INFO_VALID |
-				 (has_error ? INTR_INFO_HAS_ERROR : 0));
-	if (has_error)
-		vmwrite(VMCS_ENTRY_ERROR, error);
-}
-
-/* An event the exit cut short (IDT-vectoring information, SDM 27.2.4) is delivered again. */
-static void reinject(void)
-{
-	uint32_t info = (uint32_t)vmread(VMCS_IDT_VEC);
-	if (!(info & INTR_INFO_VALID))
-		return;
-	vmwrite(VMCS_ENTRY_INTR, info & ~(1u << 12));   /* bit 12 is undefined there */
-	if (info & INTR_INFO_HAS_ERROR)
-		vmwrite(VMCS_ENTRY_ERROR, vmread(VMCS_IDT_VEC_ERROR));
-	unsigned type = info & INTR_TYPE_MASK;
-	if (type == INTR_TYPE_SW_INT || type == INTR_TYPE_SW_EXC || type == INTR_TYPE_PRIV_SW)
-		vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
 }
 
 static unsigned cpl(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
@@ -129,19 +97,14 @@ static void exit_cpuid(void)
 	cur->gprs[VCPU_REGS_RBX] = r.ebx;
 	cur->gprs[VCPU_REGS_RCX] = r.ecx;
 	cur->gprs[VCPU_REGS_RDX] = r.edx;
-	skip_insn();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 static int msr_read(uint32_t msr, uint64_t *val)
 {
-	switch (msr_control_access(msr)) {
-	case MSR_PASS: case MSR_READ: case MSR_CHECK:
-		return rdmsr_safe(msr, val);
-	case MSR_EMUL:
-		break;
-	default:
-		return -1;
-	}
+	int r = msr_control_rdmsr(msr, val);
+	if (r <= 0)
+		return r;
 	switch (msr) {
 	case MSR_EFER:
 		*val = vmread(GUEST_EFER);
@@ -149,8 +112,6 @@ static int msr_read(uint32_t msr, uint64_t *val)
 	case MSR_IA32_FEATURE_CONTROL:   /* what a firmware that locked VMX off shows */
 		*val = FEATURE_CONTROL_LOCK;
 		return 0;
-	case MSR_APIC_BASE:
-		return rdmsr_safe(msr, val);
 	default:
 		return -1;   /* the SVM MSRs: not on this CPU */
 	}
@@ -158,21 +119,9 @@ static int msr_read(uint32_t msr, uint64_t *val)
 
 static int msr_write(uint32_t msr, uint64_t val)
 {
-	uint64_t old;
-	switch (msr_control_access(msr)) {
-	case MSR_PASS:
-		return wrmsr_safe(msr, val);
-	case MSR_CHECK:
-		if (rdmsr_safe(msr, &old) || !msr_control_write_ok(msr, old, val))
-			return -1;
-		return wrmsr_safe(msr, val);
-	case MSR_EMUL:
-		break;
-	default:
-		return -1;
-	}
-	if (msr == MSR_APIC_BASE)
-		return pool_overlaps(val & 0x000ffffffffff000ull, 4096) ? -1 : wrmsr_safe(msr, val);
+	int r = msr_control_wrmsr(msr, val);
+	if (r <= 0)
+		return r;
 	if (msr != MSR_EFER)
 		return -1;
 	uint64_t cr0 = vmread(GUEST_CR0), cr4 = visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
@@ -192,27 +141,26 @@ static void exit_msr(int write)
 		      : msr_read(msr, &val);
 	if (r) {
 		log_info("control guest %s of MSR %x refused: #GP", write ? "write" : "read", msr);
-		inject(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
 	if (!write) {
 		cur->gprs[VCPU_REGS_RAX] = val & 0xffffffff;
 		cur->gprs[VCPU_REGS_RDX] = val >> 32;
 	}
-	skip_insn();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 static void hypercall_from(unsigned len)
 {
 	if (cpl()) {
-		inject(EXC_UD, 0, 0);
+		vmx_inject_exc(EXC_UD, 0, 0);
 		return;
 	}
 	struct gview caller;
 	control_view(&caller);
 	cur->gprs[VCPU_REGS_RAX] = hypercall(&caller, cur->gprs[VCPU_REGS_RAX], cur->gprs[VCPU_REGS_RDI]);
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
-	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
+	vmx_skip(len);
 }
 
 static void exit_vmcall(void) { hypercall_from((unsigned)vmread(VMCS_EXIT_INSN_LEN)); }
@@ -234,7 +182,7 @@ static void exit_exception(void)
 			hypercall_from(3);
 			return;
 		}
-		inject(EXC_UD, 0, 0);
+		vmx_inject_exc(EXC_UD, 0, 0);
 		return;
 	}
 	log_err("unexpected control-guest exception exit (interruption info %x)", info);
@@ -286,10 +234,10 @@ static void exit_cr(void)
 	}
 	if (nv == CR0_BAD) {
 		log_info("control guest CR%u write %lx at rip %lx refused: #GP", c.cr, val, vmread(GUEST_RIP));
-		inject(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
-	skip_insn();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 /* Ports 0xCFC-0xCFF: reads pass, configuration writes are judged (pcicfg.c). */
@@ -300,7 +248,7 @@ static void exit_io(void)
 	uint64_t mask = io.size == 4 ? 0xffffffffull : (1ull << (io.size * 8)) - 1;
 	if (io.string) {
 		log_info("control guest string I/O on port %x: #GP", io.port);
-		inject(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
 	uint64_t *rax = &cur->gprs[VCPU_REGS_RAX];
@@ -309,7 +257,7 @@ static void exit_io(void)
 				    : (*rax & ~mask) | pcicfg_port_in(io.port, io.size);
 	else
 		pcicfg_port_out(io.port, io.size, (uint32_t)(*rax & mask));
-	skip_insn();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 static uint64_t gpr_cb(void *ctx, unsigned vrs) { (void)ctx; return gpr(vrs); }
@@ -331,8 +279,7 @@ static void exit_ept(void)
 		control_view(&gv);
 		unsigned n = gmem_fetch_insn(&gv, cs_l ? rip : (vmread(GUEST_CS_BASE) + rip) & 0xffffffffull, b);
 		if (!pcicfg_ecam_store(b, n, mode, gpa, gpr_cb, NULL, &len)) {
-			vmwrite(GUEST_RIP, rip + len);
-			vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
+			vmx_skip(len);
 			return;
 		}
 	}
@@ -340,7 +287,7 @@ static void exit_ept(void)
 		 (q & EPT_QUAL_WRITE) ? "write to" : "access to", gpa,
 		 pool_overlaps(gpa, 1) ? "hypervisor pool" : pcicfg_in_ecam(gpa) ?
 		 "PCI ECAM, not a store bvmm emulates" : "beyond the nested map", vmread(GUEST_RIP));
-	inject(EXC_GP, 1, 0);
+	vmx_inject_exc(EXC_GP, 1, 0);
 }
 
 /* XSETBV always exits under VMX: the value is checked against the architecture (SDM vol. 1,
@@ -354,10 +301,10 @@ static void exit_xsetbv(void)
 		  ((v & 0xe0) && (v & 0xe0) != 0xe0) || ((v & 0xe0) && !(v & 4)) ||
 		  (!!(v & (1ull << 17)) != !!(v & (1ull << 18)));   /* AMX: both tile parts */
 	if (bad || xsetbv_safe(0, v)) {   /* and whatever else this CPU refuses */
-		inject(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
-	skip_insn();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 static void __attribute__((noreturn)) exit_reset(const char *why)
@@ -372,7 +319,7 @@ static void __attribute__((noreturn)) exit_reset(const char *why)
 
 static void control_exit(uint32_t reason)
 {
-	reinject();
+	vmx_reinject();
 	switch (reason) {
 	case VMX_EXIT_CPUID:
 		exit_cpuid();
@@ -403,18 +350,18 @@ static void control_exit(uint32_t reason)
 		break;
 	case VMX_EXIT_INVD:   /* INVD would drop the hypervisor's dirty cache lines too */
 		__asm__ volatile("wbinvd" ::: "memory");
-		skip_insn();
+		vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 		break;
 	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
 	case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
 	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
 	case VMX_EXIT_GETSEC:
 		log_info("control guest VMX instruction (exit %u) at rip %lx: #UD", reason, vmread(GUEST_RIP));
-		inject(EXC_UD, 0, 0);
+		vmx_inject_exc(EXC_UD, 0, 0);
 		break;
 	case VMX_EXIT_TASK_SWITCH:   /* always exits on VMX; no 64-bit OS switches tasks */
 		log_info("control guest task switch at rip %lx: #GP", vmread(GUEST_RIP));
-		inject(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		break;
 	case VMX_EXIT_TRIPLE_FAULT:
 		exit_reset("triple fault");

@@ -6,6 +6,7 @@
  * resumes, at most VCPU_INNER_EXIT_LIMIT times in a row. */
 #include "vmx.h"
 #include "insn.h"
+#include "event.h"
 #include "../cpu.h"
 #include "../cpuid.h"
 #include "../desc.h"
@@ -36,7 +37,6 @@ extern int vmx_control_irq;         /* exit.c: an interrupt vector a child's exi
 
 #define CR4_VMXE (1ull << 13)
 #define CHILD_VPID 2
-#define INTERRUPTIBILITY_STI_MOVSS 3u
 #define GUEST_PDPTE0 0x280a
 #define CHILD_SLICE (1u << 20)   /* preemption-timer units (TSC >> IA32_VMX_MISC[4:0]) */
 
@@ -229,25 +229,6 @@ static void vmx_reset(struct vcpu *vc, const struct vcpu_reg_state *rs)
 	leave_vmcs();
 }
 
-/* x86 power-on state (SDM vol. 3, 9.1.1): real mode at F000:FFF0. */
-static void poweron_state(struct vcpu_reg_state *rs)
-{
-	memset(rs, 0, sizeof *rs);
-	rs->vrs_gprs[VCPU_REGS_RIP] = 0xfff0;
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = 0x2;
-	rs->vrs_crs[VCPU_REGS_CR0] = 0x60000010;
-	rs->vrs_crs[VCPU_REGS_XCR0] = 1;
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++)
-		rs->vrs_sregs[i] = (struct vcpu_segment_info){ 0, 0xffff, 0x93, 0 };
-	rs->vrs_sregs[VCPU_REGS_CS] = (struct vcpu_segment_info){ 0xf000, 0xffff, 0x9b, 0xffff0000 };
-	rs->vrs_sregs[VCPU_REGS_LDTR].vsi_ar = 0x82;
-	rs->vrs_sregs[VCPU_REGS_TR].vsi_ar = 0x8b;
-	rs->vrs_gdtr.vsi_limit = 0xffff;
-	rs->vrs_idtr.vsi_limit = 0xffff;
-	rs->vrs_drs[VCPU_REGS_DR6] = 0xffff0ff0;
-	rs->vrs_drs[VCPU_REGS_DR7] = 0x400;
-}
-
 /* ---- VMCS set-up ---- */
 
 static uint32_t child_ctl(uint32_t cap_msr, uint32_t need, uint32_t want)
@@ -316,7 +297,7 @@ static int vmx_vcpu_init(struct vm *vm, struct vcpu *vc)
 	}
 	vmx_fill_host();
 	child_controls(vm);
-	poweron_state(&rs);
+	vcpu_poweron_state(&rs);
 	reset_current(vc, &rs);
 	leave_vmcs();
 	return 0;
@@ -358,36 +339,6 @@ static void set_dr6_bits(uint64_t bits)
 	__asm__ volatile("mov %0, %%db6" : : "r"(v));
 }
 
-/* In real mode no error code is pushed, and VM entry refuses an injection claiming one. */
-static void inject_exc(unsigned vector, int has_error, uint32_t error)
-{
-	if (!(vmread(GUEST_CR0) & CR0_PE))
-		has_error = 0;
-	vmwrite(VMCS_ENTRY_INTR, vector | INTR_TYPE_HW_EXC | INTR_INFO_VALID |
-				 (has_error ? INTR_INFO_HAS_ERROR : 0));
-	if (has_error)
-		vmwrite(VMCS_ENTRY_ERROR, error);
-}
-
-static void skip(void)
-{
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VMCS_EXIT_INSN_LEN));
-	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_STI_MOVSS);
-}
-
-static void reinject(void)
-{
-	uint32_t info = (uint32_t)vmread(VMCS_IDT_VEC);
-	if (!(info & INTR_INFO_VALID))
-		return;
-	vmwrite(VMCS_ENTRY_INTR, info & ~(1u << 12));
-	if (info & INTR_INFO_HAS_ERROR)
-		vmwrite(VMCS_ENTRY_ERROR, vmread(VMCS_IDT_VEC_ERROR));
-	unsigned type = info & INTR_TYPE_MASK;
-	if (type == INTR_TYPE_SW_INT || type == INTR_TYPE_SW_EXC || type == INTR_TYPE_PRIV_SW)
-		vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
-}
-
 static void child_cpuid(struct vcpu *vc)
 {
 	uint64_t *g = xv(vc)->gprs;
@@ -398,17 +349,7 @@ static void child_cpuid(struct vcpu *vc)
 	g[VCPU_REGS_RBX] = r.ebx;
 	g[VCPU_REGS_RCX] = r.ecx;
 	g[VCPU_REGS_RDX] = r.edx;
-	skip();
-}
-
-static int pat_valid(uint64_t pat)
-{
-	for (int i = 0; i < 8; i++) {
-		uint8_t t = (uint8_t)(pat >> (i * 8));
-		if (t == 2 || t == 3 || t > 7)
-			return 0;
-	}
-	return 1;
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 /* The child's MSRs: the set SVM children have (svm/vcpu.c), #GP for the rest. */
@@ -441,14 +382,14 @@ static void child_msr(struct vm *vm, struct vcpu *vc, int write)
 		r = -1;
 	}
 	if (r) {
-		inject_exc(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
 	if (!write) {
 		g[VCPU_REGS_RAX] = out & 0xffffffff;
 		g[VCPU_REGS_RDX] = out >> 32;
 	}
-	skip();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 /* MOV to CR0/CR4 touching an owned bit, MOV to/from CR8 (the virtual TPR; without a TPR
@@ -467,7 +408,7 @@ static void child_cr(struct vcpu *vc)
 			vmwrite(GUEST_RSP, x->tpr);
 		else
 			x->gprs[c.gpr] = x->tpr;
-		skip();
+		vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 		return;
 	}
 	uint64_t efer = vmread(GUEST_EFER), nv = CR0_BAD;
@@ -490,10 +431,10 @@ static void child_cr(struct vcpu *vc)
 			guest_cr4(nv);
 	}
 	if (nv == CR0_BAD || (vmread(GUEST_SS_AR) >> 5 & 3)) {
-		inject_exc(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
-	skip();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 /* ---- caller-visible exits ---- */
@@ -513,7 +454,7 @@ static void decode_io(struct vcpu *vc, struct vexit *ex)
 	uint64_t rax = xv(vc)->gprs[VCPU_REGS_RAX];
 	uint64_t mask = io.size == 4 ? 0xffffffffull : (1ull << (io.size * 8)) - 1;
 	ex->io.vei_data = (uint32_t)(io.in ? rax : rax & mask);
-	skip();
+	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 static int child_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa)
@@ -554,7 +495,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 		ex->kind = VEXIT_FAILED;
 		return 1;
 	}
-	reinject();
+	vmx_reinject();
 	switch (reason) {
 	case VMX_EXIT_EXC_NMI: {
 		uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR);
@@ -573,7 +514,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 			vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
 			return 0;
 		}
-		inject_exc(info & 0xff, !!(info & INTR_INFO_HAS_ERROR),
+		vmx_inject_exc(info & 0xff, !!(info & INTR_INFO_HAS_ERROR),
 			   (uint32_t)vmread(VMCS_EXIT_INTR_ERROR));
 		return 0;
 	}
@@ -599,7 +540,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 	case VMX_EXIT_HLT:
 		ex->kind = VEXIT_HLT;
 		ex->intr_enabled = !!(vmread(GUEST_RFLAGS) & RFLAGS_IF);
-		skip();
+		vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 		return 1;
 	case VMX_EXIT_IO:
 		decode_io(vc, ex);
@@ -619,17 +560,17 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 		return 0;
 	case VMX_EXIT_INVD:   /* INVD would drop other VMs' and the host's dirty lines */
 		__asm__ volatile("wbinvd" ::: "memory");
-		skip();
+		vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 		return 0;
 	case VMX_EXIT_RDPMC:  /* the counters are the control guest's */
-		inject_exc(EXC_GP, 1, 0);
+		vmx_inject_exc(EXC_GP, 1, 0);
 		return 0;
 	case VMX_EXIT_VMCALL: case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD:
 	case VMX_EXIT_VMPTRST: case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE:
 	case VMX_EXIT_VMXOFF: case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID:
 	case VMX_EXIT_VMFUNC: case VMX_EXIT_GETSEC: case VMX_EXIT_XSETBV: case VMX_EXIT_MONITOR:
 	case VMX_EXIT_MWAIT:
-		inject_exc(EXC_UD, 0, 0);
+		vmx_inject_exc(EXC_UD, 0, 0);
 		return 0;
 	case VMX_EXIT_EPT_MISCONFIG:
 		log_err("vm %u vcpu %u: EPT misconfiguration at %lx (a bug in bvmm's tables)", vm->id,
@@ -649,14 +590,6 @@ static uint64_t control_dr[4], control_dr6, control_cr2, control_msrs[5];
 static const uint32_t syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
 					  MSR_KERNEL_GS_BASE };
 
-#define DR_ACCESS(n) \
-	static uint64_t get_dr##n(void) { uint64_t x; __asm__ volatile("mov %%db" #n ", %0" : "=r"(x)); return x; } \
-	static void set_dr##n(uint64_t x) { __asm__ volatile("mov %0, %%db" #n : : "r"(x)); }
-DR_ACCESS(0)
-DR_ACCESS(1)
-DR_ACCESS(2)
-DR_ACCESS(3)
-DR_ACCESS(6)
 
 static uint64_t get_cr2(void) { uint64_t x; __asm__ volatile("mov %%cr2, %0" : "=r"(x)); return x; }
 static void set_cr2(uint64_t x) { __asm__ volatile("mov %0, %%cr2" : : "r"(x)); }
@@ -667,10 +600,12 @@ static void child_state_in(struct vcpu *vc)
 	struct vmx_vcpu *x = xv(vc);
 	__asm__ volatile("fxsave64 (%0)" : : "r"(control_fpu) : "memory");
 	__asm__ volatile("fxrstor64 (%0)" : : "r"(vc->fpu) : "memory");
-	control_dr[0] = get_dr0(); control_dr[1] = get_dr1(); control_dr[2] = get_dr2();
-	control_dr[3] = get_dr3(); control_dr6 = get_dr6(); control_cr2 = get_cr2();
-	set_dr0(vc->dr[0]); set_dr1(vc->dr[1]); set_dr2(vc->dr[2]); set_dr3(vc->dr[3]);
-	set_dr6(x->dr6); set_cr2(x->cr2);
+	save_dr0_3(control_dr);
+	control_dr6 = read_dr6();
+	control_cr2 = get_cr2();
+	load_dr0_3(vc->dr);
+	write_dr6(x->dr6);
+	set_cr2(x->cr2);
 	uint64_t child[5] = { x->star, x->lstar, x->cstar, x->sfmask, x->kgsbase };
 	for (int i = 0; i < 5; i++) {   /* validate_regs keeps them canonical; safe all the same */
 		control_msrs[i] = rdmsr(syscall_msrs[i]);
@@ -683,10 +618,12 @@ static void child_state_out(struct vcpu *vc)
 	struct vmx_vcpu *x = xv(vc);
 	__asm__ volatile("fxsave64 (%0)" : : "r"(vc->fpu) : "memory");
 	__asm__ volatile("fxrstor64 (%0)" : : "r"(control_fpu) : "memory");
-	vc->dr[0] = get_dr0(); vc->dr[1] = get_dr1(); vc->dr[2] = get_dr2(); vc->dr[3] = get_dr3();
-	x->dr6 = get_dr6(); x->cr2 = get_cr2();
-	set_dr0(control_dr[0]); set_dr1(control_dr[1]); set_dr2(control_dr[2]);
-	set_dr3(control_dr[3]); set_dr6(control_dr6); set_cr2(control_cr2);
+	save_dr0_3(vc->dr);
+	x->dr6 = read_dr6();
+	x->cr2 = get_cr2();
+	load_dr0_3(control_dr);
+	write_dr6(control_dr6);
+	set_cr2(control_cr2);
 	uint64_t *child[5] = { &x->star, &x->lstar, &x->cstar, &x->sfmask, &x->kgsbase };
 	for (int i = 0; i < 5; i++) {
 		*child[i] = rdmsr(syscall_msrs[i]);
@@ -743,7 +680,7 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	}
 	child_state_out(vc);
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN) {
-		poweron_state(&rs);   /* after a triple fault the state is undefined */
+		vcpu_poweron_state(&rs);   /* after a triple fault the state is undefined */
 		reset_current(vc, &rs);
 		vmclear(x->vmcs_pa);  /* a refused VMCS may be "launched" no more: VMLAUNCH next */
 		vmptrld(x->vmcs_pa);
