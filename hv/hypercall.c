@@ -39,8 +39,6 @@ static uint64_t hc_create(struct gview *c, uint64_t arg)
 	struct vm_create_params p;
 	uint32_t id;
 	COPY_IN(c, p, arg);
-	if (!vendor->run)
-		return BVMM_ENOSYS;   /* this vendor backend runs no children yet (VMX) */
 	int e = validate_create(&p);
 	if (!e)
 		e = gmem_check_out(c, arg, sizeof p);
@@ -381,9 +379,10 @@ static uint64_t hc_mprotect(struct gview *c, uint64_t arg)
 	e = validate_mprotect(&p, vm->ranges, vm->nranges, &r, &w, &x);
 	if (e)
 		return e;
-	(void)r;   /* nested paging cannot deny reads of a present page */
+	/* Exec-only where the tables can say it (npt_read: EPT with the capability); elsewhere
+	 * the read bit is the present bit, never cleared: read+exec. */
 	uint64_t set = (w ? vendor->npt_write : 0) | (x ? vendor->npt_exec : vendor->npt_nx) |
-		       (r || !vendor->npt_read ? vendor->npt_read : 0);   /* exec-only where possible */
+		       (r ? vendor->npt_read : 0);
 	return pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size, vendor->npt_write | vendor->npt_exec |
 			  vendor->npt_nx | vendor->npt_read, set);
 }

@@ -37,18 +37,17 @@ void (*host_nmi)(void);   /* VMX: an NMI in host mode belongs to the control gue
 
 void host_exception(struct exc_frame *f)
 {
-	if (f->vector == EXC_GP && f->rip == (uint64_t)wrmsr_safe_insn) {
-		f->rip = (uint64_t)wrmsr_fixup;
-		return;
-	}
-	if (f->vector == EXC_GP && f->rip == (uint64_t)rdmsr_safe_insn) {
-		f->rip = (uint64_t)rdmsr_fixup;
-		return;
-	}
-	if ((f->vector == EXC_GP || f->vector == EXC_UD) && f->rip == (uint64_t)xsetbv_safe_insn) {
-		f->rip = (uint64_t)xsetbv_fixup;
-		return;
-	}
+	static const struct { const char *insn, *fixup; uint64_t vectors; } fixups[] = {
+		{ wrmsr_safe_insn, wrmsr_fixup, 1u << EXC_GP },
+		{ rdmsr_safe_insn, rdmsr_fixup, 1u << EXC_GP },
+		{ xsetbv_safe_insn, xsetbv_fixup, (1u << EXC_GP) | (1u << EXC_UD) },
+	};
+	for (unsigned i = 0; i < sizeof fixups / sizeof fixups[0]; i++)
+		if (f->rip == (uint64_t)fixups[i].insn && f->vector < 32 &&
+		    (fixups[i].vectors >> f->vector & 1)) {
+			f->rip = (uint64_t)fixups[i].fixup;   /* the *_safe function returns -1 */
+			return;
+		}
 	if (f->vector == 2 && host_nmi) {   /* VMX root mode does not hold NMIs off (SVM's GIF does) */
 		host_nmi();
 		return;

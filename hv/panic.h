@@ -12,7 +12,8 @@ struct exc_frame {
 };
 
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-/* Reports and halts, except for a #GP at wrmsr_safe_insn, which resumes at wrmsr_fixup. */
+/* Reports and halts, except for a fault at a *_safe instruction (which returns -1) and, where
+ * host_nmi is set, an NMI. */
 void host_exception(struct exc_frame *f);
 
 /* WRMSR that turns a #GP into -1 (for values a guest chose). */

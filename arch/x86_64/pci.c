@@ -61,7 +61,7 @@ static int mem_bar_ok(const struct pci_ops *ops, unsigned bar, uint32_t lo, uint
 	else
 		mask |= 0xffffffff00000000ull;
 	if (!(is64 ? mask : mask & 0xffffffffull))
-		return 1;   /* not implemented: decodes nothing */
+		return 1;   /* a BAR whose size mask reads 0 has no address bits: it decodes nothing */
 	uint64_t base = (((uint64_t)(is64 ? hi : 0) << 32) | (lo & ~0xfu)) & mask;
 	return !overlaps(base, base | ~mask, g);
 }

@@ -30,6 +30,8 @@ void vmx_host_nmi(void) { vmx_control_nmi = 1; }
  * when the control guest can take it (else at its interrupt window). */
 static void deliver_taken_events(void)
 {
+	if (!vmx_control_nmi && vmx_control_irq < 0)
+		return;   /* the common case: nothing owed, no VMCS access on the exit path */
 	if (vmread(VMCS_ENTRY_INTR) & INTR_INFO_VALID)
 		return;   /* an event is being re-delivered: ours wait for the next exit */
 	if (vmx_control_nmi) {
@@ -402,7 +404,6 @@ int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi)
 		log_state(HV_LOG_ERROR);
 		return BVMM_EIO;
 	}
-	cur->launched = 1;
 	log_info("launch: control guest running (first exit %u)", reason & 0xffff);
 	for (;;) {
 		control_exit(reason & 0xffff);

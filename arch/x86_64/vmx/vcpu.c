@@ -245,8 +245,10 @@ static void child_controls(struct vm *vm)
 	 * timer ends it too, at the latest after CHILD_SLICE: Bochs 2.7 does not re-evaluate
 	 * interrupt masking at VM entry, so a child resumed with IF = 0 never sees the
 	 * external-interrupt exit it is owed; on hardware the timer bounds RUN all the same. */
-	vmwrite(VMCS_PIN, child_ctl(t ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED,
-				    PIN_EXT_INT_EXIT | PIN_NMI_EXIT, PIN_PREEMPT_TIMER));
+	uint32_t pin = child_ctl(t ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED,
+				 PIN_EXT_INT_EXIT | PIN_NMI_EXIT, PIN_PREEMPT_TIMER);
+	vmwrite(VMCS_PIN, pin);
+	vmx_host.child_preempt = !!(pin & PIN_PREEMPT_TIMER);
 	vmwrite(VMCS_PROC, child_ctl(t ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED,
 				     PROC_HLT_EXIT | PROC_UNCOND_IO_EXIT | PROC_MSR_BITMAPS |
 				     PROC_SECONDARY | PROC_CR8_LOAD_EXIT | PROC_CR8_STORE_EXIT |
@@ -330,14 +332,6 @@ static int vmx_irq_ready(struct vcpu *vc)
 
 /* ---- exits handled inside ---- */
 
-/* DR6 bits into the child's DR6, live in the register while it runs. */
-static void set_dr6_bits(uint64_t bits)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%db6, %0" : "=r"(v));
-	v |= bits;
-	__asm__ volatile("mov %0, %%db6" : : "r"(v));
-}
 
 static void child_cpuid(struct vcpu *vc)
 {
@@ -508,7 +502,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 		 * the qualification, SDM 28.2.1): they go into the child's DR6, live now. ICEBP is
 		 * a privileged software exception: delivered as one, with its length. */
 		if ((info & 0xff) == EXC_DB)
-			set_dr6_bits(vmread(VMCS_EXIT_QUAL) & 0x600f);
+			write_dr6(read_dr6() | (vmread(VMCS_EXIT_QUAL) & 0x600f));   /* the child's, live */
 		if ((info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW || (info & INTR_TYPE_MASK) == INTR_TYPE_SW_EXC) {
 			vmwrite(VMCS_ENTRY_INTR, (info & (0xff | INTR_TYPE_MASK)) | INTR_INFO_VALID);
 			vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
@@ -591,8 +585,6 @@ static const uint32_t syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SF
 					  MSR_KERNEL_GS_BASE };
 
 
-static uint64_t get_cr2(void) { uint64_t x; __asm__ volatile("mov %%cr2, %0" : "=r"(x)); return x; }
-static void set_cr2(uint64_t x) { __asm__ volatile("mov %0, %%cr2" : : "r"(x)); }
 
 /* What VM entry and exit do not switch: FPU/SSE, DR0-3, DR6, CR2, the syscall MSRs. */
 static void child_state_in(struct vcpu *vc)
@@ -602,10 +594,10 @@ static void child_state_in(struct vcpu *vc)
 	__asm__ volatile("fxrstor64 (%0)" : : "r"(vc->fpu) : "memory");
 	save_dr0_3(control_dr);
 	control_dr6 = read_dr6();
-	control_cr2 = get_cr2();
+	control_cr2 = read_cr2();
 	load_dr0_3(vc->dr);
 	write_dr6(x->dr6);
-	set_cr2(x->cr2);
+	write_cr2(x->cr2);
 	uint64_t child[5] = { x->star, x->lstar, x->cstar, x->sfmask, x->kgsbase };
 	for (int i = 0; i < 5; i++) {   /* validate_regs keeps them canonical; safe all the same */
 		control_msrs[i] = rdmsr(syscall_msrs[i]);
@@ -620,10 +612,10 @@ static void child_state_out(struct vcpu *vc)
 	__asm__ volatile("fxrstor64 (%0)" : : "r"(control_fpu) : "memory");
 	save_dr0_3(vc->dr);
 	x->dr6 = read_dr6();
-	x->cr2 = get_cr2();
+	x->cr2 = read_cr2();
 	load_dr0_3(control_dr);
 	write_dr6(control_dr6);
-	set_cr2(control_cr2);
+	write_cr2(control_cr2);
 	uint64_t *child[5] = { &x->star, &x->lstar, &x->cstar, &x->sfmask, &x->kgsbase };
 	for (int i = 0; i < 5; i++) {
 		*child[i] = rdmsr(syscall_msrs[i]);
@@ -654,14 +646,13 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	uint64_t proc = vmread(VMCS_PROC);
 	vmwrite(VMCS_PROC, vc->irq_pending && !can_take_irq_current() ? proc | PROC_INT_WINDOW
 								       : proc & ~PROC_INT_WINDOW);
-	vmx_fill_host();   /* HOST_CR3/CR4 and the rest are the same for every VMCS */
 	unsigned inner = 0;
 	child_state_in(vc);
 	invept_all();
 	for (;;) {
 		if (vc->pvclock_hpa)
 			pvclock_update(vm, vc);
-		if (vmread(VMCS_PIN) & PIN_PREEMPT_TIMER)
+		if (vmx_host.child_preempt)
 			vmwrite(GUEST_PREEMPT_TIMER, CHILD_SLICE);
 		int r = vmx_enter(x->gprs, x->launched);
 		uint32_t reason = r ? VMX_EXIT_FAILED_ENTRY : (uint32_t)vmread(VMCS_EXIT_REASON);
@@ -683,9 +674,8 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		vcpu_poweron_state(&rs);   /* after a triple fault the state is undefined */
 		reset_current(vc, &rs);
 		vmclear(x->vmcs_pa);  /* a refused VMCS may be "launched" no more: VMLAUNCH next */
-		vmptrld(x->vmcs_pa);
+		vmptrld(x->vmcs_pa);  /* (VMCLEAR keeps its fields, the host state included) */
 		x->launched = 0;
-		vmx_fill_host();
 	}
 	leave_vmcs();
 }

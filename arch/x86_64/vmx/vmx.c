@@ -146,8 +146,8 @@ static void *ept_va(void *arg, uint64_t pa) { (void)arg; return (void *)(uintptr
 
 /* EPT entries share the 4-level layout of pt.c: bit 0 (P there) is read, bit 1 write, bit 2
  * (US there) execute, bit 7 a large page; leaves carry the memory type in bits 5:3. Decision:
- * write-back everywhere for now (guest PAT still applies); MMIO ranges as UC from the MTRRs
- * are not done yet (emulators do not model caching). */
+ * write-back everywhere, the guest's PAT deciding the rest (README lists MTRR-derived UC for
+ * MMIO on hardware as a gap; the emulators bvmm is tested on do not model caching). */
 static int build_ept(struct vmx_guest *g, const struct boot_info *bi)
 {
 	int has_1g = !!(vmx_host.ept_cap & EPT_CAP_1G);
@@ -188,16 +188,15 @@ static void w(uint64_t field, uint64_t val)
 struct gseg { uint16_t sel; uint32_t limit, ar; uint64_t base; };
 
 /* A segment of the firmware from its GDT (the control guest's own, identity mapped). */
-static struct gseg from_gdt(uint16_t sel, uint64_t gdt_base, uint16_t gdt_limit, uint64_t base_msr)
+static struct gseg from_gdt(uint16_t sel, uint64_t gdt_base, uint16_t gdt_limit)
 {
-	struct gseg s = { sel, 0, VMX_AR_UNUSABLE, base_msr };
+	struct gseg s = { sel, 0, VMX_AR_UNUSABLE, 0 };
 	if (!(sel & ~7u) || (sel | 7u) > gdt_limit)
 		return s;
 	uint64_t d = ((const uint64_t *)gdt_base)[sel >> 3];
 	s.limit = seg_limit_from_desc(d);
 	s.ar = seg_svm_to_ar(seg_attrib_from_desc(d));
-	if (!base_msr)
-		s.base = seg_base_from_desc(d);
+	s.base = seg_base_from_desc(d);
 	return s;
 }
 
@@ -237,15 +236,15 @@ struct fw_extra { struct gseg fs, gs, tr, ldtr; uint64_t sysenter[3], debugctl; 
 
 static void capture_extra(const struct boot_cpu_state *st, struct fw_extra *x)
 {
-	x->fs = from_gdt(read_sel(0), st->gdtr_base, st->gdtr_limit, rdmsr(MSR_FS_BASE));
-	x->gs = from_gdt(read_sel(1), st->gdtr_base, st->gdtr_limit, rdmsr(MSR_GS_BASE));
-	x->fs.base = rdmsr(MSR_FS_BASE);
+	x->fs = from_gdt(read_sel(0), st->gdtr_base, st->gdtr_limit);
+	x->gs = from_gdt(read_sel(1), st->gdtr_base, st->gdtr_limit);
+	x->fs.base = rdmsr(MSR_FS_BASE);   /* in long mode the MSRs are the bases */
 	x->gs.base = rdmsr(MSR_GS_BASE);
-	x->tr = from_gdt(read_sel(2), st->gdtr_base, st->gdtr_limit, 0);
+	x->tr = from_gdt(read_sel(2), st->gdtr_base, st->gdtr_limit);
 	if (x->tr.ar & VMX_AR_UNUSABLE)   /* OVMF runs with TR = 0, which VM entry refuses */
 		x->tr = (struct gseg){ 0, 0x67, 0x8b, 0 };
 	x->tr.ar = (x->tr.ar & ~0xfu) | 0xb;   /* a busy 64-bit TSS */
-	x->ldtr = from_gdt(read_sel(3), st->gdtr_base, st->gdtr_limit, 0);
+	x->ldtr = from_gdt(read_sel(3), st->gdtr_base, st->gdtr_limit);
 	x->sysenter[0] = rdmsr(MSR_SYSENTER_CS);
 	x->sysenter[1] = rdmsr(MSR_SYSENTER_ESP);
 	x->sysenter[2] = rdmsr(MSR_SYSENTER_EIP);

@@ -14,7 +14,6 @@
 struct vmx_guest {
 	uint64_t gprs[16];
 	uint64_t vmcs_pa;
-	int launched;
 	struct pt_ctx ept;
 };
 
@@ -32,6 +31,7 @@ struct vmx_host {
 	uint64_t msr_bitmap, io_bitmap_a, io_bitmap_b;
 	uint64_t child_msr_bitmap;                  /* children: all but the VMCS-switched MSRs */
 	uint64_t efer_child, cr4_child;             /* what a child may set */
+	int child_preempt;                          /* children get a preemption-timer slice */
 	uint64_t efer_control;                      /* EFER bits the control guest may write */
 	uint64_t cr4_control;                       /* CR4 bits it may set (VMXE never) */
 	uint64_t xcr0_supported;

@@ -4,6 +4,7 @@
 	.globl sc_probe_begin, sc_probe_end, sc_probe_fixup
 	.globl sc_read64, sc_write64, sc_rdmsr, sc_wrmsr, sc_vmrun, sc_vmload, sc_vmsave
 	.globl sc_stgi, sc_clgi, sc_skinit, sc_invlpga, sc_invd, sc_write_cr0, sc_read_cr0
+	.globl sc_read_cr4, sc_write_cr4, sc_xsetbv, sc_xgetbv
 sc_probe_begin:
 sc_read64:
 	movq (%rdi), %rax
@@ -62,6 +63,27 @@ sc_write_cr0:
 	ret
 sc_read_cr0:
 	movq %cr0, %rax
+	ret
+sc_read_cr4:
+	movq %cr4, %rax
+	ret
+sc_write_cr4:
+	movq %rdi, %cr4
+	xorl %eax, %eax
+	ret
+sc_xsetbv:
+	movl %edi, %ecx
+	movl %esi, %eax
+	movq %rsi, %rdx
+	shrq $32, %rdx
+	xsetbv
+	xorl %eax, %eax
+	ret
+sc_xgetbv:
+	movl %edi, %ecx
+	xgetbv
+	shlq $32, %rdx
+	orq %rdx, %rax
 	ret
 sc_probe_end:
 sc_probe_fixup:

@@ -39,6 +39,10 @@ uint64_t sc_invlpga(uint64_t va, uint64_t asid);
 uint64_t sc_invd(uint64_t a, uint64_t b);
 uint64_t sc_write_cr0(uint64_t val, uint64_t unused);
 uint64_t sc_read_cr0(uint64_t a, uint64_t b);
+uint64_t sc_read_cr4(uint64_t a, uint64_t b);
+uint64_t sc_write_cr4(uint64_t val, uint64_t unused);
+uint64_t sc_xsetbv(uint64_t xcr, uint64_t val);
+uint64_t sc_xgetbv(uint64_t xcr, uint64_t unused);
 
 /* HVINFO with rbx rcx rdx rsi r8-r15 rbp loaded from in[13]; out[] gets those 13, then rdi
  * (= params) and rax (the errno) as seen after the hypercall. */
