@@ -161,7 +161,7 @@ endif
 
 # ---- tests ----
 # Host unit tests (cmocka) of the pure logic, with ASan/UBSan.
-UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/cpuid.c arch/x86_64/msr.c arch/x86_64/pci.c arch/x86_64/vmx/caps.c arch/x86_64/svm/decode.c \
+UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/apic.c arch/x86_64/cpuid.c arch/x86_64/msr.c arch/x86_64/pci.c arch/x86_64/vmx/caps.c arch/x86_64/svm/decode.c \
 	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c control/vmmctl/elf.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)

@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC := clang-14
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARN) -DBVMM_HOST_TEST \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := decode validate gmem config elf devices pci cpurules msr
+FUZZ_TARGETS := decode validate gmem config elf devices pci cpurules msr apic
 FUZZ_SRCS_decode := arch/x86_64/svm/decode.c
 FUZZ_SRCS_validate := hv/validate.c
 FUZZ_SRCS_gmem := hv/gmem.c
@@ -16,6 +16,7 @@ FUZZ_SRCS_devices := control/vmmctl/devices.c
 FUZZ_SRCS_pci := arch/x86_64/pci.c
 FUZZ_SRCS_cpurules :=
 FUZZ_SRCS_msr := arch/x86_64/msr.c
+FUZZ_SRCS_apic := arch/x86_64/apic.c
 
 define fuzz_target
 $(B)/fuzz/$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz_input.h $(FUZZ_SRCS_$(1)) $(HEADERS)
