@@ -190,7 +190,7 @@ $(B)/efi-obj/tests/scenarios/guests.o: tests/scenarios/guests.S $(GUESTS)
 
 # Scenario control programs (EFI applications run in the control guest).
 SC_LIB := $(B)/efi-obj/tests/scenarios/lib/scenario.o $(B)/efi-obj/tests/scenarios/lib/probe.o
-SC_NAMES := s1_control fallback bench s4_vmm s6_hooks s10_hostile
+SC_NAMES := s1_control fallback bench s4_vmm s6_hooks s10_hostile s14_smp
 SC_EFIS := $(SC_NAMES:%=$(B)/scenarios/bin/%.efi)
 $(B)/scenarios/bin/%.efi: $(B)/efi-obj/tests/scenarios/%.o $(SC_LIB)
 	@mkdir -p $(dir $@)

@@ -31,7 +31,8 @@ new_esp() {
 	printf 'bvmm scenario data 0123456789\n' > "$OUT/$1/esp/sc_data.txt"
 }
 
-# boot NAME CPU TIMEOUT [qemu args...]: run QEMU on $OUT/NAME/esp; sets $rc.
+# boot NAME CPU TIMEOUT [qemu args...]: run QEMU on $OUT/NAME/esp; sets $rc. The caller may
+# set BOOT_ACCEL (e.g. "local BOOT_ACCEL=tcg,thread=multi"), else plain TCG.
 boot() {
 	local name=$1 cpu=$2 t=$3 dir=$OUT/$1
 	shift 3
@@ -40,7 +41,7 @@ boot() {
 	# The boot disk: the scenario's ESP folder as a virtual FAT disk, or $dir/disk.img.
 	local disk="file=fat:rw:$dir/esp,format=raw,media=disk"
 	[ -f "$dir/disk.img" ] && disk="file=$dir/disk.img,format=raw,media=disk"
-	timeout "$t" qemu-system-x86_64 -machine q35 -accel tcg -cpu "$cpu" -smp 1 -m 512M \
+	timeout "$t" qemu-system-x86_64 -machine q35 -accel "${BOOT_ACCEL:-tcg}" -cpu "$cpu" -smp 1 -m 512M \
 		-drive if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE \
 		-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
 		-drive "$disk" "$@" \
@@ -308,6 +309,48 @@ s6() {
 	hvlog s6b panic-halts 'bvmm: error: halted'
 	! grep -a -q 'panic-did-not-stop' "$OUT/s6b/com1.txt"
 	check s6b/host-stopped-after-panic $? "the control guest ran on after the panic"
+}
+
+# 14. Every CPU virtualized: -smp 4 on multi-threaded TCG (one host thread per CPU).
+#     a: s14_smp.efi, through the firmware's MP services, checks each CPU in turn (signature,
+#        SVM hidden, HVINFO with the BSP's pool, the pool #GP, the MSR rules, its own APIC ID)
+#        and then all at once (HVINFO and CPUID from every CPU together);
+#     b: bvmm-test.efi with test=ap-launch-fail (the last AP's first VMRUN refused): the launch
+#        fails as a whole, bvmm starts no control image, the firmware boots the next disk,
+#        where s14_smp.efi (no load options) finds no CPU left virtualized.
+s14() {
+	local BOOT_ACCEL=tcg,thread=multi n=${S14_CPUS:-4}
+	need s14 "$B/bvmm.efi" "$B/bvmm-test.efi" "$B/scenarios/bin/s14_smp.efi" || return
+	rm -rf "$OUT/s14a" && mkdir -p "$OUT/s14a/esp/EFI/BOOT"
+	cp "$B/bvmm.efi" "$OUT/s14a/esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$B/scenarios/bin/s14_smp.efi" "$OUT/s14a/esp/EFI/BOOT/"
+	printf 'control=s14_smp.efi\ncontrol_args=expect=bvmm cpus=%d\npool=32M\n' "$n" \
+		> "$OUT/s14a/esp/EFI/BOOT/bvmm.conf"
+	boot s14a max "${S14_TIMEOUT:-180}" -smp "$n"
+	judge s14a "DONE s14-smp"
+	hvlog s14a log-guest-running 'launch: control guest running'
+	# Each CPU's read of the pool is a #GP of its own, logged.
+	[ "$(grep -a -c 'bvmm: warn: control guest access to [0-9a-f]* (hypervisor pool)' "$OUT/s14a/com2.txt")" -ge "$n" ]
+	check s14a/log-pool-access-per-cpu $? "$(grep -a -c 'hypervisor pool' "$OUT/s14a/com2.txt") pool accesses logged, $n expected"
+	! grep -a -q -E 'bvmm: error' "$OUT/s14a/com2.txt"
+	check s14a/no-hypervisor-errors $? "$(grep -a -E 'bvmm: error' "$OUT/s14a/com2.txt" | head -3)"
+
+	rm -rf "$OUT/s14b" && mkdir -p "$OUT/s14b/esp/EFI/BOOT" "$OUT/s14b/next/EFI/BOOT"
+	cp "$B/bvmm-test.efi" "$OUT/s14b/esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$B/scenarios/bin/s14_smp.efi" "$OUT/s14b/esp/EFI/BOOT/control.efi"
+	printf 'test=ap-launch-fail\ncontrol_args=expect=bvmm cpus=%d\n' "$n" > "$OUT/s14b/esp/EFI/BOOT/bvmm.conf"
+	cp "$B/scenarios/bin/s14_smp.efi" "$OUT/s14b/next/EFI/BOOT/BOOTX64.EFI"
+	boot s14b max "${S14_TIMEOUT:-180}" -smp "$n" -drive file=fat:rw:"$OUT/s14b/next",format=raw,media=disk
+	judge s14b "DONE s14-smp"
+	local c1=$OUT/s14b/com1.txt
+	! grep -a -q 'bvmm: config' "$c1" && ! grep -a -q -i 'test= must' "$c1"
+	check s14b/test-key-accepted $? "$(grep -a -i 'test=' "$c1" | head -2)"
+	grep -a -q 'bvmm: launch failed (errno [0-9]*): the firmware continues without bvmm' "$c1"
+	check s14b/launch-failed-and-told $? "no 'launch failed' on the console"
+	! grep -a -q -E 'expecting bvmm on every CPU|bvmm: launch cost' "$c1"
+	check s14b/control-image-not-started $? "$(grep -a -E 'launch cost|expecting' "$c1" | head -2)"
+	[ "$(grep -a -c -E '^PASS cpu[0-9]+/no-bvmm-signature$' "$c1")" = "$n" ]
+	check s14b/every-cpu-unvirtualized $? "$(grep -a -c -E '^PASS cpu[0-9]+/no-bvmm-signature$' "$c1") of $n CPUs without bvmm"
 }
 
 # Scenarios kept in files of their own (each defines a function named as the scenario).
