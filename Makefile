@@ -24,7 +24,8 @@ HV_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=ke
 
 HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c \
 	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c arch/x86_64/msr.c \
-	arch/x86_64/pci.c arch/x86_64/pcicfg.c arch/x86_64/launch.c arch/x86_64/svm/svm.c \
+	arch/x86_64/pci.c arch/x86_64/pcicfg.c arch/x86_64/launch.c arch/x86_64/apic.c arch/x86_64/ipi.c \
+	arch/x86_64/lapic.c arch/x86_64/svm/svm.c arch/x86_64/svm/smp.c \
 	arch/x86_64/svm/exit.c arch/x86_64/svm/decode.c arch/x86_64/svm/vcpu.c arch/x86_64/vmx/caps.c \
 	arch/x86_64/vmx/vmx.c arch/x86_64/vmx/exit.c arch/x86_64/vmx/vcpu.c
 HV_ASM := arch/x86_64/entry.S arch/x86_64/svm/run.S arch/x86_64/vmx/run.S

@@ -141,9 +141,12 @@ static int config_set(struct bvmm_config *c, const char *k, size_t klen, const c
 		c->log_level = (enum log_level)i;
 #ifdef BVMM_TEST_HOOKS
 	} else if (eq(k, klen, "test")) {
-		if (!eq(v, vlen, "vmrun-fail"))
-			return set_error(c, "test= must be vmrun-fail", v, vlen);
-		c->test_flags |= BOOT_TEST_VMRUN_FAIL;
+		if (eq(v, vlen, "vmrun-fail"))
+			c->test_flags |= BOOT_TEST_VMRUN_FAIL;
+		else if (eq(v, vlen, "ap-launch-fail"))
+			c->test_flags |= BOOT_TEST_AP_LAUNCH_FAIL;
+		else
+			return set_error(c, "test= must be vmrun-fail or ap-launch-fail", v, vlen);
 #endif
 	} else {
 		return set_error(c, "unknown key", k, klen);

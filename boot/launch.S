@@ -74,4 +74,29 @@ launch_abort:
 	movq %r11, %rax
 	iretq
 
+/* uint64_t bvmm_loader_call(uint64_t op, int intel): one of the loader's own hypercalls
+ * (hv/bootinfo.h HV_OP_LOADER_*). HV_OP_LOADER_DEVIRT comes back natively with only RSP,
+ * RIP and RFLAGS kept: the callee-saved registers are saved here. */
+	.globl bvmm_loader_call
+bvmm_loader_call:
+	pushq %rbx
+	pushq %rbp
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	movq %rdi, %rax
+	testl %esi, %esi
+	jnz 1f
+	vmmcall
+	jmp 2f
+1:	vmcall
+2:	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbp
+	popq %rbx
+	ret
+
 	.section .note.GNU-stack, "", @progbits

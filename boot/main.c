@@ -16,6 +16,7 @@ extern uint8_t hv_image_start[], hv_image_end[];
 uint64_t bvmm_launch(struct boot_info *bi, uint64_t entry, uint64_t host_cr3, uint64_t host_rsp,
 		     struct boot_cpu_state *st);
 void launch_abort(struct boot_cpu_state *st, uint64_t err);
+uint64_t bvmm_loader_call(uint64_t op, int intel);
 
 struct cpu_caps { int has_1g, has_nx; };
 
@@ -67,23 +68,177 @@ static const CHAR16 *cpu_check(struct cpu_caps *caps)
 	return NULL;
 }
 
-/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4), which gnu-efi does not define: only
- * GetNumberOfProcessors is used. */
+/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4), which gnu-efi does not define. */
+typedef void (EFIAPI *ap_procedure)(void *arg);
+struct processor_info {
+	UINT64 processor_id;    /* the local APIC ID */
+	UINT32 status_flag;     /* bit 0 BSP, bit 1 enabled, bit 2 healthy */
+	UINT32 location[3];
+	UINT32 extended[6];     /* PI 1.7 ExtendedInformation: room for it, unused */
+};
+#define MP_STATUS_BSP     1u
+#define MP_STATUS_ENABLED 2u
 struct mp_services {
 	EFI_STATUS (EFIAPI *get_number_of_processors)(struct mp_services *self, UINTN *total,
 						      UINTN *enabled);
+	EFI_STATUS (EFIAPI *get_processor_info)(struct mp_services *self, UINTN n,
+						struct processor_info *info);
+	EFI_STATUS (EFIAPI *startup_all_aps)(struct mp_services *self, ap_procedure proc,
+					     BOOLEAN single_thread, EFI_EVENT wait, UINTN timeout_us,
+					     void *arg, UINTN **failed);
+	EFI_STATUS (EFIAPI *startup_this_ap)(struct mp_services *self, ap_procedure proc, UINTN n,
+					     EFI_EVENT wait, UINTN timeout_us, void *arg,
+					     BOOLEAN *finished);
+	void *switch_bsp, *enable_disable_ap;
+	EFI_STATUS (EFIAPI *whoami)(struct mp_services *self, UINTN *n);
 };
 static EFI_GUID mp_services_guid = { 0x3fdda605, 0xa76e, 0x4f46,
 				     { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
 
-/* How many CPUs the firmware started; 1 if it cannot say. */
-static UINTN cpu_count(void)
+/* The CPUs the firmware runs, by its processor numbers (which become bvmm's CPU indices):
+ * their APIC IDs, and which one this is. Without MP services: this CPU alone. */
+static struct mp_services *mp;
+
+static EFI_STATUS cpu_inventory(struct boot_info *bi)
 {
-	struct mp_services *mp;
-	UINTN total = 1, enabled = 1;
-	if (!EFI_ERROR(LibLocateProtocol(&mp_services_guid, (void **)&mp)))
-		mp->get_number_of_processors(mp, &total, &enabled);
-	return enabled;
+	UINTN total = 1, enabled = 1, me = 0;
+	struct processor_info info;
+	if (EFI_ERROR(LibLocateProtocol(&mp_services_guid, (void **)&mp)) ||
+	    EFI_ERROR(mp->get_number_of_processors(mp, &total, &enabled)) ||
+	    EFI_ERROR(mp->whoami(mp, &me))) {
+		mp = NULL;
+		bi->ncpus = 1;
+		bi->boot_cpu = 0;
+		bi->apic_id[0] = cpuid(1, 0).ebx >> 24;
+		return EFI_SUCCESS;
+	}
+	if (total > HV_MAX_CPUS) {
+		LOG(L"not starting: %d CPUs, bvmm runs at most %d", total, HV_MAX_CPUS);
+		return EFI_UNSUPPORTED;
+	}
+	bi->ncpus = (uint32_t)total;
+	bi->boot_cpu = (uint32_t)me;
+	for (UINTN i = 0; i < total; i++) {
+		SetMem(&info, sizeof info, 0);
+		if (EFI_ERROR(mp->get_processor_info(mp, i, &info)))
+			return EFI_DEVICE_ERROR;
+		bi->apic_id[i] = (uint32_t)info.processor_id;
+		if (!(info.status_flag & MP_STATUS_ENABLED))
+			LOG(L"CPU %d (APIC %d) is disabled by the firmware: it stays off", i,
+			    info.processor_id);
+	}
+	return EFI_SUCCESS;
+}
+
+/* ---- the APs ---- */
+
+static void capture_cpu(struct boot_cpu_state *st);
+
+/* What each AP procedure (run by MP services on that AP) reports to the boot CPU. */
+static struct {
+	struct boot_info *bi;          /* in the pool: only an AP about to launch (still native)
+					* may touch it; the boot CPU, in guest mode, may not */
+	uint32_t ncpus, boot_cpu, apic_id[HV_MAX_CPUS];   /* copies the boot CPU can read */
+	uint64_t entry;
+	int has_nx, intel;
+	uint64_t err[HV_MAX_CPUS];     /* 0: launched */
+	uint64_t ticks[HV_MAX_CPUS];   /* TSC ticks of its launch */
+	uint32_t launched[HV_MAX_CPUS];
+	const CHAR16 *why[HV_MAX_CPUS];   /* the AP cannot run bvmm: why */
+} aps;
+
+/* The checks cpu_check made on the boot CPU, on an AP, natively (before anything launched):
+ * firmware setups can differ per CPU (SVM disabled on some, a hypervisor left on one). */
+static void EFIAPI ap_check(void *arg)
+{
+	(void)arg;
+	UINTN me;
+	struct cpu_caps caps;
+	if (EFI_ERROR(mp->whoami(mp, &me)) || me >= HV_MAX_CPUS)
+		return;
+	aps.why[me] = cpu_check(&caps);
+	if (!aps.why[me] && (caps.has_nx != aps.has_nx))
+		aps.why[me] = L"its NX support differs from the boot CPU's";
+}
+
+/* Launch this AP: its firmware state at this instant becomes its control-guest state (as the
+ * boot CPU's did), on its own host stack slot. */
+static void EFIAPI ap_launch(void *arg)
+{
+	(void)arg;
+	UINTN me;
+	if (EFI_ERROR(mp->whoami(mp, &me)) || me >= HV_MAX_CPUS)
+		return;
+	struct boot_info *bi = aps.bi;
+	capture_cpu(&bi->ap_state[me]);
+	if (aps.has_nx)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	uint64_t t = rdtsc();
+	aps.err[me] = bvmm_launch(bi, aps.entry, bi->host_cr3, HV_STACK_TOP(me), &bi->ap_state[me]);
+	aps.ticks[me] = rdtsc() - t;
+	aps.launched[me] = !aps.err[me];
+}
+
+static void EFIAPI ap_devirt(void *arg)
+{
+	(void)arg;
+	bvmm_loader_call(HV_OP_LOADER_DEVIRT, aps.intel);
+}
+
+/* Every AP natively can run bvmm: EFI_SUCCESS, or the first reason one cannot. */
+static EFI_STATUS check_aps(const struct boot_info *bi)
+{
+	if (!mp || bi->ncpus == 1)
+		return EFI_SUCCESS;
+	EFI_STATUS st = mp->startup_all_aps(mp, ap_check, FALSE, NULL, 5000000, NULL, NULL);
+	if (EFI_ERROR(st) && st != EFI_NOT_STARTED) {
+		LOG(L"not starting: the APs did not run the CPU check: %r", st);
+		return st;
+	}
+	for (uint32_t i = 0; i < bi->ncpus; i++)
+		if (aps.why[i]) {
+			LOG(L"not starting: CPU %d: %s", i, aps.why[i]);
+			return EFI_UNSUPPORTED;
+		}
+	return EFI_SUCCESS;
+}
+
+/* After the boot CPU: every enabled AP, one at a time. All launched, or none left: an AP that
+ * fails (or a firmware error) undoes the launch on every CPU already virtualized. */
+static EFI_STATUS launch_aps(void)
+{
+	if (!mp || aps.ncpus == 1)
+		return EFI_SUCCESS;
+	EFI_STATUS st = mp->startup_all_aps(mp, ap_launch, TRUE, NULL, 10000000, NULL, NULL);
+	if (st == EFI_NOT_STARTED)
+		st = EFI_SUCCESS;   /* no enabled AP */
+	uint32_t bad = aps.ncpus;
+	for (uint32_t i = 0; i < aps.ncpus; i++) {
+		if (i == aps.boot_cpu)
+			continue;
+		if (aps.err[i] && bad == aps.ncpus)
+			bad = i;
+		if (aps.launched[i])
+			LOG(L"CPU %d (APIC %d) launched in %ld TSC ticks", i, aps.apic_id[i], aps.ticks[i]);
+	}
+	if (!EFI_ERROR(st) && bad == aps.ncpus)
+		return EFI_SUCCESS;
+	if (bad < aps.ncpus)
+		LOG(L"CPU %d failed to launch (errno %ld): undoing the launch on every CPU", bad,
+		    aps.err[bad]);
+	else
+		LOG(L"MP services failed (%r): undoing the launch on every CPU", st);
+	for (uint32_t i = 0; i < aps.ncpus; i++)
+		if (aps.launched[i]) {
+			BOOLEAN fin = FALSE;
+			EFI_STATUS d = mp->startup_this_ap(mp, ap_devirt, i, NULL, 5000000, NULL, &fin);
+			if (EFI_ERROR(d))
+				LOG(L"CPU %d: undoing its launch failed: %r", i, d);
+			else
+				aps.launched[i] = 0;
+		}
+	bvmm_loader_call(HV_OP_LOADER_DEVIRT, aps.intel);
+	return EFI_ABORTED;
 }
 
 /* ---- files and paths ---- */
@@ -257,8 +412,6 @@ static EFI_STATUS build_host(struct boot_info *bi, struct bump *b, const struct 
 			     const struct cpu_caps *caps)
 {
 	uint64_t nx = caps->has_nx ? PTE_NX : 0;
-	uint64_t stack = b->next;
-	b->next += HV_STACK_PAGES * 4096;
 	struct pt_ctx pt = { .alloc = bump_alloc, .pa2va = identity, .arg = b,
 			     .table_flags = PTE_RW, .max_leaf_level = caps->has_1g ? 3 : 2 };
 	int r = pt_init(&pt);
@@ -276,8 +429,17 @@ static EFI_STATUS build_host(struct boot_info *bi, struct bump *b, const struct 
 	if (!r)
 		r = pt_map(&pt, HV_BASE + h->text_end, bi->image_pa + h->text_end,
 			   h->mem_size - h->text_end, PTE_RW | nx);
-	if (!r)
-		r = pt_map(&pt, HV_STACK_BOTTOM, stack, HV_STACK_PAGES * 4096, PTE_RW | nx);
+	/* Each CPU's slot (hv/bootinfo.h): its stack and IST stacks, guard pages between. */
+	for (uint32_t i = 0; !r && i < bi->ncpus; i++) {
+		uint64_t pa = b->next;
+		b->next += HV_CPU_PAGES * 4096;
+		r = pt_map(&pt, HV_STACK_BOTTOM(i), pa, HV_STACK_PAGES * 4096, PTE_RW | nx);
+		for (unsigned k = 0; !r && k < 3; k++)
+			r = pt_map(&pt, HV_IST_TOP(i, k) - 4096, pa + (HV_STACK_PAGES + k) * 4096, 4096,
+				   PTE_RW | nx);
+	}
+	if (b->next > b->end)
+		r = -1;
 	if (r)
 		return EFI_OUT_OF_RESOURCES;
 	bi->host_cr3 = pt.root;
@@ -422,7 +584,23 @@ static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *c
 	}
 	struct bump b = { base, base, base + cfg->pool_size };
 	struct boot_info *bi = place_image(cfg, h, &b);
-	st = capture_memmap(bi);
+	st = cpu_inventory(bi);
+	if (!EFI_ERROR(st) && bi->ncpus > 1 && !(cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM)) {
+		LOG(L"not starting: %d CPUs; on Intel VMX bvmm virtualizes one CPU only so far, and "
+		    L"an OS would start the others outside guest mode. Boot with one CPU.", bi->ncpus);
+		st = EFI_UNSUPPORTED;
+	}
+	aps.bi = bi;
+	aps.ncpus = bi->ncpus;
+	aps.boot_cpu = bi->boot_cpu;
+	CopyMem(aps.apic_id, bi->apic_id, sizeof aps.apic_id);
+	aps.entry = h->ap_entry;
+	aps.has_nx = caps->has_nx;
+	aps.intel = !(cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM);
+	if (!EFI_ERROR(st))
+		st = check_aps(bi);
+	if (!EFI_ERROR(st))
+		st = capture_memmap(bi);
 	if (!EFI_ERROR(st))
 		st = build_host(bi, &b, h, caps);
 	if (EFI_ERROR(st)) {
@@ -438,7 +616,7 @@ static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *c
 	if (caps->has_nx)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);   /* host NX; the guest keeps its EFER */
 	uint64_t t_launch = rdtsc();
-	uint64_t err = bvmm_launch(bi, h->entry, bi->host_cr3, HV_STACK_TOP, &bi->guest);
+	uint64_t err = bvmm_launch(bi, h->entry, bi->host_cr3, HV_STACK_TOP(bi->boot_cpu), &bi->guest);
 	t_launch = rdtsc() - t_launch;
 	if (err) {
 		LOG(L"launch failed (errno %ld): the firmware continues without bvmm", err);
@@ -446,6 +624,13 @@ static EFI_STATUS launch(const struct bvmm_config *cfg, const struct cpu_caps *c
 		return EFI_LOAD_ERROR;
 	}
 	LOG(L"launch instant %ld TSC ticks (bvmm_launch to resuming as the control guest)", t_launch);
+	if (EFI_ERROR(launch_aps())) {
+		LOG(L"launch failed: the firmware continues without bvmm on every CPU");
+		uefi_call_wrapper(BS->FreePages, 2, base, cfg->pool_size / 4096);
+		return EFI_LOAD_ERROR;
+	}
+	bvmm_loader_call(HV_OP_LOADER_DONE, aps.intel);
+	LOG(L"%d CPU%s virtualized", aps.ncpus, aps.ncpus > 1 ? L"s" : L"");
 	return EFI_SUCCESS;
 }
 
@@ -497,11 +682,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		LOG(L"not starting: %s. Returning to the firmware.", why);
 		return EFI_UNSUPPORTED;
 	}
-	UINTN cpus = cpu_count();
-	if (cpus > 1)
-		LOG(L"WARNING: %d CPUs, but only this one is virtualized: an OS that starts the other "
-		    L"%d runs them outside guest mode, where they can reach the hypervisor's memory. "
-		    L"Boot with one CPU.", cpus, cpus - 1);
 	st = launch(&cfg, &caps);
 	if (EFI_ERROR(st))
 		return st;

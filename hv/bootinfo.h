@@ -14,12 +14,21 @@
 #define BOOTINFO_MAGIC  U64(0x6f666e69766d7662) /* "bvmvinfo" */
 #define HV_HEADER_MAGIC U64(0x6567616d69766d62) /* "bmvimage" */
 
-/* Virtual layout of the hypervisor: the image at HV_BASE, an unmapped guard page, the stack. */
+/* Virtual layout of the hypervisor: the image at HV_BASE, then one slot per CPU holding its
+ * stacks, each behind an unmapped guard page: [0] guard, [1..16] the stack, [17] guard,
+ * [18] #DF stack, [19] guard, [20] NMI stack, [21] guard, [22] #MC stack, the rest unmapped.
+ * Host code finds its CPU from RSP (hv/percpu.h): every stack it runs on sits in its slot. */
 #define HV_BASE          U64(0xffffffff80000000)
 #define HV_IMAGE_MAX     U64(0x100000)
+#define HV_MAX_CPUS      64
+#define HV_CPU_REGION    (HV_BASE + HV_IMAGE_MAX)
+#define HV_CPU_SLOT      U64(0x20000)
 #define HV_STACK_PAGES   16
-#define HV_STACK_BOTTOM  (HV_BASE + HV_IMAGE_MAX + 4096)
-#define HV_STACK_TOP     (HV_STACK_BOTTOM + HV_STACK_PAGES * 4096)
+#define HV_CPU_PAGES     (HV_STACK_PAGES + 3)   /* pool pages per CPU: stack and 3 IST stacks */
+#define HV_STACK_BOTTOM(i) (HV_CPU_REGION + (i) * HV_CPU_SLOT + 4096)
+#define HV_STACK_TOP(i)  (HV_STACK_BOTTOM(i) + HV_STACK_PAGES * 4096)
+/* IST stack k (0 #DF, 1 NMI, 2 #MC) of CPU i: one page, its top. */
+#define HV_IST_TOP(i, k) (HV_CPU_REGION + (i) * HV_CPU_SLOT + (19 + 2 * (k)) * 4096)
 
 /* Offsets in struct boot_cpu_state that boot/launch.S uses. */
 #define BCS_RIP     0
@@ -41,7 +50,8 @@
 /* First bytes of the hypervisor image (hv/entry.S emits it, linker.ld places it). */
 struct hv_header {
 	uint64_t magic;
-	uint64_t entry;       /* VA of hv_entry */
+	uint64_t entry;       /* VA of hv_entry (the boot CPU) */
+	uint64_t ap_entry;    /* VA of hv_ap_entry (each other CPU, after the boot CPU) */
 	uint64_t text_end;    /* offset: [0, text_end) is code and read-only data */
 	uint64_t file_size;   /* bytes present in the image file */
 	uint64_t mem_size;    /* bytes including .bss, page aligned */
@@ -83,8 +93,15 @@ struct boot_cpu_state {
 
 #define BOOTINFO_MAX_MEM 512
 
+/* The loader's own hypercalls, valid only until the launch is sealed (then ENOSYS): undo the
+ * launch on the calling CPU (it resumes natively, RAX = 0; only RSP, RIP, RFLAGS and the
+ * system state are kept, boot/launch.S bvmm_loader_call saves the rest), and seal. */
+#define HV_OP_LOADER_DEVIRT U64(0x4c440001)
+#define HV_OP_LOADER_DONE   U64(0x4c440002)
+
 /* Test hooks (bvmm-test.efi, built with BVMM_TEST_HOOKS; never in bvmm.efi). */
 #define BOOT_TEST_VMRUN_FAIL 0x1   /* config "test=vmrun-fail": the first VMRUN is refused */
+#define BOOT_TEST_AP_LAUNCH_FAIL 0x2   /* "test=ap-launch-fail": the last AP's first VMRUN is refused */
 
 struct boot_info {
 	uint64_t magic;
@@ -100,8 +117,15 @@ struct boot_info {
 	uint32_t nmem;
 	uint32_t pad;
 	struct mem_range mem[BOOTINFO_MAX_MEM];
-	struct boot_cpu_state guest;
+	struct boot_cpu_state guest;   /* the boot CPU's */
 	uint64_t abort_rip;      /* boot/launch.S: resume the firmware unvirtualized */
+	/* The CPUs the firmware runs (EFI_MP_SERVICES_PROTOCOL), indexed by its processor
+	 * number: each gets the stack slot of that index; ap_state is an AP's state at its own
+	 * launch instant. */
+	uint32_t ncpus;
+	uint32_t boot_cpu;       /* index of the boot CPU */
+	uint32_t apic_id[HV_MAX_CPUS];
+	struct boot_cpu_state ap_state[HV_MAX_CPUS];
 	/* PCI Express ECAM of segment 0 (ACPI MCFG), or ecam_size 0: [ecam_base, +ecam_size)
 	 * holds buses ecam_bus0.. (1 MiB each). Write-protected in the control guest's nested
 	 * tables; its writes are judged like those through ports 0xCF8/0xCFC. */

@@ -11,6 +11,7 @@ struct hv_state {
 	struct boot_info *bi;
 	uint32_t vendor;         /* BVMM_VENDOR_* */
 	uint64_t guest_top;      /* the control guest's nested map covers [0, guest_top) */
+	int sealed;              /* the loader said the launch is complete (HV_OP_LOADER_DONE) */
 };
 extern struct hv_state hv;
 

@@ -7,6 +7,8 @@
 #include "log.h"
 #include "mem.h"
 #include "validate.h"
+#include "lock.h"
+#include "percpu.h"
 
 typedef uint64_t (*hc_fn)(struct gview *caller, uint64_t arg);
 
@@ -128,11 +130,39 @@ static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *v
 	gmem_copy_out(c, exit_va, &ex, sizeof ex);
 }
 
+/* Claim a stopped vCPU for RUN (under hv_lock): EINVAL, EBUSY (not STOPPED, or stopped for
+ * good), EFAULT; apply the caller's reply to the previous exit. */
+static int run_claim(struct gview *c, uint64_t arg, struct vm_run_params *p, struct vm **vm,
+		     struct vcpu **vc)
+{
+	int e = lookup(p->vrp_vm_id, p->vrp_vcpu_id, vm, vc);
+	if (e)
+		return e;
+	if (p->vrp_irq != VRP_IRQ_NONE && p->vrp_irq > 255)
+		return BVMM_EINVAL;
+	if ((*vc)->state != VCPU_STATE_STOPPED || (*vc)->dead)
+		return BVMM_EBUSY;
+	uint64_t exit_va = (uint64_t)(uintptr_t)p->vrp_exit;
+	e = gmem_check_out(c, exit_va, sizeof(struct vm_exit));
+	if (!e)
+		e = gmem_check_out(c, arg, sizeof *p);
+	if (!e && p->vrp_continue)
+		e = apply_continue(c, *vc, exit_va);
+	if (e)
+		return e;
+	(*vc)->state = VCPU_STATE_RUNNING;
+	(*vc)->cpu = cpu_index();
+	__atomic_store_n(&(*vc)->kick_exit, 0, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
 /*
- * RUN: EFAULT, ENOENT, EINVAL (vrp_irq not a vector or 0xffff; after an MMIO or protection
- * exit, a vrs that makes a state that cannot be entered), EBUSY (not STOPPED, or
- * stopped for good), EIO (HLT with interrupts off: the vCPU stops for good; or the state
- * could not be entered).
+ * RUN: EFAULT, ENOENT (also when TERM ends the VM while this RUN runs it), EINVAL (vrp_irq
+ * not a vector or 0xffff; after an MMIO or protection exit, a vrs that makes a state that
+ * cannot be entered), EBUSY (not STOPPED: another CPU runs it, or stopped for good), EIO
+ * (HLT with interrupts off: the vCPU stops for good; or the state could not be entered).
+ * hv_lock is held to claim the vCPU and to give it back, not while it runs: the exit is
+ * recorded and delivered while the vCPU is still this CPU's (RUNNING).
  */
 static uint64_t hc_run(struct gview *c, uint64_t arg)
 {
@@ -141,31 +171,27 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	struct vcpu *vc;
 	struct vexit vx;
 	COPY_IN(c, p, arg);
-	int e = lookup(p.vrp_vm_id, p.vrp_vcpu_id, &vm, &vc);
-	if (e)
-		return e;
-	if (p.vrp_irq != VRP_IRQ_NONE && p.vrp_irq > 255)
-		return BVMM_EINVAL;
-	if (vc->state != VCPU_STATE_STOPPED || vc->dead)
-		return BVMM_EBUSY;
-	uint64_t exit_va = (uint64_t)(uintptr_t)p.vrp_exit;
-	e = gmem_check_out(c, exit_va, sizeof(struct vm_exit));
-	if (!e)
-		e = gmem_check_out(c, arg, sizeof p);
-	if (!e && p.vrp_continue)
-		e = apply_continue(c, vc, exit_va);
+	spin_lock(&hv_lock);
+	int e = run_claim(c, arg, &p, &vm, &vc);
+	spin_unlock(&hv_lock);
 	if (e)
 		return e;
 
-	vc->state = VCPU_STATE_RUNNING;
 	vendor->run(vm, vc, p.vrp_irq == VRP_IRQ_NONE ? -1 : p.vrp_irq, &vx);
-	vc->state = VCPU_STATE_STOPPED;
 	e = record_exit(vm, vc, &vx);
+	if (!e && !__atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST)) {
+		deliver_exit(c, vc, &vx, (uint64_t)(uintptr_t)p.vrp_exit);
+		p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
+		p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
+	}
+	spin_lock(&hv_lock);
+	vc->state = VCPU_STATE_STOPPED;
+	int dying = vm->dying;   /* TERM waits for STOPPED, then frees: vm is not ours after this */
+	spin_unlock(&hv_lock);
+	if (dying)
+		return BVMM_ENOENT;
 	if (e)
 		return e;
-	deliver_exit(c, vc, &vx, exit_va);
-	p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
-	p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
 
@@ -209,12 +235,30 @@ static uint64_t hc_info(struct gview *c, uint64_t arg)
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
 
-/* TERM: EFAULT, ENOENT. */
+/* TERM: EFAULT, ENOENT. A vCPU running on another CPU is kicked out (its RUN returns
+ * ENOENT); TERM waits for that, then frees the VM. */
 static uint64_t hc_term(struct gview *c, uint64_t arg)
 {
 	struct vm_terminate_params p;
 	COPY_IN(c, p, arg);
-	return vm_terminate(p.vtp_vm_id);
+	spin_lock(&hv_lock);
+	struct vm *vm = vm_detach(p.vtp_vm_id);
+	if (vm)
+		for (uint32_t i = 0; i < vm->ncpus; i++)
+			if (vm->vcpus[i]->state == VCPU_STATE_RUNNING) {
+				__atomic_store_n(&vm->vcpus[i]->kick_exit, 1, __ATOMIC_SEQ_CST);
+				cpu_kick(&hv_cpus[vm->vcpus[i]->cpu]);
+			}
+	spin_unlock(&hv_lock);
+	if (!vm)
+		return BVMM_ENOENT;
+	for (uint32_t i = 0; i < vm->ncpus; i++)
+		while (__atomic_load_n(&vm->vcpus[i]->state, __ATOMIC_SEQ_CST) == VCPU_STATE_RUNNING)
+			cpu_relax();
+	spin_lock(&hv_lock);
+	vm_destroy(vm);
+	spin_unlock(&hv_lock);
+	return 0;
 }
 
 /* RESETCPU: EFAULT, ENOENT, EBUSY (not STOPPED, or stopped for good), EIO (a state that
@@ -252,6 +296,10 @@ static uint64_t hc_intr(struct gview *c, uint64_t arg)
 	if (p.vip_intr > 1)
 		return BVMM_EINVAL;
 	vc->irq_pending = (uint8_t)p.vip_intr;
+	if (vc->state == VCPU_STATE_RUNNING) {   /* its RUN returns, to be run with the new level */
+		__atomic_store_n(&vc->kick_exit, 1, __ATOMIC_SEQ_CST);
+		cpu_kick(&hv_cpus[vc->cpu]);
+	}
 	return 0;
 }
 
@@ -273,8 +321,9 @@ static void merge_regs(struct vcpu_reg_state *dst, const struct vcpu_reg_state *
 		memcpy(dst->vrs_drs, src->vrs_drs, sizeof dst->vrs_drs);
 }
 
-/* READREGS: EFAULT, ENOENT, EINVAL (unknown mask bits). Unselected groups are written back
- * as the caller passed them (the ioctl copy-out of the whole structure, as in OpenBSD). */
+/* READREGS: EFAULT, ENOENT, EINVAL (unknown mask bits), EBUSY (running: its registers are
+ * the CPU's). Unselected groups are written back as the caller passed them (the ioctl
+ * copy-out of the whole structure, as in OpenBSD). */
 static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 {
 	struct vm_rwregs_params p;
@@ -288,6 +337,8 @@ static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 		return e;
 	if (p.vrwp_mask & ~(uint64_t)VM_RWREGS_ALL)
 		return BVMM_EINVAL;
+	if (vc->state != VCPU_STATE_STOPPED)
+		return BVMM_EBUSY;
 	memset(&rs, 0, sizeof rs);
 	vendor->regs_read(vc, &rs, &cpl);
 	merge_regs(&p.vrwp_regs, &rs, p.vrwp_mask);
@@ -339,7 +390,7 @@ static uint64_t hc_readvmparams(struct gview *c, uint64_t arg)
 }
 
 /* WRITEVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits; an enabled structure address
- * outside guest RAM or crossing a page). */
+ * outside guest RAM or crossing a page), EBUSY (running). */
 static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 {
 	struct vm_rwvmparams_params p;
@@ -351,6 +402,8 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 		return e;
 	if (p.vpp_mask & ~(uint32_t)VM_RWVMPARAMS_ALL)
 		return BVMM_EINVAL;
+	if (vc->state != VCPU_STATE_STOPPED)
+		return BVMM_EBUSY;
 	uint64_t gpa = p.vpp_pvclock_system_gpa;
 	if ((p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA) && (gpa & 1) &&
 	    validate_pvclock_gpa(gpa & ~1ull, vm->ranges, vm->nranges))
@@ -362,8 +415,32 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 	return 0;
 }
 
-/* MPROTECT_EPT: EFAULT, ENOENT, EBUSY (not STOPPED), EINVAL (validate_mprotect), ENOMEM
- * (splitting a large page; permissions unchanged then). */
+/* Translations of the VM cached on any CPU may be stale after a change that takes rights
+ * away: a new generation makes every vCPU take a fresh ASID at its next entry (svm/vcpu.c);
+ * a vCPU running right now on another CPU is kicked, and this waits until it has left guest
+ * mode once, so none runs on old translations when MPROTECT_EPT returns. Under hv_lock: the
+ * kicked vCPU's exit path takes no lock before counting the exit. */
+static void vm_tlb_shootdown(struct vm *vm)
+{
+	uint32_t seq[VMM_MAX_VCPUS_PER_VM];
+	__atomic_fetch_add(&vm->npt_gen, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		seq[i] = __atomic_load_n(&v->exit_seq, __ATOMIC_SEQ_CST);
+		if (v->state == VCPU_STATE_RUNNING)
+			cpu_kick(&hv_cpus[v->cpu]);
+	}
+	for (uint32_t i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		while (v->state == VCPU_STATE_RUNNING &&
+		       __atomic_load_n(&v->exit_seq, __ATOMIC_SEQ_CST) == seq[i])
+			cpu_relax();
+	}
+}
+
+/* MPROTECT_EPT: EFAULT, ENOENT, EBUSY (the named vCPU not STOPPED), EINVAL
+ * (validate_mprotect), ENOMEM (splitting a large page; permissions unchanged then). Other
+ * vCPUs of the VM may run: the change reaches them before this returns. */
 static uint64_t hc_mprotect(struct gview *c, uint64_t arg)
 {
 	struct vm_mprotect_ept_params p;
@@ -383,8 +460,11 @@ static uint64_t hc_mprotect(struct gview *c, uint64_t arg)
 	 * the read bit is the present bit, never cleared: read+exec. */
 	uint64_t set = (w ? vendor->npt_write : 0) | (x ? vendor->npt_exec : vendor->npt_nx) |
 		       (r ? vendor->npt_read : 0);
-	return pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size, vendor->npt_write | vendor->npt_exec |
-			  vendor->npt_nx | vendor->npt_read, set);
+	e = pt_protect(&vm->npt, p.vmep_sgpa, p.vmep_size, vendor->npt_write | vendor->npt_exec |
+		       vendor->npt_nx | vendor->npt_read, set);
+	if (!e)
+		vm_tlb_shootdown(vm);
+	return e;
 }
 
 static const hc_fn ops[BVMM_OP_COUNT] = {
@@ -423,15 +503,39 @@ static uint64_t test_hook(uint64_t op)
 }
 #endif
 
+/* The loader's seal: from now on its own calls are gone, and an INIT or SIPI for a CPU bvmm
+ * does not run is dropped (arch/x86_64/ipi.c). */
+static uint64_t seal(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < hv_ncpus; i++)
+		n += __atomic_load_n(&hv_cpus[i].run_state, __ATOMIC_SEQ_CST) != CPU_OFF;
+	hv.sealed = 1;
+	log_info("launch complete: %u of %u CPUs virtualized", n, hv_ncpus);
+	if (n != hv_ncpus)
+		log_warn("launch: %u CPUs the firmware disabled stay off (INIT/SIPI to them dropped)",
+			 hv_ncpus - n);
+	return 0;
+}
+
 uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
 {
 #ifdef BVMM_TEST_HOOKS
 	if (op >= BVMM_OP_TEST_PANIC)
 		return test_hook(op);
 #endif
+	if (op == HV_OP_LOADER_DONE && !hv.sealed)
+		return seal();
 	if (op >= BVMM_OP_COUNT)
 		return BVMM_ENOSYS;
-	uint64_t r = ops[op](caller, arg);
+	uint64_t r;
+	if (op == BVMM_OP_RUN || op == BVMM_OP_TERM) {
+		r = ops[op](caller, arg);   /* they take hv_lock themselves, not while waiting */
+	} else {
+		spin_lock(&hv_lock);
+		r = ops[op](caller, arg);
+		spin_unlock(&hv_lock);
+	}
 	if (r)
 		log_debug("hypercall %lu: errno %lu", op, r);
 	return r;

@@ -1,7 +1,12 @@
 /* Log output on a legacy port (see log.h). */
 #include "log.h"
 #include "fmt.h"
+#include "lock.h"
+#include "panic.h"
+#include "percpu.h"
 #include "../arch/x86_64/cpu.h"
+
+static struct spinlock log_lock;   /* whole lines: CPUs never interleave within one */
 
 static uint16_t log_port;
 static int log_level = HV_LOG_INFO;
@@ -35,10 +40,20 @@ void log_write(int level, const char *f, ...)
 
 	if (!log_port || level > log_level)
 		return;
-	size_t n = fmt(line, sizeof line, "bvmm: %s: ", names[level]);
+	unsigned cpu = cpu_index();
+	if (panic_cpu >= 0 && (unsigned)panic_cpu != cpu)
+		cpu_halt_forever();   /* another CPU is writing its panic report */
+	size_t n = fmt(line, sizeof line, "bvmm: cpu%u: %s: ", cpu, names[level]);
 	va_start(ap, f);
 	fmt_v(line + n, sizeof line - n, f, ap);
 	va_end(ap);
+	/* The panicking CPU does not wait long for a lock a stopped CPU may hold. */
+	int locked = 0;
+	for (unsigned i = 0; !locked && (panic_cpu < 0 || i < 1000000); i++) {
+		locked = spin_trylock(&log_lock);
+		if (!locked)
+			cpu_relax();
+	}
 	for (const char *p = line; *p; p++) {
 		if (*p == '\n')
 			port_putc('\r');
@@ -46,4 +61,6 @@ void log_write(int level, const char *f, ...)
 	}
 	port_putc('\r');
 	port_putc('\n');
+	if (locked)
+		spin_unlock(&log_lock);
 }

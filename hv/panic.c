@@ -3,14 +3,29 @@
 #include "log.h"
 #include "fmt.h"
 #include "bootinfo.h"
+#include "percpu.h"
 #include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/lapic.h"
 
-static int panicking;
+int panic_cpu = -1;   /* the CPU that reports; any other stops (log.c, hv_nmi) */
 
 static void __attribute__((noreturn)) halt(void)
 {
 	log_err("halted");
 	cpu_halt_forever();
+}
+
+/* The first CPU to panic reports; the others are stopped with an NMI (each halts in hv_nmi,
+ * or in log_write if it was logging) so that the report is not interleaved. A CPU that
+ * panics second just halts. */
+static void claim_panic(void)
+{
+	int none = -1;
+	if (!__atomic_compare_exchange_n(&panic_cpu, &none, (int)cpu_index(), 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		cpu_halt_forever();
+	if (hv_ncpus > 1)
+		lapic_nmi_others();
 }
 
 void panic(const char *f, ...)
@@ -20,10 +35,29 @@ void panic(const char *f, ...)
 	va_start(ap, f);
 	fmt_v(msg, sizeof msg, f, ap);
 	va_end(ap);
-	if (panicking++)
-		cpu_halt_forever();
+	claim_panic();
 	log_err("PANIC: %s", msg);
 	halt();
+}
+
+/* An NMI in host mode. On SVM it is taken only in the windows svm/ opens after an NMI exit
+ * (GIF = 1, IF = 0), or while a CPU is parked waiting for a SIPI. It is a kick from another
+ * CPU (hv_cpu.kicks), a stop after a panic, or the control guest's own NMI, which it is
+ * then owed. */
+extern char park_hlt_insn[];
+void hv_nmi(struct exc_frame *f)
+{
+	if (panic_cpu >= 0)
+		cpu_halt_forever();   /* NMIs stay blocked: no IRET */
+	struct hv_cpu *c = this_cpu();
+	if (f->rip == (uint64_t)park_hlt_insn)
+		f->rip++;             /* return past the parked CPU's HLT: it checks why it woke */
+	if (__atomic_exchange_n(&c->kicks, 0, __ATOMIC_ACQ_REL))
+		return;
+	if (host_nmi)
+		host_nmi();
+	else
+		c->nmi_for_guest = 1;
 }
 
 static const char *const exc_names[32] = {
@@ -48,12 +82,11 @@ void host_exception(struct exc_frame *f)
 			f->rip = (uint64_t)fixups[i].fixup;   /* the *_safe function returns -1 */
 			return;
 		}
-	if (f->vector == 2 && host_nmi) {   /* VMX root mode does not hold NMIs off (SVM's GIF does) */
-		host_nmi();
+	if (f->vector == 2) {
+		hv_nmi(f);
 		return;
 	}
-	if (panicking++)
-		cpu_halt_forever();
+	claim_panic();
 	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "interrupt";
 	log_err("PANIC: host-mode exception %s (vector %lu) error %lx", name, f->vector, f->error);
 	log_err("  rip %016lx cs %04lx rflags %016lx rsp %016lx ss %04lx", f->rip, f->cs,
@@ -66,8 +99,9 @@ void host_exception(struct exc_frame *f)
 		read_cr3(), read_cr4());
 	/* Dump the stack only where it is known to be mapped: the hypervisor's own stack. */
 	uint64_t sp = f->rsp & ~7ull;
-	for (int i = 0; i < 16 && sp >= HV_STACK_BOTTOM && sp + 8 <= HV_STACK_TOP; i += 2, sp += 16)
+	uint64_t lo = HV_STACK_BOTTOM(cpu_index()), hi = HV_STACK_TOP(cpu_index());
+	for (int i = 0; i < 16 && sp >= lo && sp + 8 <= hi; i += 2, sp += 16)
 		log_err("  [%016lx] %016lx %016lx", sp, ((uint64_t *)sp)[0],
-			sp + 16 <= HV_STACK_TOP ? ((uint64_t *)sp)[1] : 0);
+			sp + 16 <= hi ? ((uint64_t *)sp)[1] : 0);
 	halt();
 }

@@ -20,8 +20,11 @@ void host_exception(struct exc_frame *f);
 int wrmsr_safe(uint32_t msr, uint64_t val);
 int rdmsr_safe(uint32_t msr, uint64_t *val);
 int xsetbv_safe(uint32_t xcr, uint64_t val);
-/* Set by a backend whose host mode can take NMIs (VMX): called for an NMI there, which then
- * returns (the NMI is handed to the control guest). */
+/* Set by a backend whose host mode can take NMIs (VMX): called for an NMI there that is not
+ * a kick, which then returns (the NMI is handed to the control guest). */
 extern void (*host_nmi)(void);
+void hv_nmi(struct exc_frame *f);
+/* The CPU whose panic report is being written, or -1. */
+extern int panic_cpu;
 
 #endif

@@ -197,20 +197,27 @@ int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *
 	return 0;
 }
 
-/* TERM: free the VM and every pool page it took. ENOENT for an unknown id. */
-int vm_terminate(uint32_t id)
+/* TERM, first half: take the VM out of the table (no call finds it any more) and mark it
+ * dying. NULL for an unknown id. */
+struct vm *vm_detach(uint32_t id)
 {
 	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++) {
 		if (!vms[i] || vms[i]->id != id)
 			continue;
 		struct vm *vm = vms[i];
 		vms[i] = NULL;
-		log_info("vm %u \"%s\" terminated: %lu pool pages returned", vm->id,
-			 printable(vm->name), vm->pool_pages);
-		vm_free(vm);
-		return 0;
+		__atomic_store_n(&vm->dying, 1, __ATOMIC_SEQ_CST);
+		return vm;
 	}
-	return BVMM_ENOENT;
+	return NULL;
+}
+
+/* TERM, second half, once none of its vCPUs runs: free the VM and every pool page it took. */
+void vm_destroy(struct vm *vm)
+{
+	log_info("vm %u \"%s\" terminated: %lu pool pages returned", vm->id,
+		 printable(vm->name), vm->pool_pages);
+	vm_free(vm);
 }
 
 void vcpu_poweron_state(struct vcpu_reg_state *rs)

@@ -29,7 +29,10 @@ struct vexit {
 
 struct vcpu {
 	uint32_t id;
-	uint8_t state;            /* VCPU_STATE_* */
+	uint32_t cpu;             /* the host CPU running it (RUNNING) or that ran it last */
+	uint32_t exit_seq;        /* counts its exits (atomic): MPROTECT_EPT waits for one */
+	uint8_t kick_exit;        /* RUN must return at the next exit (TERM, INTR): atomic */
+	uint8_t state;            /* VCPU_STATE_*; changes under hv_lock */
 	uint8_t dead;             /* stopped for good: RUN answers EBUSY until TERM */
 	uint8_t irq_pending;      /* INTR level */
 	uint8_t last_exit;        /* VEXIT_* of the previous RUN, for vrp_continue */
@@ -53,6 +56,8 @@ struct vm {
 	uint64_t mem_size;
 	uint64_t pool_pages;      /* pool pages this VM holds (tables, VMCBs, objects) */
 	uint64_t epoch_tsc;       /* pvclock's time zero */
+	uint32_t npt_gen;         /* bumped when translations shrink (MPROTECT_EPT): atomic */
+	uint8_t dying;            /* TERM has taken it out of the table */
 	struct pt_ctx npt;
 	struct vcpu *vcpus[VMM_MAX_VCPUS_PER_VM];
 };
@@ -85,7 +90,8 @@ struct gview;
 struct vm *vm_find(uint32_t id);
 struct vcpu *vcpu_find(struct vm *vm, uint32_t id);
 int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *id);
-int vm_terminate(uint32_t id);
+struct vm *vm_detach(uint32_t id);
+void vm_destroy(struct vm *vm);
 extern struct vm *vms[VMM_MAX_VCPUS];
 
 /* Pool pages on a VM's account. */

@@ -1,6 +1,8 @@
 /* Host GDT, IDT and TSS (see desc.h). #DF, NMI and #MC run on their own IST stacks so that
- * a broken host stack still produces a panic report. */
+ * a broken host stack still produces a panic report. One IDT for all CPUs; a GDT and a TSS
+ * per CPU (the TSS holds that CPU's IST stacks, and LTR marks its descriptor busy). */
 #include "desc.h"
+#include "../../hv/bootinfo.h"
 #include "../../hv/mem.h"
 
 struct tss {
@@ -24,15 +26,8 @@ _Static_assert(sizeof(struct idt_entry) == 16, "IDT entry is 16 bytes");
 
 struct dtr { uint16_t limit; uint64_t base; } __attribute__((packed));
 
-#define IST_STACK 4096
-static uint8_t ist_stacks[3][IST_STACK] __attribute__((aligned(16)));
-static struct tss tss;
-static uint64_t gdt[5] __attribute__((aligned(16))) = {
-	0,
-	0x00af9a000000ffffull,   /* 0x08: 64-bit code, DPL 0 */
-	0x00cf92000000ffffull,   /* 0x10: data, DPL 0 */
-	0, 0,                    /* 0x18: TSS (16 bytes), filled at runtime */
-};
+static struct tss tss[HV_MAX_CPUS];
+static uint64_t gdt[HV_MAX_CPUS][5] __attribute__((aligned(16)));
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 
 extern const uint64_t exc_stub_table[256];   /* entry.S */
@@ -47,22 +42,28 @@ static void set_gate(int vec, uint64_t handler, uint8_t ist)
 	};
 }
 
-void desc_init(void)
+void desc_init(unsigned cpu)
 {
-	uint64_t t = (uint64_t)&tss;
-	memset(&tss, 0, sizeof tss);
-	tss.ist[IST_NMI - 1] = (uint64_t)ist_stacks[1] + IST_STACK;
-	tss.ist[IST_MC - 1] = (uint64_t)ist_stacks[2] + IST_STACK;
-	tss.ist[IST_DF - 1] = (uint64_t)ist_stacks[0] + IST_STACK;
-	tss.iomap_base = sizeof tss;
-	gdt[3] = (sizeof tss - 1) | ((t & 0xffffff) << 16) | (0x89ull << 40) |
-		 (((t >> 24) & 0xff) << 56);
-	gdt[4] = t >> 32;
+	struct tss *ts = &tss[cpu];
+	uint64_t *gd = gdt[cpu], t = (uint64_t)ts;
+	memset(ts, 0, sizeof *ts);
+	ts->ist[IST_DF - 1] = HV_IST_TOP(cpu, 0);
+	ts->ist[IST_NMI - 1] = HV_IST_TOP(cpu, 1);
+	ts->ist[IST_MC - 1] = HV_IST_TOP(cpu, 2);
+	ts->iomap_base = sizeof *ts;
+	gd[0] = 0;
+	gd[1] = 0x00af9a000000ffffull;   /* 0x08: 64-bit code, DPL 0 */
+	gd[2] = 0x00cf92000000ffffull;   /* 0x10: data, DPL 0 */
+	gd[3] = (sizeof *ts - 1) | ((t & 0xffffff) << 16) | (0x89ull << 40) |   /* 0x18: TSS */
+		(((t >> 24) & 0xff) << 56);
+	gd[4] = t >> 32;
 
-	for (int v = 0; v < 256; v++)
-		set_gate(v, exc_stub_table[v], v == 8 ? IST_DF : v == 2 ? IST_NMI : v == 18 ? IST_MC : 0);
+	if (!idt[0].sel)   /* the first CPU to get here (the boot CPU) fills the shared IDT */
+		for (int v = 0; v < 256; v++)
+			set_gate(v, exc_stub_table[v], v == 8 ? IST_DF : v == 2 ? IST_NMI :
+				 v == 18 ? IST_MC : 0);
 
-	struct dtr g = { sizeof gdt - 1, (uint64_t)gdt }, i = { sizeof idt - 1, (uint64_t)idt };
+	struct dtr g = { sizeof gdt[0] - 1, (uint64_t)gd }, i = { sizeof idt - 1, (uint64_t)idt };
 	__asm__ volatile(
 		"lgdt %0\n\t"
 		"lidt %1\n\t"
@@ -80,9 +81,9 @@ void desc_init(void)
 		: : "m"(g), "m"(i), "i"(HOST_CS), "i"(HOST_DS), "i"(HOST_TR) : "rax", "memory");
 }
 
-void desc_bases(uint64_t *gdt_base, uint64_t *idt_base, uint64_t *tss_base)
+void desc_bases(unsigned cpu, uint64_t *gdt_base, uint64_t *idt_base, uint64_t *tss_base)
 {
-	*gdt_base = (uint64_t)gdt;
+	*gdt_base = (uint64_t)gdt[cpu];
 	*idt_base = (uint64_t)idt;
-	*tss_base = (uint64_t)&tss;
+	*tss_base = (uint64_t)&tss[cpu];
 }

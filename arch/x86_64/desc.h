@@ -9,9 +9,11 @@
 #define HOST_DS 0x10
 #define HOST_TR 0x18
 
-void desc_init(void);
-/* Where the host GDT, IDT and TSS are (VMX's host-state area needs them). */
-void desc_bases(uint64_t *gdt_base, uint64_t *idt_base, uint64_t *tss_base);
+/* Load this CPU's GDT, TSS (IST stacks in its slot, hv/bootinfo.h) and the shared IDT. The
+ * boot CPU calls it first. */
+void desc_init(unsigned cpu);
+/* Where a CPU's host GDT, IDT and TSS are (VMX's host-state area needs them). */
+void desc_bases(unsigned cpu, uint64_t *gdt_base, uint64_t *idt_base, uint64_t *tss_base);
 
 /* A GDT descriptor as the VMCB wants it: access byte | flags nibble << 8 (APM 15.5.1). */
 static inline uint16_t seg_attrib_from_desc(uint64_t d)

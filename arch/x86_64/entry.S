@@ -7,18 +7,26 @@
 hv_header:
 	.quad HV_HEADER_MAGIC
 	.quad hv_entry
+	.quad hv_ap_entry
 	.quad __text_end - HV_BASE
 	.quad __file_end - HV_BASE
 	.quad __mem_end - HV_BASE
 
 	.text
-/* rdi = struct boot_info * (identity-mapped), rsp = HV_STACK_TOP, interrupts off. */
+/* rdi = struct boot_info * (identity-mapped), rsp = HV_STACK_TOP(this CPU's index),
+ * interrupts off. hv_entry runs once, on the boot CPU; hv_ap_entry on each other CPU after. */
 	.globl hv_entry
 hv_entry:
 	xorl %ebp, %ebp
 	call hv_main
 1:	cli
 	hlt
+	jmp 1b
+
+	.globl hv_ap_entry
+hv_ap_entry:
+	xorl %ebp, %ebp
+	call hv_ap_main
 	jmp 1b
 
 /* Vectors with a CPU-pushed error code: 8, 10-14, 17, 21, 29, 30. */

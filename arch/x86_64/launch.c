@@ -16,3 +16,10 @@ int arch_launch(struct boot_info *bi)
 	hv.vendor = BVMM_VENDOR_INTEL_VMX;
 	return vmx_launch(bi);
 }
+
+int arch_launch_ap(struct boot_info *bi, unsigned cpu)
+{
+	if (hv.vendor == BVMM_VENDOR_AMD_SVM)
+		return svm_launch_ap(bi, cpu);
+	return BVMM_ENOSYS;   /* VMX: the boot CPU only so far (the loader refuses more) */
+}

@@ -6,5 +6,7 @@
 struct boot_info;
 /* Virtualize the boot CPU; returns only on failure (an errno). Sets hv.vendor. */
 int arch_launch(struct boot_info *bi);
+/* Virtualize AP `cpu` (called on it, after the boot CPU); returns only on failure. */
+int arch_launch_ap(struct boot_info *bi, unsigned cpu);
 
 #endif

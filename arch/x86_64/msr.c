@@ -47,7 +47,9 @@ static const struct msr_range control_msrs[] = {
 	{ 0x0000038d, 0x00000390, MSR_PASS },  /* fixed counter control, global status/control */
 	{ 0x00000400, 0x0000047f, MSR_PASS },  /* machine-check banks */
 	{ 0x000006e0, 0x000006e0, MSR_PASS },  /* TSC_DEADLINE */
-	{ 0x00000800, 0x000008ff, MSR_PASS },  /* x2APIC registers */
+	{ 0x00000800, 0x0000082f, MSR_PASS },  /* x2APIC registers */
+	{ 0x00000830, 0x00000830, MSR_EMUL },  /* x2APIC ICR: INIT and SIPI emulated (ipi.c) */
+	{ 0x00000831, 0x000008ff, MSR_PASS },
 	{ 0x00000da0, 0x00000da0, MSR_PASS },  /* XSS: the host never runs XSAVES */
 	{ 0xc0000080, 0xc0000080, MSR_EMUL },  /* EFER: SVME hidden, LME only with PAE */
 	{ 0xc0000081, 0xc0000084, MSR_PASS },  /* STAR, LSTAR, CSTAR, SFMASK: VMLOAD/VMSAVE */
@@ -148,9 +150,13 @@ int msr_control_wrmsr(uint32_t msr, uint64_t val)
 	case MSR_EMUL:
 		if (msr != MSR_APIC_BASE)
 			return 1;
-		/* The xAPIC window may move anywhere but onto the pool (its accesses would then go
-		 * to APIC registers instead of the hypervisor's memory); the CPU judges the rest. */
-		return pool_overlaps(val & 0x000ffffffffff000ull, 4096) ? -1 : wrmsr_safe(msr, val);
+		/* The xAPIC window may not move: its ICR is judged where it is (ipi.c), and at the
+		 * pool its accesses would go to APIC registers instead of the hypervisor's memory.
+		 * The CPU judges the rest (enable, x2APIC mode). */
+		if (rdmsr_safe(msr, &old) || ((old ^ val) & 0x000ffffffffff000ull) ||
+		    pool_overlaps(val & 0x000ffffffffff000ull, 4096))
+			return -1;
+		return wrmsr_safe(msr, val);
 	default:
 		return -1;   /* not known safe, or read-only (address decoders, DRAM layout, SMM) */
 	}

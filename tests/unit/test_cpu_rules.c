@@ -130,7 +130,8 @@ static void test_msr_allowlist(void **state)
 	assert_int_equal(msr_control_access(0xffffffff), MSR_DENY);
 	assert_int_equal(msr_control_access(0), MSR_READ);
 	assert_int_equal(msr_control_access(0xc0000082), MSR_PASS);
-	assert_int_equal(msr_control_access(0x830), MSR_PASS);
+	assert_int_equal(msr_control_access(0x830), MSR_EMUL);   /* ICR: INIT/SIPI emulated */
+	assert_int_equal(msr_control_access(0x80b), MSR_PASS);   /* EOI */
 	assert_int_equal(msr_control_access(0xc0000080), MSR_EMUL);
 	assert_int_equal(msr_control_access(0xc0010114), MSR_EMUL);
 	assert_int_equal(msr_control_access(0xc0010117), MSR_EMUL);

@@ -5,18 +5,21 @@
 #include "../cpuid.h"
 #include "../msr.h"
 #include "../pcicfg.h"
+#include "../ipi.h"
+#include "../lapic.h"
 #include "../../../abi/bvmm.h"
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
 #include "../../../hv/panic.h"
 #include "../../../hv/pool.h"
+#include "../../../hv/percpu.h"
 
 static void skip_insn(struct vmcb *v)
 {
 	svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
 }
 
-static void log_state(int level, const struct svm_guest *g)
+void svm_log_control_state(int level, const struct svm_guest *g)
 {
 	const struct vmcb *v = g->vmcb;
 	log_write(level, "  exitcode %lx info1 %lx info2 %lx intinfo %lx", v->c.exitcode,
@@ -63,6 +66,8 @@ static int msr_read(struct vmcb *v, uint32_t msr, uint64_t *val)
 	case MSR_SEV_STATUS:
 		*val = 0;
 		return 0;
+	case MSR_X2APIC_ICR:
+		return rdmsr_safe(msr, val);
 	default:
 		return -1;
 	}
@@ -73,6 +78,8 @@ static int msr_write(struct vmcb *v, uint32_t msr, uint64_t val)
 	int r = msr_control_wrmsr(msr, val);
 	if (r <= 0)
 		return r;
+	if (msr == MSR_X2APIC_ICR)   /* INIT and SIPI emulated, other IPIs sent (ipi.c) */
+		return ipi_control_icr(1, val);
 	if (msr != MSR_EFER)
 		return -1;   /* VM_CR, VM_HSAVE_PA: locked */
 	uint64_t efer = efer_write(v->s.efer, val, v->s.cr0, v->s.cr4, svm_host.efer_control);
@@ -122,6 +129,8 @@ static void exit_vmmcall(struct svm_guest *g)
 		svm_inject_exception(v, EXC_UD, 0, 0);
 		return;
 	}
+	if (v->s.rax == HV_OP_LOADER_DEVIRT && !hv.sealed)
+		svm_devirt(svm_this_cpu());
 	struct gview caller;
 	control_view(v, &caller);
 	v->s.rax = hypercall(&caller, v->s.rax, g->gprs[GPR_RDI]);
@@ -204,10 +213,35 @@ static int exit_ecam_write(struct svm_guest *g, uint64_t gpa)
 	return 0;
 }
 
+/* A store into the write-protected xAPIC page (ipi.c judges it). 0, or -1 for #GP. */
+static int exit_apic_write(struct svm_guest *g, uint64_t gpa)
+{
+	struct vmcb *v = g->vmcb;
+	uint8_t b[15];
+	struct store_insn si;
+	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
+	int mode = cs_l ? 64 : (v->s.cs.attrib & VMCB_ATTR_DB) ? 32 : 16;
+	unsigned n = control_fetch(v, cs_l, b);
+	if (v->s.cpl || decode_store(b, n, mode, &si))
+		return -1;
+	uint64_t val = si.src_gpr < 0 ? si.imm
+				      : control_gpr(g, (unsigned)si.src_gpr) >> (si.src_high8 ? 8 : 0);
+	if (ipi_control_xapic_write(gpa & 0xfff, val, si.size))
+		return -1;
+	svm_skip_to(v, v->s.rip + si.len);
+	return 0;
+}
+
 static void exit_npf(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	uint64_t gpa = v->c.exitinfo2;
+	if ((v->c.exitinfo1 & VMCB_NPF_WRITE) && !(v->c.exitinfo1 & VMCB_NPF_TABLE_WALK) &&
+	    !(v->c.exitintinfo & VMCB_EVENT_VALID) && (gpa & ~0xfffull) == svm_host.apic_page) {
+		if (exit_apic_write(g, gpa))
+			svm_inject_exception(v, EXC_GP, 1, 0);
+		return;
+	}
 	/* A store of the instruction itself (not a page-table walk, bit 33; not an event's
 	 * delivery, EXITINTINFO) into ECAM is emulated. */
 	if ((v->c.exitinfo1 & VMCB_NPF_WRITE) && !(v->c.exitinfo1 & VMCB_NPF_TABLE_WALK) &&
@@ -244,20 +278,41 @@ static void exit_ioio(struct svm_guest *g)
 static void __attribute__((noreturn)) exit_shutdown(struct svm_guest *g)
 {
 	log_err("control guest shutdown (triple fault): resetting the machine");
-	log_state(HV_LOG_ERROR, g);
+	svm_log_control_state(HV_LOG_ERROR, g);
 	outb(0xcf9, 0x02);   /* PCI reset control: hard reset */
 	outb(0xcf9, 0x06);
 	outb(0x64, 0xfe);    /* keyboard controller reset line */
 	panic("machine reset did not happen");
 }
 
-static void control_exit(struct svm_guest *g)
+/* The NMI the control guest is owed (hv_nmi), when it can take one: not while the previous
+ * one's handler runs (until its IRET, intercepted for that) and not over another event. */
+static void deliver_nmi(struct svm_cpu *c, struct vmcb *v)
 {
+	struct hv_cpu *hc = this_cpu();
+	if (!hc->nmi_for_guest || c->nmi_masked || (v->c.eventinj & VMCB_EVENT_VALID))
+		return;
+	hc->nmi_for_guest = 0;
+	c->nmi_masked = 1;
+	v->c.eventinj = 2 | VMCB_EVENT_TYPE_NMI | VMCB_EVENT_VALID;
+	v->c.intercept_misc1 |= VMCB_INTERCEPT_IRET;
+}
+
+static void control_exit(struct svm_cpu *c)
+{
+	struct svm_guest *g = &c->control;
 	struct vmcb *v = g->vmcb;
 	/* An event cut short by the exit is delivered again unless a handler injects. */
 	v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
 
 	switch (v->c.exitcode) {
+	case SVM_EXIT_NMI:   /* held by GIF = 0 since the exit: take it now */
+		svm_nmi_window();
+		break;
+	case SVM_EXIT_IRET:  /* the injected NMI's handler returns: NMIs unblocked after it */
+		c->nmi_masked = 0;
+		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_IRET;
+		break;
 	case SVM_EXIT_CPUID:
 		exit_cpuid(g);
 		break;
@@ -298,29 +353,70 @@ static void control_exit(struct svm_guest *g)
 		exit_shutdown(g);
 	default:
 		log_err("unexpected control-guest exit %lx", v->c.exitcode);
-		log_state(HV_LOG_ERROR, g);
+		svm_log_control_state(HV_LOG_ERROR, g);
 		panic("unhandled exit %lx", v->c.exitcode);
 	}
 }
 
-int svm_run_control(struct svm_guest *g)
+/* Leave SVM on this CPU and resume what the control guest was doing, natively: the loader
+ * asks for it on every virtualized CPU when another CPU's launch failed (the launch is all
+ * or nothing). The state goes where boot/launch.S's launch_abort reads it: the boot info,
+ * in the pool, which the firmware's page tables map too. */
+void svm_devirt(struct svm_cpu *c)
 {
+	struct vmcb *v = c->control.vmcb;
+	struct boot_info *bi = hv.bi;
+	unsigned i = cpu_index();
+	struct boot_cpu_state *st = i == bi->boot_cpu ? &bi->guest : &bi->ap_state[i];
+	st->rip = svm_next_rip(v, svm_host.nrips);
+	st->rsp = v->s.rsp;
+	st->rflags = v->s.rflags;
+	st->cr3 = v->s.cr3;
+	st->efer = v->s.efer & ~EFER_SVME;
+	st->cs.sel = v->s.cs.sel;
+	st->ss.sel = v->s.ss.sel;
+	st->ds.sel = v->s.ds.sel;
+	st->es.sel = v->s.es.sel;
+	st->gdtr_base = v->s.gdtr.base;
+	st->gdtr_limit = (uint16_t)v->s.gdtr.limit;
+	st->idtr_base = v->s.idtr.base;
+	st->idtr_limit = (uint16_t)v->s.idtr.limit;
+	__atomic_store_n(&hv_cpus[i].run_state, CPU_OFF, __ATOMIC_SEQ_CST);
+	log_info("launch undone: this CPU leaves guest mode at rip %lx", st->rip);
+	write_cr0(v->s.cr0);
+	write_cr4(v->s.cr4);
+	/* GIF = 1 for native operation (IF comes back with RFLAGS); then FS, GS, TR, LDTR and
+	 * the syscall MSRs as the guest had them. */
+	__asm__ volatile("cli; stgi; vmload %0" : : "a"((uint64_t)v) : "memory");
+	typedef void (*abort_fn)(struct boot_cpu_state *, uint64_t) __attribute__((noreturn));
+	((abort_fn)bi->abort_rip)(st, 0);
+}
+
+int svm_run_control(struct svm_cpu *c)
+{
+	struct svm_guest *g = &c->control;
 	struct vmcb *v = g->vmcb;
-	svm_world_switch((uint64_t)v, g->gprs, svm_host.host_save);
+	struct hv_cpu *hc = this_cpu();
+	__atomic_store_n(&hc->run_state, CPU_GUEST, __ATOMIC_SEQ_CST);
+	svm_world_switch((uint64_t)v, g->gprs, c->host_save);
 	if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
+		__atomic_store_n(&hc->run_state, CPU_OFF, __ATOMIC_SEQ_CST);
 		log_err("first VMRUN failed (VMEXIT_INVALID): the captured state was refused");
-		log_state(HV_LOG_ERROR, g);
+		svm_log_control_state(HV_LOG_ERROR, g);
 		__asm__ volatile("cli; stgi");
 		return BVMM_EIO;
 	}
 	log_info("launch: control guest running (first exit %lx)", v->c.exitcode);
 	v->c.tlb_control = 0;
 	for (;;) {
-		control_exit(g);
-		svm_world_switch((uint64_t)v, g->gprs, svm_host.host_save);
+		control_exit(c);
+		if (__atomic_load_n(&hc->init_req, __ATOMIC_ACQUIRE))
+			svm_control_init(c);   /* an INIT from another CPU (apic.c): park for a SIPI */
+		deliver_nmi(c, v);
+		svm_world_switch((uint64_t)v, g->gprs, c->host_save);
 		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
-			log_state(HV_LOG_ERROR, g);
+			svm_log_control_state(HV_LOG_ERROR, g);
 			panic("VMRUN of the control guest failed (VMEXIT_INVALID)");
 		}
 	}

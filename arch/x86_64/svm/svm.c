@@ -14,6 +14,7 @@
 #include "../../../hv/mem.h"
 
 struct svm_host svm_host;
+struct svm_cpu svm_cpus[HV_MAX_CPUS];
 
 static inline void vmsave(uint64_t pa) { __asm__ volatile("vmsave %0" : : "a"(pa) : "memory"); }
 
@@ -45,26 +46,32 @@ static uint64_t guest_top(const struct boot_info *bi, int has_1g)
 	return top;
 }
 
-static int build_control_npt(struct svm_guest *g, const struct boot_info *bi)
+static int build_control_npt(const struct boot_info *bi)
 {
+	struct pt_ctx *npt = &svm_host.control_npt;
 	int has_1g = !!(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_PDPE1GB);
 	uint64_t flags = PTE_RW | PTE_US;   /* a nested walk is a user access (PLATFORM.md) */
-	g->npt = (struct pt_ctx){ .alloc = npt_alloc, .pa2va = npt_va, .table_flags = flags,
+	*npt = (struct pt_ctx){ .alloc = npt_alloc, .pa2va = npt_va, .table_flags = flags,
 				  .max_leaf_level = has_1g ? 3 : 2 };
 	hv.guest_top = guest_top(bi, has_1g);
 	uint64_t pool_end = bi->pool_base + bi->pool_size;
-	int r = pt_init(&g->npt);
+	int r = pt_init(npt);
 	if (!r)
-		r = pt_map(&g->npt, 0, 0, bi->pool_base, flags);
+		r = pt_map(npt, 0, 0, bi->pool_base, flags);
 	if (!r && pool_end < hv.guest_top)
-		r = pt_map(&g->npt, pool_end, pool_end, hv.guest_top - pool_end, flags);
+		r = pt_map(npt, pool_end, pool_end, hv.guest_top - pool_end, flags);
 	/* ECAM read-only: the control guest's configuration writes are judged (exit.c). */
 	if (!r && bi->ecam_size && bi->ecam_base + bi->ecam_size <= hv.guest_top &&
 	    !pool_overlaps(bi->ecam_base, bi->ecam_size))
-		r = pt_protect(&g->npt, bi->ecam_base, bi->ecam_size, PTE_RW, 0);
+		r = pt_protect(npt, bi->ecam_base, bi->ecam_size, PTE_RW, 0);
+	/* The xAPIC page read-only: every ICR write is judged (ipi.c), so that no INIT or SIPI
+	 * reaches a virtualized CPU. APIC_BASE may not move it (msr.c). */
+	svm_host.apic_page = rdmsr(MSR_APIC_BASE) & 0x000ffffffffff000ull;
+	if (!r)
+		r = pt_protect(npt, svm_host.apic_page, 4096, PTE_RW, 0);
 	log_info("launch: nested page tables map [0, %lx) minus the pool, %s pages, %u table "
-		 "pages (%u KiB)", hv.guest_top, has_1g ? "1 GiB" : "2 MiB", g->npt.tables,
-		 g->npt.tables * 4);
+		 "pages (%u KiB)", hv.guest_top, has_1g ? "1 GiB" : "2 MiB", npt->tables,
+		 npt->tables * 4);
 	if (bi->ecam_size)
 		log_info("launch: PCI ECAM %lx-%lx (buses %u-%u) read-only, writes judged",
 			 bi->ecam_base, bi->ecam_base + bi->ecam_size - 1, bi->ecam_bus0,
@@ -86,7 +93,9 @@ static void seg(struct vmcb_seg *d, const struct seg_state *s)
 /* The state VMSAVE could not capture: what the firmware had at the launch instant. */
 static void fill_control_vmcb(struct vmcb *v, const struct boot_cpu_state *st, uint64_t npt_root)
 {
-	v->c.intercept_misc1 = VMCB_INTERCEPT_CPUID | VMCB_INTERCEPT_MSR_PROT |
+	/* NMI: taken in host mode, where a kick from another CPU is told apart from the
+	 * control guest's own NMI, which is then injected (exit.c). */
+	v->c.intercept_misc1 = VMCB_INTERCEPT_NMI | VMCB_INTERCEPT_CPUID | VMCB_INTERCEPT_MSR_PROT |
 			       VMCB_INTERCEPT_SHUTDOWN | VMCB_INTERCEPT_INVLPGA | VMCB_INTERCEPT_INVD |
 			       VMCB_INTERCEPT_CR0_SEL_WRITE |   /* CR4 kept with PAE under LME */
 			       VMCB_INTERCEPT_IOIO_PROT;        /* PCI configuration data ports */
@@ -173,12 +182,23 @@ static void control_msrpm(uint8_t *pm)
 
 static int alloc_host_pages(void)
 {
-	svm_host.hsave = pool_alloc(1);
-	svm_host.host_save = pool_alloc(1);
 	svm_host.iopm = pool_alloc(IOPM_SIZE / 4096);
 	svm_host.msrpm = pool_alloc(MSRPM_SIZE / 4096);
-	if (!svm_host.hsave || !svm_host.host_save || !svm_host.iopm || !svm_host.msrpm)
+	if (!svm_host.iopm || !svm_host.msrpm)
 		return BVMM_ENOMEM;
+	/* Every CPU's pages now: an AP's launch allocates nothing (the pool is the boot CPU's
+	 * until the launch is sealed). */
+	for (unsigned i = 0; i < hv_ncpus; i++) {
+		struct svm_cpu *c = &svm_cpus[i];
+		c->hsave = pool_alloc(1);
+		c->host_save = pool_alloc(1);
+		c->control.vmcb = (struct vmcb *)(uintptr_t)pool_alloc(1);
+		if (!c->hsave || !c->host_save || !c->control.vmcb)
+			return BVMM_ENOMEM;
+		hv_cpus[i].arch = c;
+	}
+	uint32_t nasid = cpuid(0x8000000a, 0).ebx;
+	svm_host.max_asid = nasid > 0x10000 ? 0x10000 : nasid;
 	control_msrpm((uint8_t *)(uintptr_t)svm_host.msrpm);
 	/* Ports 0xCFC-0xCFF: configuration writes judged (pcicfg.c); every other port passes. */
 	uint8_t *io = (uint8_t *)(uintptr_t)svm_host.iopm;
@@ -213,41 +233,52 @@ static int alloc_host_pages(void)
 	return alloc_child_maps();
 }
 
-int svm_launch(struct boot_info *bi)
+/* Virtualize this CPU: capture the firmware's FS/GS/TR/LDTR and syscall MSRs into its
+ * control-guest VMCB, load the host descriptor tables, and enter the control guest with the
+ * state captured at the launch instant. Returns only if the first VMRUN fails. */
+static int launch_this(const struct boot_info *bi, const struct boot_cpu_state *st, unsigned i,
+		       int refuse)
 {
-	static struct svm_guest control;
-	int r = alloc_host_pages();
-	if (r)
-		return r;
-	control.vmcb = (struct vmcb *)(uintptr_t)pool_alloc(1);
-	if (!control.vmcb)
-		return BVMM_ENOMEM;
-
+	struct svm_cpu *c = &svm_cpus[i];
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, svm_host.hsave);
-	/* FS, GS, TR, LDTR and the syscall/sysenter MSRs are still the firmware's: capture. */
-	vmsave((uint64_t)control.vmcb);
-	desc_init();
-	vmsave(svm_host.host_save);
-
-	r = build_control_npt(&control, bi);
-	if (r)
-		return r;
-	fill_control_vmcb(control.vmcb, &bi->guest, control.npt.root);
+	wrmsr(MSR_VM_HSAVE_PA, c->hsave);
+	vmsave((uint64_t)c->control.vmcb);
+	desc_init(i);
+	vmsave(c->host_save);
+	fill_control_vmcb(c->control.vmcb, st, svm_host.control_npt.root);
 #ifdef BVMM_TEST_HOOKS
-	if (bi->test_flags & BOOT_TEST_VMRUN_FAIL) {
+	if (refuse) {
 		log_warn("test hook: the VMRUN intercept is cleared, so VMRUN must refuse the VMCB");
-		control.vmcb->c.intercept_misc2 &= ~VMCB_INTERCEPT_VMRUN;
+		c->control.vmcb->c.intercept_misc2 &= ~VMCB_INTERCEPT_VMRUN;
 	}
+#else
+	(void)refuse;
 #endif
-	if (!(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_NX))
-		svm_vendor_ops.npt_nx = 0;   /* MPROTECT_EPT cannot deny execution then */
-	vendor = &svm_vendor_ops;
-	log_info("launch: vendor AMD SVM (NRIP save %s), control guest resumes at rip %lx",
-		 svm_host.nrips ? "yes" : "no", bi->guest.rip);
-
+	(void)bi;
 	/* Host mode runs with IF = 1 and GIF = 0 (PLATFORM.md: QEMU masks guest interrupts
 	 * with the host IF seen at VMRUN). */
 	__asm__ volatile("clgi; sti");
-	return svm_run_control(&control);
+	return svm_run_control(c);
+}
+
+int svm_launch(struct boot_info *bi)
+{
+	int r = alloc_host_pages();
+	if (!r)
+		r = build_control_npt(bi);
+	if (r)
+		return r;
+	if (!(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_NX))
+		svm_vendor_ops.npt_nx = 0;   /* MPROTECT_EPT cannot deny execution then */
+	vendor = &svm_vendor_ops;
+	log_info("launch: vendor AMD SVM (NRIP save %s, %u ASIDs), control guest resumes at rip %lx",
+		 svm_host.nrips ? "yes" : "no", svm_host.max_asid, bi->guest.rip);
+	return launch_this(bi, &bi->guest, bi->boot_cpu, !!(bi->test_flags & BOOT_TEST_VMRUN_FAIL));
+}
+
+int svm_launch_ap(struct boot_info *bi, unsigned i)
+{
+	int last = i + 1 == bi->ncpus || (i + 2 == bi->ncpus && bi->boot_cpu == i + 1);
+	return launch_this(bi, &bi->ap_state[i], i,
+			   last && (bi->test_flags & BOOT_TEST_AP_LAUNCH_FAIL));
 }

@@ -5,21 +5,36 @@
 #include <stdint.h>
 #include "vmcb.h"
 #include "../pt.h"
+#include "../../../hv/percpu.h"
 
 /* Saved GPRs, in vcpu_reg_state order (abi/); RAX and RSP live in the VMCB. */
 enum { GPR_RAX, GPR_RBX, GPR_RCX, GPR_RDX, GPR_RSI, GPR_RDI, GPR_R8, GPR_R9, GPR_R10, GPR_R11,
        GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_RSP, GPR_RBP, GPR_COUNT };
 
+/* The control guest on one CPU. */
 struct svm_guest {
 	struct vmcb *vmcb;         /* pool page: its address is its PA */
 	uint64_t gprs[GPR_COUNT];
-	struct pt_ctx npt;
 };
+
+/* Per-CPU SVM state (hv_cpu.arch). */
+struct svm_cpu {
+	uint64_t hsave;       /* VM_HSAVE_PA page */
+	uint64_t host_save;   /* VMSAVE area holding this CPU's host TR, FS, GS, ... */
+	struct svm_guest control;
+	/* While a child runs on this CPU: the control guest's FPU/SSE state, DR0-3, TSC_AUX. */
+	uint8_t control_fpu[512] __attribute__((aligned(16)));
+	uint64_t control_dr[4], control_tsc_aux;
+	int nmi_masked;       /* the control guest is in an NMI handler bvmm injected (until IRET) */
+};
+extern struct svm_cpu svm_cpus[];
+static inline struct svm_cpu *svm_this_cpu(void) { return this_cpu()->arch; }
 
 /* Host-wide SVM state, set once at launch. */
 struct svm_host {
-	uint64_t hsave;       /* VM_HSAVE_PA page */
-	uint64_t host_save;   /* VMSAVE area holding the host's TR, FS, GS, ... */
+	struct pt_ctx control_npt;   /* the control guest's nested tables, shared by all CPUs */
+	uint32_t max_asid;    /* CPUID 0x8000000A EBX: ASIDs 1..max_asid - 1 exist */
+	uint64_t apic_page;   /* the xAPIC register page, write-protected for the control guest */
 	uint64_t iopm, msrpm; /* permission maps (QEMU really reads them: real pages) */
 	int nrips;            /* CPU fills next_rip */
 	uint64_t child_iopm;  /* all ports intercepted */
@@ -52,8 +67,20 @@ static inline void svm_skip_to(struct vmcb *v, uint64_t rip)
 
 struct boot_info;
 int svm_launch(struct boot_info *bi);
-/* Run the control guest forever; returns only if its very first VMRUN fails. */
-int svm_run_control(struct svm_guest *g);
+int svm_launch_ap(struct boot_info *bi, unsigned cpu);
+/* Run the control guest on this CPU forever; returns only if its very first VMRUN fails. */
+int svm_run_control(struct svm_cpu *c);
+/* The loader's devirtualize request (launch failed on another CPU): leave SVM and resume the
+ * control guest's state natively. */
+void svm_devirt(struct svm_cpu *c) __attribute__((noreturn));
+/* An INIT another CPU sent this one (hv_cpu.init_req): the control guest's state becomes the
+ * INIT state, and the CPU waits in host mode for a SIPI (the boot CPU restarts at the reset
+ * vector instead). svm/smp.c. */
+void svm_control_init(struct svm_cpu *c);
+void svm_log_control_state(int level, const struct svm_guest *g);
+/* Take a pending NMI in host mode (GIF = 1 with IF = 0 for one instruction): hv_nmi files it
+ * as a kick or as the control guest's. */
+static inline void svm_nmi_window(void) { __asm__ volatile("cli; stgi; nop; clgi; sti" ::: "memory"); }
 
 void svm_world_switch(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_save_pa);
 

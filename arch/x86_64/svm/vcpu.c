@@ -15,13 +15,22 @@
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t gprs[GPR_COUNT];
+	uint32_t asid_gen;   /* the generation of its CPU's ASIDs its ASID belongs to */
+	uint32_t npt_gen;    /* the VM's nested-table generation its ASID's entries are from */
+	uint32_t asid_cpu;   /* the CPU its ASID is valid on, or ~0 */
 };
 _Static_assert(sizeof(struct svm_vcpu) <= VM_ARCH_BYTES, "svm_vcpu fits vcpu->arch");
 
 static struct svm_vcpu *sv(struct vcpu *vc) { return (struct svm_vcpu *)(void *)vc->arch; }
 static struct vmcb *vmcb_of(struct vcpu *vc) { return sv(vc)->vmcb; }
 
-#define CHILD_ASID 2
+/* ASIDs (APM vol. 2 15.16): 1 is the control guest's on every CPU; children's are handed out
+ * per CPU, KVM-style: a vCPU takes a fresh one when it moves to another CPU, when its VM's
+ * nested tables lost rights since (vm->npt_gen), or when its CPU ran out and started a new
+ * generation with one flush of all ASIDs. Not per VM: two vCPUs of a VM may switch CR3 each
+ * on their own, and one ASID shared between them would let one see the other's TLB entries
+ * after a migration. */
+#define FIRST_CHILD_ASID 2
 
 /* ---- registers ---- */
 
@@ -194,7 +203,8 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 #endif
 	v->c.iopm_base_pa = svm_host.child_iopm;
 	v->c.msrpm_base_pa = svm_host.child_msrpm;
-	v->c.asid = CHILD_ASID;
+	v->c.asid = 0;   /* invalid until its first entry picks one */
+	sv(vc)->asid_cpu = ~0u;
 	v->c.np_enable = VMCB_NP_ENABLE;
 	v->c.n_cr3 = vm->npt.root;
 	/* Physical interrupts stay the host's (INTR intercept); the child's IF masks only
@@ -478,9 +488,17 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 		svm_inject_exception(v, EXC_UD, 0, 0);
 		return 0;
 	case SVM_EXIT_INTR:
-	case SVM_EXIT_NMI:
 		ex->kind = VEXIT_NONE;   /* the control guest takes it once it runs again */
 		return 1;
+	case SVM_EXIT_NMI:
+		/* Taken now, in host mode: a kick (TERM, INTR, a new nested-table generation) or
+		 * the control guest's NMI, which ends RUN so that it gets it. */
+		svm_nmi_window();
+		if (this_cpu()->nmi_for_guest || __atomic_exchange_n(&vc->kick_exit, 0, __ATOMIC_SEQ_CST)) {
+			ex->kind = VEXIT_NONE;
+			return 1;
+		}
+		return 0;
 	case SVM_EXIT_VINTR:
 		v->c.int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR);
 		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
@@ -508,18 +526,15 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 
 /* ---- the run loop ---- */
 
-static uint8_t control_fpu[512] __attribute__((aligned(16)));
-static uint64_t control_dr[4], control_tsc_aux;
-
 static void fx_save(uint8_t *p) { __asm__ volatile("fxsave64 (%0)" : : "r"(p) : "memory"); }
 static void fx_restore(const uint8_t *p) { __asm__ volatile("fxrstor64 (%0)" : : "r"(p) : "memory"); }
 
 
 /* FPU/SSE state and DR0-3 are not switched by VMRUN: the control guest's are kept aside
  * while a child runs (children have no XSAVE, so FXSAVE covers their state). */
-static void child_state_in(struct vcpu *vc)
+static void child_state_in(struct svm_cpu *c, struct vcpu *vc)
 {
-	fx_save(control_fpu);
+	fx_save(c->control_fpu);
 	if (!svm_host.fxsave_erptr) {
 		/* AMD without XSaveErPtr: FXRSTOR keeps the last x87 instruction and data
 		 * pointers unless an exception is pending; load them with ours first (the Linux
@@ -528,30 +543,50 @@ static void child_state_in(struct vcpu *vc)
 		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
 	}
 	fx_restore(vc->fpu);
-	save_dr0_3(control_dr);
+	save_dr0_3(c->control_dr);
 	load_dr0_3(vc->dr);
 	if (svm_host.has_rdtscp) {   /* should RDTSCP run after all (QEMU ignores the intercept) */
-		control_tsc_aux = rdmsr(MSR_TSC_AUX);
+		c->control_tsc_aux = rdmsr(MSR_TSC_AUX);
 		wrmsr(MSR_TSC_AUX, vc->id);
 	}
 }
 
-static void child_state_out(struct vcpu *vc)
+static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 {
 	fx_save(vc->fpu);
 	if (!svm_host.fxsave_erptr) {   /* and the child's must not reach the control guest */
 		static const uint32_t zero;
 		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
 	}
-	fx_restore(control_fpu);
+	fx_restore(c->control_fpu);
 	save_dr0_3(vc->dr);
-	load_dr0_3(control_dr);
+	load_dr0_3(c->control_dr);
 	if (svm_host.has_rdtscp)
-		wrmsr(MSR_TSC_AUX, control_tsc_aux);
+		wrmsr(MSR_TSC_AUX, c->control_tsc_aux);
+}
+
+/* Before each entry: an ASID whose entries on this CPU are all from the VM's current nested
+ * tables (see FIRST_CHILD_ASID). */
+static void pick_asid(struct hv_cpu *hc, struct vm *vm, struct svm_vcpu *s)
+{
+	uint32_t gen = __atomic_load_n(&vm->npt_gen, __ATOMIC_SEQ_CST);
+	if (s->asid_cpu == hc->index && s->asid_gen == hc->asid_gen && s->npt_gen == gen)
+		return;
+	if (hc->asid_next < FIRST_CHILD_ASID || hc->asid_next >= svm_host.max_asid) {
+		hc->asid_gen++;
+		hc->asid_next = FIRST_CHILD_ASID;
+		s->vmcb->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* ASIDs 2.. are used again */
+	}
+	s->vmcb->c.asid = hc->asid_next++;
+	s->asid_cpu = hc->index;
+	s->asid_gen = hc->asid_gen;
+	s->npt_gen = gen;
 }
 
 static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 {
+	struct hv_cpu *hc = this_cpu();
+	struct svm_cpu *c = hc->arch;
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
 	memset(ex, 0, sizeof *ex);
@@ -567,12 +602,13 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
 	}
 	unsigned inner = 0;
-	child_state_in(vc);
-	v->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* one ASID for all children: flush on entry */
+	child_state_in(c, vc);
 	for (;;) {
 		if (vc->pvclock_hpa)   /* a registered clock is kept current on every entry */
 			pvclock_update(vm, vc);
-		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, svm_host.host_save);
+		pick_asid(hc, vm, s);
+		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
+		__atomic_fetch_add(&vc->exit_seq, 1, __ATOMIC_SEQ_CST);   /* vm_tlb_shootdown waits */
 		v->c.tlb_control = 0;
 		/* An event cut short by the exit is delivered again unless a handler injects. */
 		v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
@@ -583,7 +619,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 			break;
 		}
 	}
-	child_state_out(vc);
+	child_state_out(c, vc);
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN)
 		poweron(vc);   /* FPU and DR0-3 too: after the switch back saved the old ones */
 }

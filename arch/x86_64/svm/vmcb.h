@@ -115,6 +115,7 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 #define VMCB_INTERCEPT_CR0_SEL_WRITE (1u << 5)   /* CR0 writes changing more than TS, MP */
 #define VMCB_INTERCEPT_RDPMC     (1u << 15)
 #define VMCB_INTERCEPT_CPUID     (1u << 18)
+#define VMCB_INTERCEPT_IRET      (1u << 20)
 #define VMCB_INTERCEPT_INVD      (1u << 22)
 #define VMCB_INTERCEPT_HLT       (1u << 24)
 #define VMCB_INTERCEPT_INVLPGA   (1u << 26)
@@ -159,7 +160,8 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
 #define VMCB_ATTR_L          (1u << 9)
 #define VMCB_ATTR_DB         (1u << 10)
 
-#define VMCB_TLB_FLUSH_ALL   1
+#define VMCB_TLB_FLUSH_ALL   1   /* every ASID's entries */
+#define VMCB_TLB_FLUSH_ASID  3   /* this VMCB's ASID's entries */
 #define VMCB_NP_ENABLE       (1ull << 0)
 #define VMCB_V_INTR_MASKING  (1u << 24)
 
@@ -204,6 +206,7 @@ static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
 #define SVM_EXIT_CR0_SEL_WRITE 0x065
 #define SVM_EXIT_RDPMC     0x06f
 #define SVM_EXIT_CPUID     0x072
+#define SVM_EXIT_IRET      0x074
 #define SVM_EXIT_INVD      0x076
 #define SVM_EXIT_HLT       0x078
 #define SVM_EXIT_INVLPGA   0x07a

@@ -8,6 +8,7 @@
 #include "../cpu.h"
 #include "../cpuid.h"
 #include "../msr.h"
+#include "../lapic.h"
 #include "../pcicfg.h"
 #include "../svm/svm.h"   /* decode_store, decode_mov_to_cr: the shared x86 decoder */
 #include "../../../abi/bvmm.h"
@@ -114,6 +115,8 @@ static int msr_read(uint32_t msr, uint64_t *val)
 	case MSR_IA32_FEATURE_CONTROL:   /* what a firmware that locked VMX off shows */
 		*val = FEATURE_CONTROL_LOCK;
 		return 0;
+	case MSR_X2APIC_ICR:
+		return rdmsr_safe(msr, val);
 	default:
 		return -1;   /* the SVM MSRs: not on this CPU */
 	}
@@ -124,6 +127,9 @@ static int msr_write(uint32_t msr, uint64_t val)
 	int r = msr_control_wrmsr(msr, val);
 	if (r <= 0)
 		return r;
+	/* One CPU on VMX so far (the loader refuses more): no other CPU an INIT could reach. */
+	if (msr == MSR_X2APIC_ICR)
+		return wrmsr_safe(msr, val);
 	if (msr != MSR_EFER)
 		return -1;
 	uint64_t cr0 = vmread(GUEST_CR0), cr4 = visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);

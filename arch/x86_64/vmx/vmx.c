@@ -13,6 +13,7 @@
 #include "../../../hv/mem.h"
 #include "../../../hv/pool.h"
 #include "../../../hv/panic.h"
+#include "../../../hv/percpu.h"
 #include "../../../hv/validate.h"
 #include "../../../hv/vm.h"
 
@@ -296,7 +297,7 @@ static void fill_guest(const struct boot_cpu_state *st, const struct fw_extra *x
 void vmx_fill_host(void)
 {
 	uint64_t gdt, idt, tss;
-	desc_bases(&gdt, &idt, &tss);
+	desc_bases(cpu_index(), &gdt, &idt, &tss);
 	w(HOST_CR0, read_cr0());
 	w(HOST_CR3, read_cr3());
 	w(HOST_CR4, read_cr4());
@@ -379,7 +380,7 @@ int vmx_launch(struct boot_info *bi)
 	*(uint32_t *)cpu->control.vmcs_pa = vmx_host.revision;
 
 	capture_extra(&bi->guest, &x);   /* before desc_init replaces the segment registers */
-	desc_init();
+	desc_init(cpu_index());
 	r = build_ept(&cpu->control, bi);
 	if (r)
 		return r;
