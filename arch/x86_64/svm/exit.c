@@ -403,7 +403,9 @@ int svm_run_control(struct svm_cpu *c)
 		__atomic_store_n(&hc->run_state, CPU_OFF, __ATOMIC_SEQ_CST);
 		log_err("first VMRUN failed (VMEXIT_INVALID): the captured state was refused");
 		svm_log_control_state(HV_LOG_ERROR, g);
-		__asm__ volatile("cli; stgi");
+		/* Back to the firmware: GIF = 1, and its TR, FS, GS, LDTR and syscall MSRs (the
+		 * VMCB still holds what VMSAVE captured at launch), not the host's. */
+		__asm__ volatile("cli; stgi; vmload %0" : : "a"((uint64_t)v) : "memory");
 		return BVMM_EIO;
 	}
 	log_info("launch: control guest running (first exit %lx)", v->c.exitcode);
