@@ -110,12 +110,12 @@ s1() {
 		"${S1_ARGS:-sc-args 42}" > "$OUT/s1/esp/EFI/BOOT/bvmm.conf"
 	boot s1 max "${S1_TIMEOUT:-90}"
 	judge s1 "DONE s1-control"
-	hvlog s1 log-launch-pool 'bvmm: info: launch: pool [0-9a-f]+-[0-9a-f]+ \(32768 KiB\)'
+	hvlog s1 log-launch-pool 'bvmm: cpu[0-9]*: info: launch: pool [0-9a-f]+-[0-9a-f]+ \(32768 KiB\)'
 	hvlog s1 log-launch-npt 'launch: nested page tables map \[0, [0-9a-f]+\) minus the pool, 1 GiB pages, [0-9]+ table pages'
 	hvlog s1 log-launch-vendor 'launch: vendor AMD SVM'
 	hvlog s1 log-guest-running 'launch: control guest running'
-	hvlog s1 log-pool-access 'bvmm: warn: control guest access to [0-9a-f]+ \(hypervisor pool\).*#GP\(0\) injected'
-	hvlog s1 log-pool-write 'bvmm: warn: control guest write to [0-9a-f]+ \(hypervisor pool\)'
+	hvlog s1 log-pool-access 'bvmm: cpu[0-9]*: warn: control guest access to [0-9a-f]+ \(hypervisor pool\).*#GP\(0\) injected'
+	hvlog s1 log-pool-write 'bvmm: cpu[0-9]*: warn: control guest write to [0-9a-f]+ \(hypervisor pool\)'
 	hvlog s1 log-svm-insn-ud 'control guest SVM instruction \(exit 80\).*#UD'
 	hvlog s1 log-msr-refused 'control guest write of MSR c0010117 refused: #GP'
 	hvlog s1 log-apic-base-refused 'control guest write of MSR 1b refused: #GP'
@@ -152,11 +152,11 @@ s3() {
 	judge s3 "BVMM-LINUX-INIT done"
 	hvlog s3 log-guest-running 'launch: control guest running'
 	# The child VMs vmmtest creates through /dev/vmm; the second ends when its file closes.
-	hvlog s3 log-linux-vm-created 'bvmm: info: vm [0-9]+ "linux-child" created: 1 MiB in 1 ranges, 1 vCPUs'
-	hvlog s3 log-linux-vm-terminated 'bvmm: info: vm [0-9]+ "linux-child" terminated'
-	hvlog s3 log-linux-vm-released 'bvmm: info: vm [0-9]+ "linux-child-2" terminated'
-	! grep -a -q -E 'bvmm: (error|warn)' "$OUT/s3/com2.txt"
-	check s3/no-hypervisor-errors $? "$(grep -a -E 'bvmm: (error|warn)' "$OUT/s3/com2.txt" | head -3)"
+	hvlog s3 log-linux-vm-created 'bvmm: cpu[0-9]*: info: vm [0-9]+ "linux-child" created: 1 MiB in 1 ranges, 1 vCPUs'
+	hvlog s3 log-linux-vm-terminated 'bvmm: cpu[0-9]*: info: vm [0-9]+ "linux-child" terminated'
+	hvlog s3 log-linux-vm-released 'bvmm: cpu[0-9]*: info: vm [0-9]+ "linux-child-2" terminated'
+	! grep -a -q -E 'bvmm: cpu[0-9]*: (error|warn)' "$OUT/s3/com2.txt"
+	check s3/no-hypervisor-errors $? "$(grep -a -E 'bvmm: cpu[0-9]*: (error|warn)' "$OUT/s3/com2.txt" | head -3)"
 }
 
 # 4. The vmm(4) operations with real child VMs.
@@ -168,10 +168,10 @@ s4() {
 	boot s4 max 120
 	judge s4 "DONE s4-vmm"
 	grep -a '^METRIC' "$OUT/s4/com1.txt" >&2
-	hvlog s4 log-vm-created 'bvmm: info: vm [0-9]+ "solo5-like" created: 4 MiB in 1 ranges, 1 vCPUs'
-	hvlog s4 log-vm-terminated 'bvmm: info: vm [0-9]+ "solo5-like" terminated'
-	! grep -a -q -E 'bvmm: error' "$OUT/s4/com2.txt"
-	check s4/no-hypervisor-errors $? "$(grep -a -E 'bvmm: error' "$OUT/s4/com2.txt" | head -3)"
+	hvlog s4 log-vm-created 'bvmm: cpu[0-9]*: info: vm [0-9]+ "solo5-like" created: 4 MiB in 1 ranges, 1 vCPUs'
+	hvlog s4 log-vm-terminated 'bvmm: cpu[0-9]*: info: vm [0-9]+ "solo5-like" terminated'
+	! grep -a -q -E 'bvmm: cpu[0-9]*: error' "$OUT/s4/com2.txt"
+	check s4/no-hypervisor-errors $? "$(grep -a -E 'bvmm: cpu[0-9]*: error' "$OUT/s4/com2.txt" | head -3)"
 }
 
 # 5. What `make run` shows: no bvmm.conf (the defaults), the default control program, its
@@ -192,12 +192,16 @@ s5() {
 	check s5/powered-off $? "QEMU status $rc (expected 0: ACPI power-off)"
 	grep -a -q 'log com2' "$c1"
 	check s5/default-log-com2 $? ""
-	! grep -a -q 'WARNING: .* CPUs' "$c1"
-	check s5/no-cpu-warning-with-one-cpu $? "$(grep -a 'WARNING' "$c1")"
-	# The same boot with two CPUs: bvmm says plainly that the second one is not covered.
+	grep -a -q '^bvmm: 1 CPU virtualized' "$c1"
+	check s5/one-cpu-virtualized $? "$(grep -a 'virtualized' "$c1")"
+	# The same boot with two CPUs: both are virtualized, the demo runs as before.
 	boot s5 max 90 -smp 2
-	grep -a -q 'bvmm: WARNING: 2 CPUs, but only this one is virtualized' "$OUT/s5/com1.txt"
-	check s5/warns-about-second-cpu $? "no warning with -smp 2"
+	grep -a -q '^bvmm: 2 CPUs virtualized' "$OUT/s5/com1.txt"
+	check s5/two-cpus-virtualized $? "$(grep -a 'bvmm:' "$OUT/s5/com1.txt" | tail -3)"
+	grep -a -q 'bvmm: cpu1: info: launch: control guest running' "$OUT/s5/com2.txt"
+	check s5/second-cpu-in-guest-mode $? ""
+	grep -a -q 'control: TERM errno 0, pool free [0-9]* KiB (as before CREATE)' "$OUT/s5/com1.txt"
+	check s5/demo-with-two-cpus $? "$(grep -a 'control:' "$OUT/s5/com1.txt" | tail -2)"
 }
 
 # 7. vmmctl, as a user would run a guest image from bvmm.conf: info, run (its COM1 on our
@@ -257,11 +261,11 @@ s8() {
 	check s8/load-options-override-conf $? "$(grep -a 'bvmm: pool\|vmmctl: bvmm' "$c1" | head -2)"
 	grep -a -q '^shelldemo: Hello from a child VM' "$c1"
 	check s8/quoted-control-args $? "$(grep -a 'vmmctl' "$c1" | head -3)"
-	grep -a -q '^bvmm: info: launch: pool' "$dc"
+	grep -a -q '^bvmm: cpu[0-9]*: info: launch: pool' "$dc"
 	check s8/log-on-debugcon $? "no launch lines on the debug console"
-	grep -a -q '^bvmm: debug: hypercall 2: errno 5' "$dc"
+	grep -a -q '^bvmm: cpu[0-9]*: debug: hypercall 2: errno 5' "$dc"
 	check s8/log-level-debug $? "no debug line for RUN's EIO"
-	! grep -a -q 'bvmm: info:' "$OUT/s8/com2.txt" "$c1"
+	! grep -a -q 'bvmm: cpu[0-9]*: info:' "$OUT/s8/com2.txt" "$c1"
 	check s8/log-only-on-debugcon $? "hypervisor lines on a serial port"
 	[ "$rc" = 0 ]
 	check s8/powered-off $? "QEMU status $rc"
@@ -299,14 +303,14 @@ s6() {
 	rm -rf "$OUT/s6b" && mkdir -p "$OUT/s6b/esp/EFI/BOOT"
 	cp "$B/bvmm-test.efi" "$OUT/s6b/esp/EFI/BOOT/BOOTX64.EFI"
 	cp "$B/scenarios/bin/s6_hooks.efi" "$OUT/s6b/esp/EFI/BOOT/control.efi"
-	boot_until s6b max 90 'bvmm: error: halted'
+	boot_until s6b max 90 'bvmm: cpu[0-9]*: error: halted'
 	grep -a -E '^(PASS|FAIL) ' "$OUT/s6b/com1.txt" | sed -E "s#^(PASS|FAIL) #\1 s6b/#"
 	hvlog s6b unexpected-exit-logged 'vm 1 vcpu 0: unexpected exit 46, stopped'
 	hvlog s6b panic-names-exception 'PANIC: host-mode exception #UD \(vector 6\)'
 	hvlog s6b panic-shows-registers 'rax [0-9a-f]{16} rbx [0-9a-f]{16} rcx [0-9a-f]{16} rdx'
 	hvlog s6b panic-shows-control-registers 'cr0 [0-9a-f]{16} cr2 [0-9a-f]{16} cr3'
 	hvlog s6b panic-dumps-stack '\[ffffffff801[0-9a-f]{5}\] [0-9a-f]{16} [0-9a-f]{16}'
-	hvlog s6b panic-halts 'bvmm: error: halted'
+	hvlog s6b panic-halts 'bvmm: cpu[0-9]*: error: halted'
 	! grep -a -q 'panic-did-not-stop' "$OUT/s6b/com1.txt"
 	check s6b/host-stopped-after-panic $? "the control guest ran on after the panic"
 }
@@ -330,10 +334,10 @@ s14() {
 	judge s14a "DONE s14-smp"
 	hvlog s14a log-guest-running 'launch: control guest running'
 	# Each CPU's read of the pool is a #GP of its own, logged.
-	[ "$(grep -a -c 'bvmm: warn: control guest access to [0-9a-f]* (hypervisor pool)' "$OUT/s14a/com2.txt")" -ge "$n" ]
+	[ "$(grep -a -c 'bvmm: cpu[0-9]*: warn: control guest access to [0-9a-f]* (hypervisor pool)' "$OUT/s14a/com2.txt")" -ge "$n" ]
 	check s14a/log-pool-access-per-cpu $? "$(grep -a -c 'hypervisor pool' "$OUT/s14a/com2.txt") pool accesses logged, $n expected"
-	! grep -a -q -E 'bvmm: error' "$OUT/s14a/com2.txt"
-	check s14a/no-hypervisor-errors $? "$(grep -a -E 'bvmm: error' "$OUT/s14a/com2.txt" | head -3)"
+	! grep -a -q -E 'bvmm: cpu[0-9]*: error' "$OUT/s14a/com2.txt"
+	check s14a/no-hypervisor-errors $? "$(grep -a -E 'bvmm: cpu[0-9]*: error' "$OUT/s14a/com2.txt" | head -3)"
 
 	rm -rf "$OUT/s14b" && mkdir -p "$OUT/s14b/esp/EFI/BOOT" "$OUT/s14b/next/EFI/BOOT"
 	cp "$B/bvmm-test.efi" "$OUT/s14b/esp/EFI/BOOT/BOOTX64.EFI"

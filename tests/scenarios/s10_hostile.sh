@@ -7,6 +7,6 @@ s10() {
 	[ -n "${S10_ONLY:-}" ] && printf 'control_args=only=%s\n' "$S10_ONLY" > "$OUT/s10/esp/EFI/BOOT/bvmm.conf"
 	boot s10 max "${S10_TIMEOUT:-240}"
 	judge s10 "DONE s10-hostile"
-	! grep -a -q -E 'bvmm: error|PANIC' "$OUT/s10/com2.txt"
-	check s10/no-hypervisor-errors $? "$(grep -a -E 'bvmm: error|PANIC' "$OUT/s10/com2.txt" | head -3)"
+	! grep -a -q -E 'bvmm: cpu[0-9]*: error|PANIC' "$OUT/s10/com2.txt"
+	check s10/no-hypervisor-errors $? "$(grep -a -E 'bvmm: cpu[0-9]*: error|PANIC' "$OUT/s10/com2.txt" | head -3)"
 }

@@ -21,8 +21,8 @@ s11_boot() {
 	check "$name/all-calls-made" $? "$done_line"
 	[[ $done_line =~ violations=0( |$) ]]
 	check "$name/no-violations" $? "$done_line (seed $seed: see $c1)"
-	! grep -a -q -E 'bvmm: error|PANIC' "$OUT/$name/com2.txt"
-	check "$name/no-hypervisor-errors" $? "$(grep -a -E 'bvmm: error|PANIC' "$OUT/$name/com2.txt" | head -3)"
+	! grep -a -q -E 'bvmm: cpu[0-9]*: error|PANIC' "$OUT/$name/com2.txt"
+	check "$name/no-hypervisor-errors" $? "$(grep -a -E 'bvmm: cpu[0-9]*: error|PANIC' "$OUT/$name/com2.txt" | head -3)"
 	[ "$rc" = 0 ]
 	check "$name/powered-off" $? "QEMU status $rc"
 }

@@ -27,7 +27,7 @@ s12() {
 		hvlog "$n" log-vendor-vmx 'launch: vendor Intel VMX \(pin [0-9a-f]+ proc [0-9a-f]+ proc2 [0-9a-f]+'
 		hvlog "$n" log-ept-without-pool 'launch: EPT maps \[0, [0-9a-f]+\) minus the pool'
 		hvlog "$n" log-guest-running 'launch: control guest running \(first exit [0-9]+\)'
-		hvlog "$n" log-pool-access 'bvmm: warn: control guest access to [0-9a-f]+ \(hypervisor pool\).*#GP\(0\) injected'
+		hvlog "$n" log-pool-access 'bvmm: cpu[0-9]*: warn: control guest access to [0-9a-f]+ \(hypervisor pool\).*#GP\(0\) injected'
 		hvlog "$n" log-feature-control-refused 'control guest write of MSR 3a refused: #GP'
 		hvlog "$n" log-pam-refused 'control guest PCI config write 00:00.0\+059 \(1 bytes, 0\) refused'
 		s12_no_errors "$n"
@@ -38,7 +38,7 @@ s12() {
 		printf 'pool=4M\n' > "$OUT/$n/esp/EFI/BOOT/bvmm.conf"
 		s12_boot "$n" "$model" "DONE s4-vmm" "$t"
 		judge "$n" "DONE s4-vmm"
-		hvlog "$n" log-vm-created 'bvmm: info: vm [0-9]+ "solo5-like" created: 4 MiB in 1 ranges, 1 vCPUs'
+		hvlog "$n" log-vm-created 'bvmm: cpu[0-9]*: info: vm [0-9]+ "solo5-like" created: 4 MiB in 1 ranges, 1 vCPUs'
 		s12_no_errors "$n"
 
 		n=s12demo-$tag
@@ -69,6 +69,6 @@ s12() {
 }
 
 s12_no_errors() {
-	! grep -a -q -E 'bvmm: error|PANIC' "$OUT/$1/com2.txt"
-	check "$1/no-hypervisor-errors" $? "$(grep -a -E 'bvmm: error|PANIC' "$OUT/$1/com2.txt" | head -3)"
+	! grep -a -q -E 'bvmm: cpu[0-9]*: error|PANIC' "$OUT/$1/com2.txt"
+	check "$1/no-hypervisor-errors" $? "$(grep -a -E 'bvmm: cpu[0-9]*: error|PANIC' "$OUT/$1/com2.txt" | head -3)"
 }

@@ -10,8 +10,8 @@ s13() {
 	bochs_boot s13 corei7_haswell_4770 "${S13_TIMEOUT:-600}" "BVMM-LINUX-INIT done"
 	judge s13 "BVMM-LINUX-INIT done"
 	hvlog s13 log-vendor-vmx 'launch: vendor Intel VMX'
-	hvlog s13 log-linux-vm-created 'bvmm: info: vm [0-9]+ "linux-child" created: 1 MiB in 1 ranges, 1 vCPUs'
-	hvlog s13 log-linux-vm-terminated 'bvmm: info: vm [0-9]+ "linux-child" terminated'
-	! grep -a -q -E 'bvmm: (error|warn)|PANIC' "$OUT/s13/com2.txt"
-	check s13/no-hypervisor-errors $? "$(grep -a -E 'bvmm: (error|warn)|PANIC' "$OUT/s13/com2.txt" | head -3)"
+	hvlog s13 log-linux-vm-created 'bvmm: cpu[0-9]*: info: vm [0-9]+ "linux-child" created: 1 MiB in 1 ranges, 1 vCPUs'
+	hvlog s13 log-linux-vm-terminated 'bvmm: cpu[0-9]*: info: vm [0-9]+ "linux-child" terminated'
+	! grep -a -q -E 'bvmm: cpu[0-9]*: (error|warn)|PANIC' "$OUT/s13/com2.txt"
+	check s13/no-hypervisor-errors $? "$(grep -a -E 'bvmm: cpu[0-9]*: (error|warn)|PANIC' "$OUT/s13/com2.txt" | head -3)"
 }
