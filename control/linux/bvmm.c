@@ -13,8 +13,28 @@
  * hypervisor is shown exactly those pages, through a temporary vmap() of them in place of
  * each vmr_va. (Given the user address, it would map whatever the user's page tables held at
  * the instant of its walk, which a concurrent munmap() or MADV_DONTNEED could make a page
- * that is not pinned.) The pages stay pinned, per VM, in the file that created the VM until
- * TERM, or until that file is released, which terminates its VMs.
+ * that is not pinned.) The pages stay pinned until the VM is terminated: by a TERM through
+ * any /dev/vmm file, or when the file that created it is released.
+ *
+ * Concurrency. Any ioctl may run on any CPU at the same time as any other, from threads of
+ * one process or from several processes. The hypervisor keeps the vCPU states itself (RUN,
+ * RESETCPU, READREGS, WRITEREGS, MPROTECT_EPT of a vCPU running elsewhere answer EBUSY), so
+ * those ioctls need no lock here. What this driver keeps is one record per VM (its pinned
+ * pages), in one table found by VM id, so that a TERM through another file unpins at once:
+ *  - bvmm_vms_lock is held across the CREATE and TERM hypercalls. A VM id is usable by every
+ *    thread the instant CREATE returns; a TERM in the gap before the record is entered would
+ *    find none, and the pages would stay pinned.
+ *  - Pages are unpinned only after TERM returned 0 (or ENOENT): TERM of a VM whose vCPU runs
+ *    on another CPU stops that vCPU and waits for it, and that RUN returns ENOENT, so no CPU
+ *    reaches the pages any more.
+ *  - release() runs when the last reference to the file is gone. A thread inside an ioctl
+ *    of the file holds a reference (fdget takes one whenever the file table is shared), so
+ *    release never overlaps an ioctl of its own file; RUNs through other files on its VMs
+ *    end with ENOENT once release has terminated them.
+ *  - A hypercall is an instruction of the CPU running the ioctl, and only CPUs under bvmm
+ *    can execute it (elsewhere vmmcall raises #UD in the kernel): bvmm_cpus records which
+ *    CPUs carry the signature (at load and whenever a CPU comes online), and each call is
+ *    checked and made with preemption off, so that both happen on the same CPU.
  */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
@@ -27,8 +47,11 @@
 #include <linux/uaccess.h>
 #include <linux/mutex.h>
 #include <linux/list.h>
+#include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <linux/cpu.h>
+#include <linux/cpumask.h>
+#include <linux/cpuhotplug.h>
 #include <asm/processor.h>
 #include <asm/pgtable.h>
 
@@ -37,25 +60,48 @@
 /* INFO: at most one vm_info_result per VM, and every VM has a vCPU. */
 #define BVMM_INFO_MAX (VMM_MAX_VCPUS * sizeof(struct vm_info_result))
 
-struct bvmm_vm {			/* a VM this file created, and its pinned pages */
-	struct list_head link;
-	struct vm_terminate_params term;	/* kernel memory for the TERM at release */
+/* Pages pinned per pin_user_pages() call: the mmap lock is dropped, and the CPU offered to
+ * others, between such chunks. */
+#define BVMM_PIN_CHUNK 512ul
+
+struct bvmm_vm {			/* a VM created through this driver, and its pinned pages */
+	struct list_head link;		/* in bvmm_vms (bvmm_vms_lock) */
+	struct file *owner;		/* the creating file; NULL once it is released but TERM
+					 * failed (bvmm_vms_lock) */
+	struct vm_terminate_params term;	/* kernel memory for a TERM by the driver; the id */
 	unsigned long npages;
 	struct page **pages;
 	struct mm_struct *mm;		/* charged for the pinned pages (locked_vm) */
 	unsigned long charged;
 };
 
-struct bvmm_file {
-	struct mutex lock;		/* protects vms */
-	struct list_head vms;
-};
+/* Every VM this driver created that the hypervisor may still have. */
+static LIST_HEAD(bvmm_vms);
+static DEFINE_MUTEX(bvmm_vms_lock);	/* bvmm_vms, each record's owner; held across CREATE
+					 * and TERM hypercalls (see the top of the file) */
 
-/* The hypervisor's answer (0 or a positive Linux errno) as a kernel return value. */
+/* CPUs that carry the bvmm signature: set or cleared on the CPU itself, at load and by the
+ * hotplug callbacks, so that a test on the running CPU with preemption off is exact. */
+static struct cpumask bvmm_cpus;
+static enum cpuhp_state bvmm_hp_state;
+
+/*
+ * The hypervisor's answer (0 or a positive Linux errno) as a kernel return value; ENXIO,
+ * without a hypercall, on a CPU that does not run under bvmm (one brought online without
+ * it). The test and the call are made on the same CPU; a RUN lasts until that CPU's next
+ * interrupt at most, so preemption is held off no longer than by the call itself.
+ */
 static long bvmm_call(uint64_t op, void *params)
 {
-	uint64_t e = bvmm_hypercall(op, params);
+	uint64_t e;
 
+	preempt_disable();
+	if (!cpumask_test_cpu(smp_processor_id(), &bvmm_cpus)) {
+		preempt_enable();
+		return -ENXIO;
+	}
+	e = bvmm_hypercall(op, params);
+	preempt_enable();
 	return e > MAX_ERRNO ? -EIO : -(long)e;
 }
 
@@ -71,65 +117,81 @@ static void bvmm_vm_free(struct bvmm_vm *vm)
 	kfree(vm);
 }
 
+/* Takes VM id's record out of the table; NULL if the driver has none. */
+static struct bvmm_vm *bvmm_vm_unlink(uint32_t id)
+{
+	struct bvmm_vm *vm;
+
+	lockdep_assert_held(&bvmm_vms_lock);
+	list_for_each_entry(vm, &bvmm_vms, link) {
+		if (vm->term.vtp_vm_id == id) {
+			list_del(&vm->link);
+			return vm;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * TERM, bvmm_vms_lock held. Once the VM is gone (0, or ENOENT: the hypervisor does not
+ * have it), its record leaves the table and is returned in *gone, to be freed after the
+ * lock is dropped; otherwise *gone is NULL and the pages stay pinned.
+ */
+static long bvmm_term_locked(struct vm_terminate_params *p, struct bvmm_vm **gone)
+{
+	long e = bvmm_call(BVMM_OP_TERM, p);
+
+	*gone = !e || e == -ENOENT ? bvmm_vm_unlink(p->vtp_vm_id) : NULL;
+	return e;
+}
+
 /*
  * Guest memory must be anonymous, shmem or hugetlbfs: a long-term writable pin of an ordinary
  * file's page cache (which 6.1 still allows) lets the child write behind the filesystem.
- * Every page of [start, start + len) must lie in such a mapping. 0 or -EINVAL.
+ * Every page of [start, start + len) must lie in such a mapping. 0 or -EINVAL; mmap lock held.
  */
-static int bvmm_check_vmas(unsigned long start, unsigned long len)
+static int bvmm_check_vmas(struct mm_struct *mm, unsigned long start, unsigned long len)
 {
-	struct mm_struct *mm = current->mm;
 	unsigned long end = start + len, at = start;
-	int ret = 0;
 
+	mmap_assert_locked(mm);
 	if (end < start)
 		return -EINVAL;
-	mmap_read_lock(mm);
 	while (at < end) {
 		struct vm_area_struct *vma = vma_lookup(mm, at);
 
 		if (!vma || !(vma_is_anonymous(vma) || is_vm_hugetlb_page(vma) ||
-			      (vma->vm_file && shmem_file(vma->vm_file)))) {
-			ret = -EINVAL;
-			break;
-		}
+			      (vma->vm_file && shmem_file(vma->vm_file))))
+			return -EINVAL;
 		at = vma->vm_end;
 	}
+	return 0;
+}
+
+/*
+ * Pins up to n pages from start. The mappings are checked under the same mmap lock as the
+ * pinning: checked before and pinned after, another thread could map a file in between.
+ * Returns the number of pages pinned (at least 1), -EINVAL (not such a mapping, not
+ * present, not RAM), -ENOMEM or -EINTR.
+ */
+static long bvmm_pin(unsigned long start, unsigned long n, struct page **pages)
+{
+	struct mm_struct *mm = current->mm;
+	long ret;
+
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	mmap_read_lock(mm);
+	ret = bvmm_check_vmas(mm, start, n << PAGE_SHIFT);
+	if (!ret)
+		ret = pin_user_pages(start, n, FOLL_WRITE | FOLL_LONGTERM, pages, NULL);
 	mmap_read_unlock(mm);
+	if (ret <= 0 && ret != -ENOMEM)
+		ret = -EINVAL;
 	return ret;
 }
 
-/* Takes VM id's record out of the file's list; NULL if this file did not create it. */
-static struct bvmm_vm *bvmm_vm_take(struct bvmm_file *f, uint32_t id)
-{
-	struct bvmm_vm *vm, *found = NULL;
-
-	mutex_lock(&f->lock);
-	list_for_each_entry(vm, &f->vms, link) {
-		if (vm->term.vtp_vm_id == id) {
-			list_del(&vm->link);
-			found = vm;
-			break;
-		}
-	}
-	mutex_unlock(&f->lock);
-	return found;
-}
-
-/* TERM of a VM we hold the record of; the pages are unpinned once the VM is gone. */
-static void bvmm_vm_term(struct bvmm_vm *vm)
-{
-	long e = bvmm_call(BVMM_OP_TERM, &vm->term);
-
-	if (e && e != -ENOENT) {	/* still exists: its pages must stay pinned */
-		pr_err("bvmm: TERM of vm %u failed (%ld); its %lu pages stay pinned\n",
-		       vm->term.vtp_vm_id, e, vm->npages);
-		return;
-	}
-	bvmm_vm_free(vm);
-}
-
-static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
+static long bvmm_create(struct file *file, struct vm_create_params *p)
 {
 	uint64_t n = p->vcp_nmemranges, uva[VMM_MAX_MEM_RANGES];
 	unsigned long npages[VMM_MAX_MEM_RANGES], total = 0;
@@ -146,11 +208,10 @@ static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
 		const struct vm_mem_range *r = &p->vcp_memranges[i];
 
 		if (r->vmr_size > VMM_MAX_VM_MEM_SIZE || !r->vmr_size ||
-		    !PAGE_ALIGNED(r->vmr_va) || !PAGE_ALIGNED(r->vmr_size))
+		    !PAGE_ALIGNED(r->vmr_va) || !PAGE_ALIGNED(r->vmr_size) ||
+		    r->vmr_va + r->vmr_size < r->vmr_va)
 			return -EINVAL;
-		if (bvmm_check_vmas(r->vmr_va, r->vmr_size))
-			return -EINVAL;
-		npages[i] = DIV_ROUND_UP(offset_in_page(r->vmr_va) + r->vmr_size, PAGE_SIZE);
+		npages[i] = r->vmr_size >> PAGE_SHIFT;
 		total += npages[i];
 	}
 	if (total > VMM_MAX_VM_MEM_SIZE >> PAGE_SHIFT)
@@ -161,7 +222,7 @@ static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
 		return -ENOMEM;
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
-	vm->pages = kvmalloc_array(max(total, 1ul), sizeof(*vm->pages), GFP_KERNEL_ACCOUNT);
+	vm->pages = kvmalloc_array(total, sizeof(*vm->pages), GFP_KERNEL_ACCOUNT);
 	ret = vm->pages ? account_locked_vm(vm->mm, total, true) : -ENOMEM;
 	if (ret) {		/* no memory, or over RLIMIT_MEMLOCK */
 		bvmm_vm_free(vm);
@@ -169,44 +230,39 @@ static long bvmm_create(struct bvmm_file *f, struct vm_create_params *p)
 	}
 	vm->charged = total;
 
-	/* Pin each range and show the hypervisor a kernel mapping of exactly those pages (the
-	 * offset within the first page kept, so that an unaligned vmr_va is still refused). */
+	/* Pin each range and show the hypervisor a kernel mapping of exactly those pages. */
 	for (i = 0; i < n; i++) {
 		struct vm_mem_range *r = &p->vcp_memranges[i];
 		struct page **pages = vm->pages + vm->npages;
-		unsigned long start = r->vmr_va & PAGE_MASK, done = 0;
+		unsigned long done = 0;
 
 		uva[i] = r->vmr_va;
 		while (done < npages[i]) {
-			/* 512 pages at a time, with a chance to reschedule between them. */
-			ret = pin_user_pages_fast(start + done * PAGE_SIZE,
-						  min(npages[i] - done, 512ul),
-						  FOLL_WRITE | FOLL_LONGTERM, pages + done);
-			if (ret <= 0) {		/* not present, not RAM, or no memory */
-				ret = ret == -ENOMEM || ret == -EINTR ? ret : -EINVAL;
+			ret = bvmm_pin(uva[i] + done * PAGE_SIZE,
+				       min(npages[i] - done, BVMM_PIN_CHUNK), pages + done);
+			if (ret < 0)
 				goto out;
-			}
 			done += ret;
 			vm->npages += ret;
 			cond_resched();
 		}
-		if (!npages[i])
-			continue;	/* an empty range: the hypervisor refuses it */
 		kva[i] = vmap(pages, npages[i], VM_MAP, PAGE_KERNEL);
 		if (!kva[i]) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		r->vmr_va = (uint64_t)(uintptr_t)kva[i] + offset_in_page(uva[i]);
+		r->vmr_va = (uint64_t)(uintptr_t)kva[i];
 	}
 
+	/* The record enters the table under the same lock as the call that makes the id. */
+	mutex_lock(&bvmm_vms_lock);
 	ret = bvmm_call(BVMM_OP_CREATE, p);
 	if (!ret) {
 		vm->term.vtp_vm_id = p->vcp_id;
-		mutex_lock(&f->lock);
-		list_add(&vm->link, &f->vms);
-		mutex_unlock(&f->lock);
+		vm->owner = file;
+		list_add(&vm->link, &bvmm_vms);
 	}
+	mutex_unlock(&bvmm_vms_lock);
 out:
 	for (i = 0; i < n; i++) {
 		if (kva[i]) {
@@ -217,6 +273,21 @@ out:
 	if (ret)
 		bvmm_vm_free(vm);
 	return ret;
+}
+
+/* CREATE's result could not be copied out (unmapped meanwhile): the id is lost, undo. The
+ * parameters on the stack: kernel memory all the same (the hypervisor walks the kernel's
+ * page tables, which map the stack). */
+static void bvmm_create_undo(uint32_t id)
+{
+	struct vm_terminate_params t = { .vtp_vm_id = id };
+	struct bvmm_vm *gone;
+
+	mutex_lock(&bvmm_vms_lock);
+	bvmm_term_locked(&t, &gone);	/* ENOENT: another thread terminated it already */
+	mutex_unlock(&bvmm_vms_lock);
+	if (gone)
+		bvmm_vm_free(gone);
 }
 
 static long bvmm_run(struct vm_run_params *p)
@@ -265,22 +336,22 @@ static long bvmm_info(struct vm_info_params *p)
 	return ret;
 }
 
-static long bvmm_term(struct bvmm_file *f, struct vm_terminate_params *p)
+/* TERM through any file: the VM's pages are unpinned whichever file created it. */
+static long bvmm_term(struct vm_terminate_params *p)
 {
-	long ret = bvmm_call(BVMM_OP_TERM, p);
-	struct bvmm_vm *vm;
+	struct bvmm_vm *gone;
+	long ret;
 
-	if (!ret) {
-		vm = bvmm_vm_take(f, p->vtp_vm_id);
-		if (vm)
-			bvmm_vm_free(vm);
-	}
+	mutex_lock(&bvmm_vms_lock);
+	ret = bvmm_term_locked(p, &gone);
+	mutex_unlock(&bvmm_vms_lock);
+	if (gone)
+		bvmm_vm_free(gone);
 	return ret;
 }
 
 static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct bvmm_file *f = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	size_t size = (cmd >> 16) & 0x1fff;	/* OpenBSD's IOCPARM_LEN */
 	bool out;
@@ -316,7 +387,7 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return PTR_ERR(p);
 	switch (cmd) {
 	case VMM_IOC_CREATE:
-		ret = bvmm_create(f, p);
+		ret = bvmm_create(file, p);
 		break;
 	case VMM_IOC_RUN:
 		ret = bvmm_run(p);
@@ -325,7 +396,7 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = bvmm_info(p);
 		break;
 	case VMM_IOC_TERM:
-		ret = bvmm_term(f, p);
+		ret = bvmm_term(p);
 		break;
 	default:		/* no pointers inside: the operation number is the ioctl's */
 		ret = bvmm_call(cmd & 0xff, p);
@@ -333,13 +404,8 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 	if (!ret && out && copy_to_user(uarg, p, size)) {
 		ret = -EFAULT;
-		if (cmd == VMM_IOC_CREATE) {	/* unmapped meanwhile: the id is lost, undo */
-			struct bvmm_vm *vm;
-
-			vm = bvmm_vm_take(f, ((struct vm_create_params *)p)->vcp_id);
-			if (vm)
-				bvmm_vm_term(vm);
-		}
+		if (cmd == VMM_IOC_CREATE)
+			bvmm_create_undo(((struct vm_create_params *)p)->vcp_id);
 	}
 	kfree(p);
 	return ret;
@@ -347,26 +413,36 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static int bvmm_open(struct inode *inode, struct file *file)
 {
-	struct bvmm_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
-
-	if (!f)
-		return -ENOMEM;
-	mutex_init(&f->lock);
-	INIT_LIST_HEAD(&f->vms);
-	file->private_data = f;
 	return nonseekable_open(inode, file);
 }
 
+/* The last reference is gone: no ioctl of this file runs (see the top). Its VMs go. */
 static int bvmm_release(struct inode *inode, struct file *file)
 {
-	struct bvmm_file *f = file->private_data;
-	struct bvmm_vm *vm, *tmp;
+	struct bvmm_vm *vm, *tmp, *gone;
+	LIST_HEAD(freed);
+	long e;
 
-	list_for_each_entry_safe(vm, tmp, &f->vms, link) {
-		list_del(&vm->link);
-		bvmm_vm_term(vm);
+	mutex_lock(&bvmm_vms_lock);
+	list_for_each_entry_safe(vm, tmp, &bvmm_vms, link) {
+		if (vm->owner != file)
+			continue;
+		e = bvmm_term_locked(&vm->term, &gone);
+		if (gone) {		/* vm itself, out of the table */
+			list_add(&gone->link, &freed);
+			continue;
+		}
+		/* Still exists: its pages must stay pinned. The record stays in the table, so
+		 * that a later TERM through another file still unpins them. */
+		vm->owner = NULL;
+		pr_err("bvmm: TERM of vm %u at close failed (%ld); its %lu pages stay pinned\n",
+		       vm->term.vtp_vm_id, e, vm->npages);
 	}
-	kfree(f);
+	mutex_unlock(&bvmm_vms_lock);
+	list_for_each_entry_safe(vm, tmp, &freed, link) {
+		list_del(&vm->link);
+		bvmm_vm_free(vm);
+	}
 	return 0;
 }
 
@@ -385,63 +461,116 @@ static struct miscdevice bvmm_dev = {
 	.mode = 0600,
 };
 
-/* Only CPUs running under bvmm can make a hypercall (elsewhere vmmcall raises #UD). */
-static void bvmm_cpu_sig(void *ok)
+/* Run on the CPU to be checked: whether it runs under bvmm (the CPUID signature). */
+static void bvmm_check_cpu(void *unused)
 {
 	unsigned int eax, ebx, ecx, edx;
 
 	cpuid(BVMM_CPUID_BASE, &eax, &ebx, &ecx, &edx);
-	if (ebx != BVMM_CPUID_SIG_EBX || ecx != BVMM_CPUID_SIG_ECX || edx != BVMM_CPUID_SIG_EDX)
-		*(bool *)ok = false;
+	if (ebx == BVMM_CPUID_SIG_EBX && ecx == BVMM_CPUID_SIG_ECX && edx == BVMM_CPUID_SIG_EDX)
+		cpumask_set_cpu(smp_processor_id(), &bvmm_cpus);
+	else
+		cpumask_clear_cpu(smp_processor_id(), &bvmm_cpus);
+}
+
+/*
+ * Hotplug, CPUHP_AP_ONLINE_DYN: called on the CPU coming online, before the scheduler puts
+ * user tasks there. A CPU the hypervisor did not virtualize is reported, and the ioctls
+ * answer ENXIO on it (bvmm_call) instead of faulting; it is not refused, since the CPU is
+ * online for the rest of the system either way.
+ */
+static int bvmm_cpu_online(unsigned int cpu)
+{
+	bvmm_check_cpu(NULL);
+	if (!cpumask_test_cpu(cpu, &bvmm_cpus))
+		pr_err("bvmm: CPU %u came online without the bvmm signature at CPUID 0x40000000: it does not run under the hypervisor, /dev/vmm answers ENXIO there\n",
+		       cpu);
+	return 0;
+}
+
+static int bvmm_cpu_offline(unsigned int cpu)
+{
+	cpumask_clear_cpu(cpu, &bvmm_cpus);
+	return 0;
+}
+
+/* Every online CPU must run under bvmm, checked with hotplug held off until the callbacks
+ * are in place (so that no CPU comes online unchecked). 0 or -ENODEV. */
+static int bvmm_check_cpus(void)
+{
+	unsigned int cpu;
+	int ret;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		smp_call_function_single(cpu, bvmm_check_cpu, NULL, 1);
+	if (cpumask_empty(&bvmm_cpus)) {
+		pr_err("bvmm: not running under the bvmm hypervisor (no \"bvmm\" signature at CPUID 0x40000000); no /dev/vmm\n");
+		ret = -ENODEV;
+	} else if (!cpumask_subset(cpu_online_mask, &bvmm_cpus)) {
+		pr_err("bvmm: CPUs %*pbl are online but only %*pbl run under bvmm (the others were not virtualized and would fault on a hypercall); no /dev/vmm\n",
+		       cpumask_pr_args(cpu_online_mask), cpumask_pr_args(&bvmm_cpus));
+		ret = -ENODEV;
+	} else {
+		ret = cpuhp_setup_state_nocalls_cpuslocked(CPUHP_AP_ONLINE_DYN, "bvmm:online",
+							   bvmm_cpu_online, bvmm_cpu_offline);
+		if (ret > 0) {
+			bvmm_hp_state = ret;
+			ret = 0;
+		} else {
+			pr_err("bvmm: no CPU hotplug state (%d); no /dev/vmm\n", ret);
+			ret = ret ? ret : -ENODEV;
+		}
+	}
+	cpus_read_unlock();
+	return ret;
 }
 
 static int __init bvmm_init(void)
 {
 	struct vm_hvinfo_params *h;
-	unsigned int cpu;
-	bool ok = true;
 	long e;
 	int ret;
 
-	bvmm_cpu_sig(&ok);
-	if (!ok) {
-		pr_err("bvmm: not running under the bvmm hypervisor (no \"bvmm\" signature at CPUID 0x40000000); no /dev/vmm\n");
-		return -ENODEV;
-	}
-	cpus_read_lock();
-	for_each_online_cpu(cpu)
-		smp_call_function_single(cpu, bvmm_cpu_sig, &ok, 1);
-	cpus_read_unlock();
-	if (!ok) {
-		pr_err("bvmm: not every online CPU runs under bvmm (it virtualizes the boot CPU only; boot with one CPU); no /dev/vmm\n");
-		return -ENODEV;
-	}
+	ret = bvmm_check_cpus();
+	if (ret)
+		return ret;
 
 	h = kzalloc(sizeof(*h), GFP_KERNEL);
+	ret = -ENOMEM;
 	if (!h)
-		return -ENOMEM;
+		goto fail;
 	e = bvmm_call(BVMM_OP_HVINFO, h);
-	if (e || h->vhi_abi_version != BVMM_ABI_VERSION) {
-		if (e)
-			pr_err("bvmm: HVINFO failed (%ld); no /dev/vmm\n", e);
-		else
-			pr_err("bvmm: hypervisor ABI version %u, this driver speaks %u; no /dev/vmm\n",
-			       h->vhi_abi_version, BVMM_ABI_VERSION);
-		kfree(h);
-		return -ENODEV;
+	ret = -ENODEV;
+	if (e) {
+		pr_err("bvmm: HVINFO failed (%ld); no /dev/vmm\n", e);
+		goto fail;
 	}
-	pr_info("bvmm: ABI version %u, pool %llu KiB (%llu KiB free); /dev/vmm\n",
-		h->vhi_abi_version, h->vhi_pool_size >> 10, h->vhi_pool_free >> 10);
-	kfree(h);
+	if (h->vhi_abi_version != BVMM_ABI_VERSION) {
+		pr_err("bvmm: hypervisor ABI version %u, this driver speaks %u; no /dev/vmm\n",
+		       h->vhi_abi_version, BVMM_ABI_VERSION);
+		goto fail;
+	}
+	pr_info("bvmm: ABI version %u, pool %llu KiB (%llu KiB free), CPUs %*pbl; /dev/vmm\n",
+		h->vhi_abi_version, h->vhi_pool_size >> 10, h->vhi_pool_free >> 10,
+		cpumask_pr_args(&bvmm_cpus));
 	ret = misc_register(&bvmm_dev);
-	if (ret)
+	if (ret) {
 		pr_err("bvmm: misc_register failed (%d)\n", ret);
+		goto fail;
+	}
+	kfree(h);
+	return 0;
+fail:
+	kfree(h);
+	cpuhp_remove_state_nocalls(bvmm_hp_state);
 	return ret;
 }
 
 static void __exit bvmm_exit(void)
 {
 	misc_deregister(&bvmm_dev);
+	cpuhp_remove_state_nocalls(bvmm_hp_state);
 }
 
 module_init(bvmm_init);
