@@ -208,7 +208,8 @@ $(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios
 
 $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/init \
 		tests/scenarios/linux/hvcheck.c control/linux/bvmm.c control/linux/Kbuild \
-		control/linux/shim/stdint.h control/linux/vmmtest.c control/libvmm/vmm_state.h \
+		control/linux/shim/stdint.h control/linux/vmmtest.c control/linux/vmmsmp.c \
+		control/linux/vmmguest.h control/libvmm/vmm_state.h \
 		control/libvmm/vmm_exit.h abi/bvmm.h
 	tests/scenarios/linux/mkinitrd.sh $(B)/linux
 

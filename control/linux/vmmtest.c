@@ -9,8 +9,7 @@
  * Build: gcc -static -nostdlib -ffreestanding -fno-builtin -fno-pic -no-pie -O2
  *        -fno-stack-protector -o vmmtest vmmtest.c
  */
-#include "../libvmm/vmm_state.h"
-#include "../libvmm/vmm_exit.h"
+#include "vmmguest.h"
 
 typedef unsigned long ulong;
 
@@ -179,14 +178,7 @@ static struct vm_create_params cp;
 
 static long create(int fd, void *mem, const char *name)
 {
-	memset(&cp, 0, sizeof cp);
-	cp.vcp_nmemranges = 1;
-	cp.vcp_ncpus = 1;
-	cp.vcp_memranges[0].vmr_gpa = 0;
-	cp.vcp_memranges[0].vmr_va = (uint64_t)(ulong)mem;
-	cp.vcp_memranges[0].vmr_size = MEM_SIZE;
-	for (int i = 0; name[i] && i < VMM_MAX_NAME_LEN - 1; i++)
-		cp.vcp_name[i] = name[i];
+	vmm_create_gpa0(&cp, mem, MEM_SIZE, 1, name);
 	return vmm_ioctl(fd, VMM_IOC_CREATE, &cp);
 }
 
@@ -206,14 +198,6 @@ static struct vm_exit scratch;   /* an exit buffer for RUNs expected to fail */
 static char text[512];
 static ulong ntext;
 
-/* RUN's exit codes are the vendor's (vmm_exit.h): Intel's where CPUID says GenuineIntel. */
-static uint32_t vendor(void)
-{
-	uint32_t a = 0, b, c, d;
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
-	return b == 0x756e6547 ? BVMM_VENDOR_INTEL_VMX : BVMM_VENDOR_AMD_SVM;
-}
-
 static long run_child(int fd, uint32_t id, int *exits, int *pointer_ok)
 {
 	static struct vm_exit ex;
@@ -230,7 +214,7 @@ static long run_child(int fd, uint32_t id, int *exits, int *pointer_ok)
 		rp.vrp_continue = 1;
 		if (++*exits > 100000)
 			return -1000;	/* the guest should be done long before */
-		if (vmm_exit_kind(rp.vrp_exit_reason, vendor()) != VMM_EXIT_KIND_IO)
+		if (vmm_exit_kind(rp.vrp_exit_reason, vmm_cpu_vendor()) != VMM_EXIT_KIND_IO)
 			continue;	/* VM_EXIT_NONE: our timer ticked */
 		if (ex.vei.vei_dir == VEI_DIR_IN)
 			ex.vei.vei_data = ex.vei.vei_port == 0x3fd ? 0x60 : 0xff;

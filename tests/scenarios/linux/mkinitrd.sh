@@ -1,7 +1,7 @@
 #!/bin/sh
-# mkinitrd.sh OUTDIR - builds OUTDIR/hvcheck, OUTDIR/vmmtest, OUTDIR/bvmm.ko (the /dev/vmm
-# module, control/linux/, against the headers of the kernel copied) and OUTDIR/initrd.img
-# (gzip newc cpio), and copies the newest Debian kernel to OUTDIR/vmlinuz.
+# mkinitrd.sh OUTDIR - builds OUTDIR/hvcheck, OUTDIR/vmmtest, OUTDIR/vmmsmp, OUTDIR/bvmm.ko
+# (the /dev/vmm module, control/linux/, against the headers of the kernel copied) and
+# OUTDIR/initrd.img (gzip newc cpio), and copies the newest Debian kernel to OUTDIR/vmlinuz.
 set -eu
 
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -23,20 +23,21 @@ kernel=$(printf '%s\n' /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
 cp "$kernel" "$out/vmlinuz"
 
 # The /dev/vmm module against the headers of exactly that kernel (linux-headers-amd64), and
-# its test program.
+# its test programs.
 ver=${kernel#/boot/vmlinuz-}
 kdir=/usr/src/linux-headers-$ver
 [ -f "$kdir/Makefile" ] || { echo "$0: $kdir missing (install linux-headers-$ver)" >&2; exit 1; }
-# control/linux/Makefile builds both (the module in a copy, so the source tree stays clean).
+# control/linux/Makefile builds them all (the module in a copy, so the source tree stays clean).
 rm -rf "$out/control-linux" "$out/bvmm.ko"
 make -s -C "$top/control/linux" KDIR="$kdir" OUT="$out/control-linux" >"$out/control-linux.log" 2>&1 || {
     cat "$out/control-linux.log" >&2
-    echo "$0: bvmm.ko or vmmtest did not build (log: $out/control-linux.log)" >&2
+    echo "$0: bvmm.ko, vmmtest or vmmsmp did not build (log: $out/control-linux.log)" >&2
     exit 1
 }
 grep -i -E 'warning|error' "$out/control-linux.log" | grep -v 'Skipping BTF' >&2 || true
 strip --strip-debug -o "$out/bvmm.ko" "$out/control-linux/bvmm.ko"
 cp "$out/control-linux/vmmtest" "$out/vmmtest"
+cp "$out/control-linux/vmmsmp" "$out/vmmsmp"
 
 # Stage the initramfs tree.
 root=$(mktemp -d "$out/initrd-root.XXXXXX")
@@ -46,9 +47,10 @@ mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys"
 cp "$bb" "$root/bin/busybox"
 cp "$out/hvcheck" "$root/bin/hvcheck"
 cp "$out/vmmtest" "$root/bin/vmmtest"
+cp "$out/vmmsmp" "$root/bin/vmmsmp"
 cp "$out/bvmm.ko" "$root/bvmm.ko"
 cp "$here/init" "$root/init"
-chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvcheck" "$root/bin/vmmtest"
+chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvcheck" "$root/bin/vmmtest" "$root/bin/vmmsmp"
 chmod 644 "$root/bvmm.ko"
 for a in sh mount cat grep poweroff echo insmod stat; do
     ln -s busybox "$root/bin/$a"
