@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include "bootinfo.h"
+#include "../arch/x86_64/asid.h"
 
 /* What the control guest on a CPU is doing, as far as INIT and SIPI are concerned. */
 enum cpu_run_state {
@@ -27,7 +28,7 @@ struct hv_cpu {
 	uint32_t sipi;                /* SIPI_VALID | vector: a SIPI arrived */
 	/* This CPU's own: */
 	uint32_t nmi_for_guest;       /* an NMI the control guest is owed (not a kick) */
-	uint32_t asid_next, asid_gen; /* SVM: ASIDs handed out since the last flush (svm/vcpu.c) */
+	struct asid_cpu asid;         /* children's TLB tags on this CPU (asid.h) */
 	uint32_t icr_high, ldr, dfr;  /* xAPIC: the control guest's ICR high, LDR and DFR */
 	uint64_t launch_tsc;          /* TSC ticks its launch took, for the log */
 	void *arch;                   /* vendor per-CPU state */

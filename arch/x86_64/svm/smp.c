@@ -74,6 +74,7 @@ void svm_control_init(struct svm_cpu *c)
 	for (;;) {
 		__atomic_store_n(&hc->init_req, 0, __ATOMIC_SEQ_CST);
 		init_state(g);
+		hc->nmi_for_guest = 0;   /* INIT drops a pending NMI; wait-for-SIPI takes none */
 		c->nmi_masked = 0;
 		g->vmcb->c.intercept_misc1 &= ~VMCB_INTERCEPT_IRET;
 		if (bsp) {   /* the boot CPU restarts at the reset vector, no SIPI */
@@ -90,6 +91,7 @@ void svm_control_init(struct svm_cpu *c)
 			park_wait();
 		if (!sipi)
 			continue;   /* another INIT: start over */
+		hc->nmi_for_guest = 0;
 		uint8_t vec = (uint8_t)sipi;
 		real_seg(&g->vmcb->s.cs, (uint16_t)(vec << 8), (uint64_t)vec << 12, 0x9b);
 		g->vmcb->s.rip = 0;

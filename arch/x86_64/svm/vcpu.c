@@ -5,6 +5,7 @@
 #include "svm.h"
 #include "../cpu.h"
 #include "../cpuid.h"
+#include "../asid.h"
 #include "../../../abi/bvmm.h"
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
@@ -15,22 +16,13 @@
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t gprs[GPR_COUNT];
-	uint32_t asid_gen;   /* the generation of its CPU's ASIDs its ASID belongs to */
-	uint32_t npt_gen;    /* the VM's nested-table generation its ASID's entries are from */
-	uint32_t asid_cpu;   /* the CPU its ASID is valid on, or ~0 */
+	struct asid_vcpu tag;   /* its ASID and where it is good (asid.h) */
 };
 _Static_assert(sizeof(struct svm_vcpu) <= VM_ARCH_BYTES, "svm_vcpu fits vcpu->arch");
 
 static struct svm_vcpu *sv(struct vcpu *vc) { return (struct svm_vcpu *)(void *)vc->arch; }
 static struct vmcb *vmcb_of(struct vcpu *vc) { return sv(vc)->vmcb; }
 
-/* ASIDs (APM vol. 2 15.16): 1 is the control guest's on every CPU; children's are handed out
- * per CPU, KVM-style: a vCPU takes a fresh one when it moves to another CPU, when its VM's
- * nested tables lost rights since (vm->npt_gen), or when its CPU ran out and started a new
- * generation with one flush of all ASIDs. Not per VM: two vCPUs of a VM may switch CR3 each
- * on their own, and one ASID shared between them would let one see the other's TLB entries
- * after a migration. */
-#define FIRST_CHILD_ASID 2
 
 /* ---- registers ---- */
 
@@ -144,6 +136,10 @@ static void svm_regs_write(struct vcpu *vc, uint64_t mask, const struct vcpu_reg
 		v->s.dr6 = rs->vrs_drs[VCPU_REGS_DR6];
 		v->s.dr7 = rs->vrs_drs[VCPU_REGS_DR7];
 	}
+	/* New paging state from outside (CR3, CR0/CR4, EFER, reset): the old ASID's entries may
+	 * describe another address space under the same CR3; the next entry takes a fresh one. */
+	if (mask & (VM_RWREGS_CRS | VM_RWREGS_MSRS))
+		s->tag.asid = 0;
 	if (mask & (VM_RWREGS_SREGS | VM_RWREGS_CRS)) {
 		/* CPL is SS.DPL in protected mode, 0 in real mode (APM 15.5.1). */
 		v->s.cpl = (v->s.cr0 & CR0_PE) ? (v->s.ss.attrib >> 5) & 3 : 0;
@@ -203,8 +199,8 @@ static int svm_vcpu_init(struct vm *vm, struct vcpu *vc)
 #endif
 	v->c.iopm_base_pa = svm_host.child_iopm;
 	v->c.msrpm_base_pa = svm_host.child_msrpm;
-	v->c.asid = 0;   /* invalid until its first entry picks one */
-	sv(vc)->asid_cpu = ~0u;
+	v->c.asid = 0;   /* invalid until its first entry picks one (asid.h) */
+	sv(vc)->tag = (struct asid_vcpu){ .cpu = ~0u };
 	v->c.np_enable = VMCB_NP_ENABLE;
 	v->c.n_cr3 = vm->npt.root;
 	/* Physical interrupts stay the host's (INTR intercept); the child's IF masks only
@@ -565,22 +561,17 @@ static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 		wrmsr(MSR_TSC_AUX, c->control_tsc_aux);
 }
 
-/* Before each entry: an ASID whose entries on this CPU are all from the VM's current nested
- * tables (see FIRST_CHILD_ASID). */
+/* Before each entry: an ASID whose entries on this CPU all come from the VM's current
+ * nested tables (APM vol. 2 15.16; the rules in asid.h). */
 static void pick_asid(struct hv_cpu *hc, struct vm *vm, struct svm_vcpu *s)
 {
-	uint32_t gen = __atomic_load_n(&vm->npt_gen, __ATOMIC_SEQ_CST);
-	if (s->asid_cpu == hc->index && s->asid_gen == hc->asid_gen && s->npt_gen == gen)
+	enum asid_action a = asid_pick(&hc->asid, hc->index, svm_host.max_asid, &s->tag,
+				       __atomic_load_n(&vm->npt_gen, __ATOMIC_SEQ_CST));
+	if (a == ASID_KEEP)
 		return;
-	if (hc->asid_next < FIRST_CHILD_ASID || hc->asid_next >= svm_host.max_asid) {
-		hc->asid_gen++;
-		hc->asid_next = FIRST_CHILD_ASID;
-		s->vmcb->c.tlb_control = VMCB_TLB_FLUSH_ALL;   /* ASIDs 2.. are used again */
-	}
-	s->vmcb->c.asid = hc->asid_next++;
-	s->asid_cpu = hc->index;
-	s->asid_gen = hc->asid_gen;
-	s->npt_gen = gen;
+	s->vmcb->c.asid = s->tag.asid;
+	if (a == ASID_NEW_FLUSH_ALL)
+		s->vmcb->c.tlb_control = VMCB_TLB_FLUSH_ALL;
 }
 
 static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)

@@ -412,7 +412,9 @@ int vmx_launch(struct boot_info *bi)
 	log_info("launch: vendor Intel VMX (pin %x proc %x proc2 %x exit %x entry %x), control guest "
 		 "resumes at rip %lx", vmx_host.pin, vmx_host.proc, vmx_host.proc2, vmx_host.exit,
 		 vmx_host.entry, bi->guest.rip);
+	__atomic_store_n(&this_cpu()->run_state, CPU_GUEST, __ATOMIC_SEQ_CST);
 	r = vmx_run_control(cpu, bi);   /* returns only if the first VM entry fails */
+	__atomic_store_n(&this_cpu()->run_state, CPU_OFF, __ATOMIC_SEQ_CST);
 	vmclear(cpu->control.vmcs_pa);
 	vmxoff();
 	write_cr4(read_cr4() & ~CR4_VMXE);
