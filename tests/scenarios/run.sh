@@ -323,7 +323,7 @@ s6() {
 #        fails as a whole, bvmm starts no control image, the firmware boots the next disk,
 #        where s14_smp.efi (no load options) finds no CPU left virtualized.
 s14() {
-	local BOOT_ACCEL=tcg,thread=multi n=${S14_CPUS:-4}
+	local BOOT_ACCEL=${S14_ACCEL:-tcg,thread=multi} n=${S14_CPUS:-4}
 	need s14 "$B/bvmm.efi" "$B/bvmm-test.efi" "$B/scenarios/bin/s14_smp.efi" || return
 	rm -rf "$OUT/s14a" && mkdir -p "$OUT/s14a/esp/EFI/BOOT"
 	cp "$B/bvmm.efi" "$OUT/s14a/esp/EFI/BOOT/BOOTX64.EFI"
@@ -332,10 +332,23 @@ s14() {
 		> "$OUT/s14a/esp/EFI/BOOT/bvmm.conf"
 	boot s14a max "${S14_TIMEOUT:-180}" -smp "$n"
 	judge s14a "DONE s14-smp"
-	hvlog s14a log-guest-running 'launch: control guest running'
-	# Each CPU's read of the pool is a #GP of its own, logged.
-	[ "$(grep -a -c 'bvmm: cpu[0-9]*: warn: control guest access to [0-9a-f]* (hypervisor pool)' "$OUT/s14a/com2.txt")" -ge "$n" ]
-	check s14a/log-pool-access-per-cpu $? "$(grep -a -c 'hypervisor pool' "$OUT/s14a/com2.txt") pool accesses logged, $n expected"
+	local c c1 c2=$OUT/s14a/com2.txt missing
+	grep -a -q "^bvmm: $n CPUs virtualized" "$OUT/s14a/com1.txt"
+	check s14a/cpus-virtualized-told $? "$(grep -a '^bvmm: .*CPU' "$OUT/s14a/com1.txt" | tail -2)"
+	# Each CPU entered guest mode, and its read of the pool was a #GP of its own, logged.
+	missing=
+	for c in $(seq 0 $((n - 1))); do
+		grep -a -q "bvmm: cpu$c: info: launch: control guest running" "$c2" || missing="$missing cpu$c"
+	done
+	[ -z "$missing" ]
+	check s14a/log-guest-running-every-cpu $? "not logged for$missing"
+	missing=
+	for c in $(seq 0 $((n - 1))); do
+		grep -a -q "bvmm: cpu$c: warn: control guest access to [0-9a-f]* (hypervisor pool)" "$c2" ||
+			missing="$missing cpu$c"
+	done
+	[ -z "$missing" ]
+	check s14a/log-pool-access-every-cpu $? "not logged for$missing"
 	! grep -a -q -E 'bvmm: cpu[0-9]*: error' "$OUT/s14a/com2.txt"
 	check s14a/no-hypervisor-errors $? "$(grep -a -E 'bvmm: cpu[0-9]*: error' "$OUT/s14a/com2.txt" | head -3)"
 
@@ -346,11 +359,20 @@ s14() {
 	cp "$B/scenarios/bin/s14_smp.efi" "$OUT/s14b/next/EFI/BOOT/BOOTX64.EFI"
 	boot s14b max "${S14_TIMEOUT:-180}" -smp "$n" -drive file=fat:rw:"$OUT/s14b/next",format=raw,media=disk
 	judge s14b "DONE s14-smp"
-	local c1=$OUT/s14b/com1.txt
+	c1=$OUT/s14b/com1.txt
 	! grep -a -q 'bvmm: config' "$c1" && ! grep -a -q -i 'test= must' "$c1"
 	check s14b/test-key-accepted $? "$(grep -a -i 'test=' "$c1" | head -2)"
-	grep -a -q 'bvmm: launch failed (errno [0-9]*): the firmware continues without bvmm' "$c1"
-	check s14b/launch-failed-and-told $? "no 'launch failed' on the console"
+	grep -a -q "^bvmm: CPU $((n - 1)) failed to launch" "$c1" &&
+		grep -a -q '^bvmm: launch failed.*the firmware continues without bvmm' "$c1"
+	check s14b/launch-failed-and-told $? "$(grep -a '^bvmm: .*\(fail\|launch\)' "$c1" | tail -3)"
+	hvlog s14b log-last-ap-vmrun-refused "bvmm: cpu$((n - 1)): error: first VMRUN failed"
+	# Every CPU that had entered guest mode left it again.
+	missing=
+	for c in $(seq 0 $((n - 2))); do
+		grep -a -q "bvmm: cpu$c: info: launch undone" "$OUT/s14b/com2.txt" || missing="$missing cpu$c"
+	done
+	[ -z "$missing" ]
+	check s14b/log-launch-undone-every-cpu $? "not logged for$missing"
 	! grep -a -q -E 'expecting bvmm on every CPU|bvmm: launch cost' "$c1"
 	check s14b/control-image-not-started $? "$(grep -a -E 'launch cost|expecting' "$c1" | head -2)"
 	[ "$(grep -a -c -E '^PASS cpu[0-9]+/no-bvmm-signature$' "$c1")" = "$n" ]
