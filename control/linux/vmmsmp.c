@@ -11,7 +11,8 @@
  * run and ends the program, so that a deadlock or a lost wake-up is a FAIL line, not a
  * hang.
  *
- * Usage: vmmsmp [-f] [-n stress-cycles]
+ * Usage: vmmsmp [-f] [-n stress-cycles] [-c check,...] [-r repeat]   (-c: only those checks,
+ * named as in checks[] below; -r: each that often, to chase a rare failure)
  * Static (glibc, pthreads): the initramfs runs it as a child of PID 1.
  */
 #define _GNU_SOURCE
@@ -263,8 +264,8 @@ struct vm {
 	uint8_t *mem;
 };
 
-/* 1 MiB of memory with the children in it, and CREATE with ncpus vCPUs through fd. */
-static long vm_create(int fd, struct vm *v, int ncpus, const char *name)
+/* 1 MiB of memory with the children in it, and CREATE with nvcpus vCPUs through fd. */
+static long vm_create(int fd, struct vm *v, int nvcpus, const char *name)
 {
 	struct vm_create_params cp;
 	long e;
@@ -280,7 +281,7 @@ static long vm_create(int fd, struct vm *v, int ncpus, const char *name)
 	memcpy(v->mem + G_OUTLOOP, code_outloop, sizeof code_outloop);
 	memcpy(v->mem + G_SPIN, code_spin, sizeof code_spin);
 	memcpy(v->mem + G_WRITER, code_writer, sizeof code_writer);
-	vmm_create_gpa0(&cp, v->mem, MEM_SIZE, ncpus, name);
+	vmm_create_gpa0(&cp, v->mem, MEM_SIZE, nvcpus, name);
 	e = vmm(fd, VMM_IOC_CREATE, &cp);
 	v->id = e ? 0 : cp.vcp_id;
 	return e;
@@ -343,6 +344,28 @@ static long info_find(int fd, uint32_t id, const char *prefix)
 	return e ? e : found;
 }
 
+/* INFO lists VM id, or with prefix VMs so named: the reason in why. 0 if none is listed. */
+static long listed(int fd, uint32_t id, const char *prefix, char *why, size_t len)
+{
+	long n = info_find(fd, id, prefix);
+
+	if (n < 0)
+		snprintf(why, len, "INFO: errno %ld", -n);
+	else if (n && prefix)
+		snprintf(why, len, "%ld VMs named %s* still exist", n, prefix);
+	else if (n)
+		snprintf(why, len, "INFO still lists vm %u", id);
+	return n;
+}
+
+/* A VM whose vCPU 0 runs SPIN: its RUN stays inside the hypervisor until an interrupt. */
+static long vm_spinning(int fd, struct vm *v, int nvcpus, const char *name)
+{
+	long e = vm_create(fd, v, nvcpus, name);
+
+	return e ? e : vm_reset(fd, v->id, 0, G_SPIN, 0, 0);
+}
+
 /* ---- RUN loops ---- */
 /* Threads inside the RUN ioctl right now, and the most seen. Evidence of RUNs in parallel
  * only where the threads have CPUs of their own: a thread preempted on its way out of the
@@ -361,10 +384,28 @@ static long run_once(int fd, struct vm_run_params *rp)
 	return e;
 }
 
+/* An exit nobody expected, for a FAIL line: where the vCPU was, and for a nested page fault
+ * its kind and the instruction's bytes. */
+static void describe_exit(char *b, size_t len, uint16_t reason, const struct vm_exit *ex)
+{
+	const struct vcpu_reg_state *r = &ex->vrs;
+	int n = snprintf(b, len, "exit reason %#x on CPU %d at CS:RIP %#x:%#llx EAX %#llx", reason,
+			 sched_getcpu(), r->vrs_sregs[VCPU_REGS_CS].vsi_sel,
+			 (unsigned long long)r->vrs_gprs[VCPU_REGS_RIP],
+			 (unsigned long long)r->vrs_gprs[VCPU_REGS_RAX]);
+
+	if (vmm_exit_kind(reason, vendor) != VMM_EXIT_KIND_NPF || n < 0 || (size_t)n >= len)
+		return;
+	n += snprintf(b + n, len - n, ", fault type %u, %u bytes", ex->vee.vee_fault_type,
+		      ex->vee.vee_insn_len);
+	for (int i = 0; i < ex->vee.vee_insn_len && i < 15 && (size_t)n < len; i++)
+		n += snprintf(b + n, len - n, " %02x", ex->vee.vee_insn_bytes[i]);
+}
+
 struct outs {			/* run_outs's answer */
 	long err;		/* 0, RUN's -errno, or 1: a wrong exit (why) */
 	int exits, nones;
-	char why[200];
+	char why[300];
 };
 
 /*
@@ -414,11 +455,15 @@ static void run_outs(int fd, uint32_t id, uint32_t vcpu, uint16_t port, uint32_t
 				 id, vcpu, o->exits, ex.vei.vei_size, ex.vei.vei_data,
 				 ex.vei.vei_port, want, port);
 			return;
-		default:
+		default: {
+			char d[200];
+
+			describe_exit(d, sizeof d, rp.vrp_exit_reason, &ex);
 			o->err = 1;
-			snprintf(o->why, sizeof o->why, "vm %u vcpu %u: exit reason %#x after %d exits",
-				 id, vcpu, rp.vrp_exit_reason, o->exits);
+			snprintf(o->why, sizeof o->why, "vm %u vcpu %u: %s after %d I/O exits", id,
+				 vcpu, d, o->exits);
 			return;
+		}
 		}
 	}
 }
@@ -641,7 +686,12 @@ static void *spinner(void *arg)
 			w->nones++;
 			continue;
 		}
-		fail_once(w, 1, "the spinning child exited with reason %#x", rp.vrp_exit_reason);
+		{
+			char d[200];
+
+			describe_exit(d, sizeof d, rp.vrp_exit_reason, &ex);
+			fail_once(w, 1, "the spinning child: %s", d);
+		}
 	}
 	w->t_end = now();
 	w->done = 1;
@@ -676,9 +726,7 @@ static void check_busy(void)
 	memset(&w, 0, sizeof w);
 	w.fd = mainfd;
 	w.cpu = cpu_at(1);
-	e = vm_create(mainfd, &w.vm, 1, "smp-busy");
-	if (!e)
-		e = vm_reset(mainfd, w.vm.id, 0, G_SPIN, 0, 0);
+	e = vm_spinning(mainfd, &w.vm, 1, "smp-busy");
 	if (e) {
 		snprintf(why, sizeof why, "CREATE/RESETCPU: errno %ld", -e);
 		for (int k = 0; k < 5; k++)
@@ -771,9 +819,7 @@ static void check_term_running(void)
 		memset(&w, 0, sizeof w);
 		w.fd = mainfd;
 		w.cpu = cpu_at(1);
-		e = vm_create(mainfd, &w.vm, 1, "smp-term-running");
-		if (!e)
-			e = vm_reset(mainfd, w.vm.id, 0, G_SPIN, 0, 0);
+		e = vm_spinning(mainfd, &w.vm, 1, "smp-term-running");
 		if (e) {
 			snprintf(why, sizeof why, "CREATE/RESETCPU: errno %ld", -e), err = e;
 			break;
@@ -791,8 +837,8 @@ static void check_term_running(void)
 		else if (w.err != -ENOENT)
 			snprintf(why, sizeof why, "the interrupted RUN: errno %ld, expected ENOENT (%.200s)",
 				 -w.err, w.why), err = 1;
-		else if ((e = info_find(mainfd, w.vm.id, NULL)))
-			snprintf(why, sizeof why, "INFO still lists it (or errno %ld)", -e), err = 1;
+		else if (listed(mainfd, w.vm.id, NULL, why, sizeof why))
+			err = 1;
 		if (!w.done)
 			w.stop = 1;	/* the watchdog ends the program if it never returns */
 		pthread_join(w.t, NULL);
@@ -844,6 +890,7 @@ static void check_mprotect_other(void)
 	volatile uint32_t *data;
 	uint32_t c0, c1 = 0, c2;
 	const struct vm_exit *ex = &w.ex;
+	char d[200];
 	double end;
 
 	checking = "mprotect-while-writing";
@@ -853,9 +900,7 @@ static void check_mprotect_other(void)
 	w.fd = mainfd;
 	w.cpu = cpu_at(1);
 	pin(cpu_at(0));
-	e = vm_create(mainfd, &w.vm, 2, "smp-mprotect");
-	if (!e)
-		e = vm_reset(mainfd, w.vm.id, 0, G_SPIN, 0, 0);
+	e = vm_spinning(mainfd, &w.vm, 2, "smp-mprotect");
 	if (!e)
 		e = vm_reset(mainfd, w.vm.id, 1, G_WRITER, 0, 0);
 	if (e) {
@@ -892,6 +937,7 @@ static void check_mprotect_other(void)
 	while (!err && !w.done && now() < end)
 		pause_ms(1);
 	c2 = *data;
+	describe_exit(d, sizeof d, w.exit_reason, ex);
 	if (err)
 		;
 	else if (!w.done)
@@ -901,8 +947,8 @@ static void check_mprotect_other(void)
 		snprintf(why, sizeof why, "%s", w.why), err = 1;
 	else if (vmm_exit_kind(w.exit_reason, vendor) != VMM_EXIT_KIND_NPF ||
 		 ex->vee.vee_fault_type != VEE_FAULT_PROTECT)
-		snprintf(why, sizeof why, "the writer's exit: reason %#x fault type %u, expected a nested page fault with VEE_FAULT_PROTECT",
-			 w.exit_reason, ex->vee.vee_fault_type), err = 1;
+		snprintf(why, sizeof why, "the writer's %s; expected a nested page fault with VEE_FAULT_PROTECT",
+			 d), err = 1;
 	else if (c2 != c1)
 		snprintf(why, sizeof why, "writes landed after MPROTECT_EPT returned: %#x then, %#x now",
 			 c1, c2), err = 1;
@@ -934,9 +980,7 @@ static void check_release_running(void)
 	w.fd = open("/dev/vmm", O_RDWR);
 	w.cpu = cpu_at(1);
 	pin(cpu_at(0));
-	e = w.fd < 0 ? -errno : vm_create(w.fd, &w.vm, 1, "smp-release");
-	if (!e)
-		e = vm_reset(w.fd, w.vm.id, 0, G_SPIN, 0, 0);
+	e = w.fd < 0 ? -errno : vm_spinning(w.fd, &w.vm, 1, "smp-release");
 	if (e) {
 		snprintf(why, sizeof why, "open/CREATE/RESETCPU: errno %ld", -e);
 		result(0, checking, why);
@@ -957,9 +1001,8 @@ static void check_release_running(void)
 	if (w.err != -EBADF)
 		snprintf(why, sizeof why, "the RUN loop ended with errno %ld, expected EBADF", -w.err),
 			err = 1;
-	else if ((e = info_find(mainfd, w.vm.id, NULL)))
-		snprintf(why, sizeof why, "INFO still lists the VM after the close (or errno %ld)", -e),
-			err = 1;
+	else if (listed(mainfd, w.vm.id, NULL, why, sizeof why))
+		err = 1;
 	else if (vmlck_kib() != base)
 		snprintf(why, sizeof why, "VmLck %ld KiB after the close, %ld before", vmlck_kib(), base),
 			err = 1;
@@ -1001,9 +1044,7 @@ static void child_of_cross_process(int out, int cpu)
 	memset(&w, 0, sizeof w);
 	w.cpu = cpu;
 	w.fd = open("/dev/vmm", O_RDWR);
-	msg[0] = w.fd < 0 ? -errno : vm_create(w.fd, &w.vm, 1, "smp-other-process");
-	if (!msg[0])
-		msg[0] = vm_reset(w.fd, w.vm.id, 0, G_SPIN, 0, 0);
+	msg[0] = w.fd < 0 ? -errno : vm_spinning(w.fd, &w.vm, 1, "smp-other-process");
 	msg[1] = w.vm.id;
 	if (write(out, msg, 2 * sizeof *msg) != 2 * sizeof *msg || msg[0])
 		_exit(1);
@@ -1132,8 +1173,8 @@ static void check_create_term_race(void)
 	if (!err && vmlck_kib() != base)
 		snprintf(why, sizeof why, "VmLck %ld KiB after %d CREATE/TERM races, %ld before: pages left pinned",
 			 vmlck_kib(), n, base), err = 1;
-	if (!err && (e = info_find(mainfd, 0, "smp-race")))
-		snprintf(why, sizeof why, "%ld smp-race VMs left (or errno)", e), err = 1;
+	if (!err && listed(mainfd, 0, "smp-race", why, sizeof why))
+		err = 1;
 	say("vmmsmp: create-term-race: %d VMs, %ld terminated by the other thread", n, (long)race_kills);
 	result(!err, checking, why);
 	vm_unmap(&v);
@@ -1188,7 +1229,7 @@ static void check_stress(void)
 {
 	struct worker w[4];
 	char why[300] = "";
-	long base = vmlck_kib(), err, e;
+	long base = vmlck_kib(), err;
 	double t0 = now();
 	int cycles = 0;
 
@@ -1206,8 +1247,8 @@ static void check_stress(void)
 	if (!err && vmlck_kib() != base)
 		snprintf(why, sizeof why, "VmLck %ld KiB after, %ld before: pages left pinned",
 			 vmlck_kib(), base), err = 1;
-	if (!err && (e = info_find(mainfd, 0, "smp-stress")))
-		snprintf(why, sizeof why, "%ld smp-stress VMs left (or errno)", e), err = 1;
+	if (!err && listed(mainfd, 0, "smp-stress", why, sizeof why))
+		err = 1;
 	result(!err, checking, why);
 }
 
@@ -1274,7 +1315,7 @@ static void check_hotplug(void)
 	} else {
 		run_outs(mainfd, v.id, 0, 0x800, 0, 200, WAIT_S, &o);
 		if ((err = o.err))
-			snprintf(why, sizeof why, "on CPU %d: %s", cpu, o.why);
+			snprintf(why, sizeof why, "on CPU %d: %.250s", cpu, o.why);
 		else if (sched_getcpu() != cpu)
 			snprintf(why, sizeof why, "the thread left CPU %d", cpu), err = 1;
 	}
@@ -1283,6 +1324,40 @@ static void check_hotplug(void)
 	vm_unmap(&v);
 	result(!err, "hotplug-vm", why);
 	unpin();
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} checks[] = {
+	{ "vm-per-cpu", check_vm_per_cpu },
+	{ "vm-4-vcpus", check_vcpus },
+	{ "busy", check_busy },
+	{ "term-running", check_term_running },
+	{ "mprotect-while-writing", check_mprotect_other },
+	{ "release-while-running", check_release_running },
+	{ "term-from-other-process", check_other_process },
+	{ "create-term-race", check_create_term_race },
+	{ "stress", check_stress },
+	{ "hotplug", check_hotplug },
+};
+static const char *only;	/* -c: a comma-separated list of the checks to run */
+static int repeat = 1;		/* -r: how often */
+
+static int wanted(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!only)
+		return 1;
+	for (const char *p = only; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && !strncmp(p, name, n))
+			return 1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1296,6 +1371,10 @@ int main(int argc, char **argv)
 			force = 1;
 		else if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			stress_cycles = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
+			repeat = atoi(argv[++i]);
 	}
 	if (sched_getaffinity(0, sizeof all_cpus, &all_cpus)) {
 		say("FAIL smp-cpus: sched_getaffinity: errno %d", errno);
@@ -1313,31 +1392,24 @@ int main(int argc, char **argv)
 	    vendor == BVMM_VENDOR_INTEL_VMX ? "Intel VMX" : "AMD SVM", stress_cycles,
 	    force ? ", two-CPU checks forced" : "");
 
-	check_hvcheck();
+	if (wanted("hvcheck"))
+		check_hvcheck();
 	mainfd = open("/dev/vmm", O_RDWR);
 	result(mainfd >= 0, "open", "cannot open /dev/vmm");
 	if (mainfd < 0)
 		goto out;
 	pthread_create(&wd, NULL, watchdog, NULL);
 
-	check_vm_per_cpu();
-	check_vcpus();
-	check_busy();
-	check_term_running();
-	check_mprotect_other();
-	check_release_running();
-	check_other_process();
-	check_create_term_race();
-	check_stress();
-	check_hotplug();
+	for (int r = 0; r < repeat; r++)
+		for (unsigned i = 0; i < sizeof checks / sizeof checks[0]; i++)
+			if (wanted(checks[i].name))
+				checks[i].fn();
 
 	checking = "end";
 	{
-		long left = info_find(mainfd, 0, "smp-");
 		char why[100];
 
-		snprintf(why, sizeof why, "%ld VMs named smp-* still exist (or errno)", left);
-		result(!left, "no-vms-left", why);
+		result(!listed(mainfd, 0, "smp-", why, sizeof why), "no-vms-left", why);
 	}
 	close(mainfd);
 out:
