@@ -7,8 +7,8 @@
 #include "lock.h"
 #include "percpu.h"
 #include "../abi/bvmm.h"
-#include "../arch/x86_64/apic.h"
 #include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/ipi.h"
 #include "../arch/x86_64/lapic.h"
 #include "../arch/x86_64/launch.h"
 
@@ -21,7 +21,7 @@ struct spinlock hv_lock;
 void cpu_kick(struct hv_cpu *c)
 {
 	__atomic_fetch_add(&c->kicks, 1, __ATOMIC_SEQ_CST);
-	lapic_send(c->apic_id, ICR_NMI_LOW);
+	lapic_send(ipi_cpus[c->index].apic_id, ICR_NMI_LOW);
 }
 
 typedef void (*abort_fn)(struct boot_cpu_state *st, uint64_t err) __attribute__((noreturn));
@@ -39,9 +39,10 @@ void hv_main(struct boot_info *bi)
 		((abort_fn)bi->abort_rip)(&bi->guest, BVMM_EINVAL);
 	}
 	hv_ncpus = bi->ncpus;
-	for (unsigned i = 0; i < hv_ncpus; i++)
-		hv_cpus[i] = (struct hv_cpu){ .index = i, .apic_id = bi->apic_id[i],
-					      .dfr = XAPIC_DFR_FLAT, .run_state = CPU_OFF };
+	for (unsigned i = 0; i < hv_ncpus; i++) {
+		hv_cpus[i] = (struct hv_cpu){ .index = i, .run_state = CPU_OFF };
+		ipi_cpus[i] = (struct apic_cpu){ .apic_id = bi->apic_id[i], .dfr = XAPIC_DFR_FLAT };
+	}
 	pool_init(bi->pool_base, bi->pool_size, bi->pool_used);
 	/* pvclock's scale needs 1 MHz <= rate < 4.29 GHz (hv/vm.c pvclock_scale). */
 	if (bi->tsc_hz < 1000000 || bi->tsc_hz > 0xffffffffull) {
@@ -54,7 +55,7 @@ void hv_main(struct boot_info *bi)
 		 "boot info), free %lu KiB", bi->pool_base, bi->pool_base + bi->pool_size - 1,
 		 bi->pool_size >> 10, bi->pool_used >> 10, bi->host_tables, pool_free_bytes() >> 10);
 
-	log_info("launch: %u CPUs, this one (APIC %u) first", hv_ncpus, hv_cpus[bi->boot_cpu].apic_id);
+	log_info("launch: %u CPUs, this one (APIC %u) first", hv_ncpus, ipi_cpus[bi->boot_cpu].apic_id);
 	int err = arch_launch(bi);
 
 	log_err("launch failed (errno %d): resuming the firmware without the hypervisor", err);

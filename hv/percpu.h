@@ -18,8 +18,7 @@ enum cpu_run_state {
 };
 
 struct hv_cpu {
-	uint32_t index;
-	uint32_t apic_id;             /* from the firmware (MP services) */
+	uint32_t index;               /* its APIC ID, LDR, DFR: ipi_cpus[index] (ipi.h) */
 	uint32_t run_state;           /* enum cpu_run_state; atomic */
 	/* Written by other CPUs (atomics), read by this one when an NMI brings it into host
 	 * mode: */
@@ -29,8 +28,7 @@ struct hv_cpu {
 	/* This CPU's own: */
 	uint32_t nmi_for_guest;       /* an NMI the control guest is owed (not a kick) */
 	struct asid_cpu asid;         /* children's TLB tags on this CPU (asid.h) */
-	uint32_t icr_high, ldr, dfr;  /* xAPIC: the control guest's ICR high, LDR and DFR */
-	uint64_t launch_tsc;          /* TSC ticks its launch took, for the log */
+	uint32_t icr_high;            /* xAPIC: the ICR high the control guest last wrote */
 	void *arch;                   /* vendor per-CPU state */
 };
 #define SIPI_VALID 0x100u

@@ -14,6 +14,8 @@
 #include "../../hv/log.h"
 #include "../../hv/percpu.h"
 
+struct apic_cpu ipi_cpus[HV_MAX_CPUS];
+
 static void send_init(struct hv_cpu *t, int self)
 {
 	__atomic_store_n(&t->sipi, 0, __ATOMIC_SEQ_CST);   /* SIPIs count from this INIT on */
@@ -35,12 +37,9 @@ static void send_sipi(struct hv_cpu *t, uint8_t vector, int self)
 
 int ipi_control_icr(int x2apic, uint64_t icr)
 {
-	struct apic_cpu cpus[HV_MAX_CPUS];
 	struct icr_req r;
 	unsigned self = cpu_index();
-	for (unsigned i = 0; i < hv_ncpus; i++)
-		cpus[i] = (struct apic_cpu){ hv_cpus[i].apic_id, hv_cpus[i].ldr, hv_cpus[i].dfr };
-	icr_decode(icr, x2apic, self, cpus, hv_ncpus, &r);
+	icr_decode(icr, x2apic, self, ipi_cpus, hv_ncpus, &r);
 	switch (r.kind) {
 	case ICR_OTHER:
 		lapic_replay(x2apic, icr);
@@ -61,12 +60,12 @@ int ipi_control_icr(int x2apic, uint64_t icr)
 		if (__atomic_load_n(&t->run_state, __ATOMIC_SEQ_CST) == CPU_OFF) {
 			if (hv.sealed) {
 				log_warn("%s to cpu%u (APIC %u), which bvmm does not run: dropped",
-					 r.kind == ICR_INIT ? "INIT" : "SIPI", i, t->apic_id);
+					 r.kind == ICR_INIT ? "INIT" : "SIPI", i, ipi_cpus[i].apic_id);
 				continue;
 			}
 			/* Physical destination, no shorthand: only this CPU. */
 			uint64_t low = icr & ~(ICR_SH_MASK | ICR_DEST_LOGICAL) & 0xffffffffull;
-			lapic_send(t->apic_id, (uint32_t)low);
+			lapic_send(ipi_cpus[i].apic_id, (uint32_t)low);
 			continue;
 		}
 		log_debug("%s to cpu%u emulated", r.kind == ICR_INIT ? "INIT" : "SIPI", i);
@@ -97,10 +96,10 @@ int ipi_control_xapic_write(uint64_t offset, uint64_t val, unsigned size)
 	case APIC_REG_ICR_LO:
 		return ipi_control_icr(0, v | (uint64_t)c->icr_high << 32);
 	case APIC_REG_LDR:
-		c->ldr = v;
+		ipi_cpus[c->index].ldr = v;
 		break;
 	case APIC_REG_DFR:
-		c->dfr = v;
+		ipi_cpus[c->index].dfr = v;
 		break;
 	}
 	*(volatile uint32_t *)(uintptr_t)(base + offset) = v;

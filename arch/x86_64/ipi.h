@@ -3,6 +3,12 @@
 #define ARCH_IPI_H
 
 #include <stdint.h>
+#include "apic.h"
+#include "../../hv/bootinfo.h"
+
+/* Every CPU as the ICR decoder sees it (apic.h), kept up to date as the control guest writes
+ * LDR and DFR, so that an ICR write decodes against it in place. */
+extern struct apic_cpu ipi_cpus[HV_MAX_CPUS];
 
 /* A write of the control guest on this CPU to its ICR: x2apic, the WRMSR 0x830 value; xAPIC,
  * the low word with the ICR high it wrote before (hv_cpu.icr_high) in bits 63:32. INIT and

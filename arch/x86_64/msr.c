@@ -12,7 +12,7 @@ struct msr_range { uint32_t first, last; uint8_t access; };
 static const struct msr_range control_msrs[] = {
 	{ 0x00000000, 0x00000001, MSR_READ },  /* P5 machine-check address/type */
 	{ 0x00000010, 0x00000010, MSR_READ },  /* TSC: a write would move the hypervisor's clock */
-	{ 0x0000001b, 0x0000001b, MSR_EMUL },  /* APIC_BASE: never onto the pool */
+	{ 0x0000001b, 0x0000001b, MSR_EMUL },  /* APIC_BASE: the window may not move */
 	{ 0x0000002a, 0x0000002a, MSR_READ },  /* EBL_CR_POWERON */
 	{ 0x00000035, 0x00000035, MSR_READ },  /* core/thread count */
 	{ 0x0000003a, 0x0000003a, MSR_EMUL },  /* FEATURE_CONTROL: locked, VMX off (Intel) */
@@ -121,7 +121,6 @@ int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val)
 
 #ifndef BVMM_HOST_TEST
 #include "../../hv/panic.h"
-#include "../../hv/pool.h"
 
 #define MSR_APIC_BASE 0x1bu
 
@@ -150,11 +149,10 @@ int msr_control_wrmsr(uint32_t msr, uint64_t val)
 	case MSR_EMUL:
 		if (msr != MSR_APIC_BASE)
 			return 1;
-		/* The xAPIC window may not move: its ICR is judged where it is (ipi.c), and at the
-		 * pool its accesses would go to APIC registers instead of the hypervisor's memory.
-		 * The CPU judges the rest (enable, x2APIC mode). */
-		if (rdmsr_safe(msr, &old) || ((old ^ val) & 0x000ffffffffff000ull) ||
-		    pool_overlaps(val & 0x000ffffffffff000ull, 4096))
+		/* The xAPIC window may not move: its ICR is judged where it is (ipi.c), and
+		 * elsewhere (on the pool, say) its page would decode APIC registers. It was not on
+		 * the pool at launch, so it never is. The CPU judges the rest (enable, x2APIC). */
+		if (rdmsr_safe(msr, &old) || ((old ^ val) & 0x000ffffffffff000ull))
 			return -1;
 		return wrmsr_safe(msr, val);
 	default:

@@ -21,12 +21,11 @@ enum msr_access msr_control_access(uint32_t msr);
 void msr_control_ranges(void (*fn)(uint32_t first, uint32_t last, enum msr_access a, void *arg),
 			void *arg);
 
-/* For MSR_CHECK: may the control guest change `msr` from `old` to `val`? (APIC_BASE is the
- * backend's: it depends on where the pool is.) */
+/* For MSR_CHECK: may the control guest change `msr` from `old` to `val`? */
 int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val);
 
 /* RDMSR/WRMSR of the control guest for what the allowlist settles by itself (passed,
- * read-only, filtered, denied; APIC_BASE's pool check): 0 done, -1 for #GP, 1 if the MSR is
+ * read-only, filtered, denied; APIC_BASE's fixed window): 0 done, -1 for #GP, 1 if the MSR is
  * one the backend emulates (EFER, its virtualization MSRs). Host mode only. */
 int msr_control_rdmsr(uint32_t msr, uint64_t *val);
 int msr_control_wrmsr(uint32_t msr, uint64_t val);

@@ -143,14 +143,19 @@ int pcicfg_ecam_store(const uint8_t *insn, unsigned n, int mode, uint64_t gpa,
 	if (decode_store(insn, n, mode, &si))
 		return -1;
 	uint64_t val = si.src_gpr < 0 ? si.imm : gpr(ctx, (unsigned)si.src_gpr) >> (si.src_high8 ? 8 : 0);
-	if (si.size == 8 && !(gpa & 7)) {   /* two dword writes, as a chipset splits them */
+	*len = si.len;
+	return pcicfg_ecam_store_value(gpa, val, si.size);
+}
+
+int pcicfg_ecam_store_value(uint64_t gpa, uint64_t val, unsigned size)
+{
+	if (size == 8 && !(gpa & 7)) {   /* two dword writes, as a chipset splits them */
 		pcicfg_ecam_write(gpa, 4, (uint32_t)val);
 		pcicfg_ecam_write(gpa + 4, 4, (uint32_t)(val >> 32));
-	} else if (si.size < 8 && (gpa & 3) + si.size <= 4) {
-		pcicfg_ecam_write(gpa, si.size, (uint32_t)val);
+	} else if (size < 8 && (gpa & 3) + size <= 4) {
+		pcicfg_ecam_write(gpa, size, (uint32_t)val);
 	} else {
-		log_info("control guest ECAM write at %lx (%u bytes) across registers: dropped", gpa, si.size);
+		log_info("control guest ECAM write at %lx (%u bytes) across registers: dropped", gpa, size);
 	}
-	*len = si.len;
 	return 0;
 }

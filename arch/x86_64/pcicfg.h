@@ -21,5 +21,8 @@ void pcicfg_ecam_write(uint64_t gpa, unsigned size, uint32_t val);
  * emulates (the caller injects #GP). */
 int pcicfg_ecam_store(const uint8_t *insn, unsigned n, int mode, uint64_t gpa,
 		      uint64_t (*gpr)(void *ctx, unsigned vrs), void *ctx, unsigned *len);
+/* The same, once the store is decoded: `size` bytes of `val` at gpa. Always 0 (a store across
+ * registers is dropped). */
+int pcicfg_ecam_store_value(uint64_t gpa, uint64_t val, unsigned size);
 
 #endif

@@ -195,26 +195,12 @@ static void exit_cr_write(struct svm_guest *g, unsigned crn)
 	svm_skip_to(v, v->s.rip + len);
 }
 
-static uint64_t control_gpr_cb(void *ctx, unsigned vrs) { return control_gpr(ctx, vrs); }
-
-/* A store into the write-protected ECAM window: decoded, judged and replayed (pcicfg.c).
- * 0, or -1 if the instruction is not a store bvmm emulates. */
-static int exit_ecam_write(struct svm_guest *g, uint64_t gpa)
-{
-	struct vmcb *v = g->vmcb;
-	uint8_t b[15];
-	unsigned len;
-	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
-	int mode = cs_l ? 64 : (v->s.cs.attrib & VMCB_ATTR_DB) ? 32 : 16;
-	unsigned n = control_fetch(v, cs_l, b);
-	if (v->s.cpl || pcicfg_ecam_store(b, n, mode, gpa, control_gpr_cb, g, &len))
-		return -1;
-	svm_skip_to(v, v->s.rip + len);
-	return 0;
-}
-
-/* A store into the write-protected xAPIC page (ipi.c judges it). 0, or -1 for #GP. */
-static int exit_apic_write(struct svm_guest *g, uint64_t gpa)
+/* A store of the control guest into a write-protected page (the ECAM window, the xAPIC
+ * page): decoded from its memory (no decode assists under QEMU), handed to `sink` (pcicfg.c,
+ * ipi.c judge and replay it), then completed. 0, or -1 for #GP (not a store bvmm emulates,
+ * CPL > 0, or refused by the sink). */
+static int control_store(struct svm_guest *g, uint64_t gpa,
+			 int (*sink)(uint64_t gpa, uint64_t val, unsigned size))
 {
 	struct vmcb *v = g->vmcb;
 	uint8_t b[15];
@@ -226,26 +212,31 @@ static int exit_apic_write(struct svm_guest *g, uint64_t gpa)
 		return -1;
 	uint64_t val = si.src_gpr < 0 ? si.imm
 				      : control_gpr(g, (unsigned)si.src_gpr) >> (si.src_high8 ? 8 : 0);
-	if (ipi_control_xapic_write(gpa & 0xfff, val, si.size))
+	if (sink(gpa, val, si.size))
 		return -1;
 	svm_skip_to(v, v->s.rip + si.len);
 	return 0;
+}
+
+static int apic_sink(uint64_t gpa, uint64_t val, unsigned size)
+{
+	return ipi_control_xapic_write(gpa & 0xfff, val, size);
 }
 
 static void exit_npf(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	uint64_t gpa = v->c.exitinfo2;
-	if ((v->c.exitinfo1 & VMCB_NPF_WRITE) && !(v->c.exitinfo1 & VMCB_NPF_TABLE_WALK) &&
-	    !(v->c.exitintinfo & VMCB_EVENT_VALID) && (gpa & ~0xfffull) == svm_host.apic_page) {
-		if (exit_apic_write(g, gpa))
+	/* A store of the instruction itself (not a page-table walk, bit 33; not an event's
+	 * delivery, EXITINTINFO) into the xAPIC page or ECAM is emulated. */
+	int store = (v->c.exitinfo1 & VMCB_NPF_WRITE) && !(v->c.exitinfo1 & VMCB_NPF_TABLE_WALK) &&
+		    !(v->c.exitintinfo & VMCB_EVENT_VALID);
+	if (store && (gpa & ~0xfffull) == svm_host.apic_page) {
+		if (control_store(g, gpa, apic_sink))
 			svm_inject_exception(v, EXC_GP, 1, 0);
 		return;
 	}
-	/* A store of the instruction itself (not a page-table walk, bit 33; not an event's
-	 * delivery, EXITINTINFO) into ECAM is emulated. */
-	if ((v->c.exitinfo1 & VMCB_NPF_WRITE) && !(v->c.exitinfo1 & VMCB_NPF_TABLE_WALK) &&
-	    !(v->c.exitintinfo & VMCB_EVENT_VALID) && pcicfg_in_ecam(gpa) && !exit_ecam_write(g, gpa))
+	if (store && pcicfg_in_ecam(gpa) && !control_store(g, gpa, pcicfg_ecam_store_value))
 		return;
 	log_warn("control guest %s %lx (%s) at rip %lx: #GP(0) injected",
 		 (v->c.exitinfo1 & VMCB_NPF_WRITE) ? "write to" : "access to", gpa,
@@ -287,10 +278,9 @@ static void __attribute__((noreturn)) exit_shutdown(struct svm_guest *g)
 
 /* The NMI the control guest is owed (hv_nmi), when it can take one: not while the previous
  * one's handler runs (until its IRET, intercepted for that) and not over another event. */
-static void deliver_nmi(struct svm_cpu *c, struct vmcb *v)
+static void deliver_nmi(struct svm_cpu *c, struct hv_cpu *hc, struct vmcb *v)
 {
-	struct hv_cpu *hc = this_cpu();
-	if (!hc->nmi_for_guest || c->nmi_masked || (v->c.eventinj & VMCB_EVENT_VALID))
+	if (c->nmi_masked || (v->c.eventinj & VMCB_EVENT_VALID))
 		return;
 	hc->nmi_for_guest = 0;
 	c->nmi_masked = 1;
@@ -412,9 +402,15 @@ int svm_run_control(struct svm_cpu *c)
 	v->c.tlb_control = 0;
 	for (;;) {
 		control_exit(c);
-		if (__atomic_load_n(&hc->init_req, __ATOMIC_ACQUIRE))
-			svm_control_init(c);   /* an INIT from another CPU (apic.c): park for a SIPI */
-		deliver_nmi(c, v);
+		/* Requests for this CPU (rare): an INIT from another CPU (ipi.c), after which it
+		 * parks for a SIPI; an NMI the control guest is owed (hv_nmi). */
+		if (__builtin_expect(__atomic_load_n(&hc->init_req, __ATOMIC_ACQUIRE) |
+				     hc->nmi_for_guest, 0)) {
+			if (hc->init_req)
+				svm_control_init(c);
+			if (hc->nmi_for_guest)
+				deliver_nmi(c, hc, v);
+		}
 		svm_world_switch((uint64_t)v, g->gprs, c->host_save);
 		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {

@@ -236,8 +236,7 @@ static int alloc_host_pages(void)
 /* Virtualize this CPU: capture the firmware's FS/GS/TR/LDTR and syscall MSRs into its
  * control-guest VMCB, load the host descriptor tables, and enter the control guest with the
  * state captured at the launch instant. Returns only if the first VMRUN fails. */
-static int launch_this(const struct boot_info *bi, const struct boot_cpu_state *st, unsigned i,
-		       int refuse)
+static int launch_this(const struct boot_cpu_state *st, unsigned i, int refuse)
 {
 	struct svm_cpu *c = &svm_cpus[i];
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
@@ -254,7 +253,6 @@ static int launch_this(const struct boot_info *bi, const struct boot_cpu_state *
 #else
 	(void)refuse;
 #endif
-	(void)bi;
 	/* Host mode runs with IF = 1 and GIF = 0 (PLATFORM.md: QEMU masks guest interrupts
 	 * with the host IF seen at VMRUN). */
 	__asm__ volatile("clgi; sti");
@@ -273,12 +271,12 @@ int svm_launch(struct boot_info *bi)
 	vendor = &svm_vendor_ops;
 	log_info("launch: vendor AMD SVM (NRIP save %s, %u ASIDs), control guest resumes at rip %lx",
 		 svm_host.nrips ? "yes" : "no", svm_host.max_asid, bi->guest.rip);
-	return launch_this(bi, &bi->guest, bi->boot_cpu, !!(bi->test_flags & BOOT_TEST_VMRUN_FAIL));
+	return launch_this(&bi->guest, bi->boot_cpu, !!(bi->test_flags & BOOT_TEST_VMRUN_FAIL));
 }
 
 int svm_launch_ap(struct boot_info *bi, unsigned i)
 {
 	int last = i + 1 == bi->ncpus || (i + 2 == bi->ncpus && bi->boot_cpu == i + 1);
-	return launch_this(bi, &bi->ap_state[i], i,
+	return launch_this(&bi->ap_state[i], i,
 			   last && (bi->test_flags & BOOT_TEST_AP_LAUNCH_FAIL));
 }

@@ -566,7 +566,7 @@ static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 static void pick_asid(struct hv_cpu *hc, struct vm *vm, struct svm_vcpu *s)
 {
 	enum asid_action a = asid_pick(&hc->asid, hc->index, svm_host.max_asid, &s->tag,
-				       __atomic_load_n(&vm->npt_gen, __ATOMIC_SEQ_CST));
+				       __atomic_load_n(&vm->npt_gen, __ATOMIC_ACQUIRE));
 	if (a == ASID_KEEP)
 		return;
 	s->vmcb->c.asid = s->tag.asid;
@@ -599,7 +599,9 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 			pvclock_update(vm, vc);
 		pick_asid(hc, vm, s);
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
-		__atomic_fetch_add(&vc->exit_seq, 1, __ATOMIC_SEQ_CST);   /* vm_tlb_shootdown waits */
+		/* vm_tlb_shootdown waits for this; only the CPU running the vCPU writes it, so a
+		 * release store does (no locked add on every exit). */
+		__atomic_store_n(&vc->exit_seq, vc->exit_seq + 1, __ATOMIC_RELEASE);
 		v->c.tlb_control = 0;
 		/* An event cut short by the exit is delivered again unless a handler injects. */
 		v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
