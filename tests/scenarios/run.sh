@@ -299,11 +299,12 @@ s6() {
 	hvlog s6a vmrun-refused-logged 'first VMRUN failed \(VMEXIT_INVALID\)'
 	grep -a -q 'bvmm: launch failed (errno 5): the firmware continues without bvmm' "$OUT/s6a/com1.txt"
 	check s6a/firmware-resumed-and-told $? "no 'launch failed' on the console"
-	# 6b. An unexpected child exit, then a host-mode exception: a panic report, then halt.
+	# 6b. An unexpected child exit, then a host-mode exception: a panic report, then halt. On
+	#     2 CPUs: the panicking CPU stops the other with an NMI before it reports.
 	rm -rf "$OUT/s6b" && mkdir -p "$OUT/s6b/esp/EFI/BOOT"
 	cp "$B/bvmm-test.efi" "$OUT/s6b/esp/EFI/BOOT/BOOTX64.EFI"
 	cp "$B/scenarios/bin/s6_hooks.efi" "$OUT/s6b/esp/EFI/BOOT/control.efi"
-	boot_until s6b max 90 'bvmm: cpu[0-9]*: error: halted'
+	boot_until s6b max 90 'bvmm: cpu[0-9]*: error: halted' -smp 2
 	grep -a -E '^(PASS|FAIL) ' "$OUT/s6b/com1.txt" | sed -E "s#^(PASS|FAIL) #\1 s6b/#"
 	hvlog s6b unexpected-exit-logged 'vm 1 vcpu 0: unexpected exit 46, stopped'
 	hvlog s6b panic-names-exception 'PANIC: host-mode exception #UD \(vector 6\)'
@@ -311,6 +312,9 @@ s6() {
 	hvlog s6b panic-shows-control-registers 'cr0 [0-9a-f]{16} cr2 [0-9a-f]{16} cr3'
 	hvlog s6b panic-dumps-stack '\[ffffffff801[0-9a-f]{5}\] [0-9a-f]{16} [0-9a-f]{16}'
 	hvlog s6b panic-halts 'bvmm: cpu[0-9]*: error: halted'
+	# The report is one CPU's: no other CPU's line between PANIC and halted.
+	sed -n '/PANIC/,/halted/p' "$OUT/s6b/com2.txt" | grep -a -o 'bvmm: cpu[0-9]*' | sort -u | wc -l | grep -q -x 1
+	check s6b/panic-report-one-cpu $? "$(sed -n '/PANIC/,/halted/p' "$OUT/s6b/com2.txt" | grep -a -o 'bvmm: cpu[0-9]*' | sort -u | tr '\n' ' ')"
 	! grep -a -q 'panic-did-not-stop' "$OUT/s6b/com1.txt"
 	check s6b/host-stopped-after-panic $? "the control guest ran on after the panic"
 }

@@ -134,6 +134,61 @@ static void check_msrs(void)
 #define MSR_APIC_BASE 0x1b
 #define MSR_TOP_MEM   0xc001001a
 
+/* What the SMP launch added to the control guest's reach: the loader's own hypercalls (gone
+ * once the launch is sealed: a DEVIRT now would hand this CPU the machine), an APIC window
+ * that may not move (its ICR is judged where it is), and on AMD the write-protected xAPIC
+ * page: every store decoded, ICR writes judged (INIT/SIPI emulated or dropped, the rest
+ * replayed), other registers written through; and the control guest's own NMIs, which the
+ * hypervisor intercepts and must hand back, once each, also back to back. */
+static void check_smp_surfaces(void)
+{
+	long err = bvmm_hypercall(0x4c440001, NULL);   /* HV_OP_LOADER_DEVIRT */
+	uint32_t r[4];
+	sc_cpuid(0x40000000, 0, r);
+	sc_check(err == BVMM_ENOSYS && r[1] == BVMM_CPUID_SIG_EBX, "loader-devirt-after-seal-enosys",
+		 L"errno %ld, signature %x", err, r[1]);
+	err = bvmm_hypercall(0x4c440002, NULL);        /* HV_OP_LOADER_DONE */
+	sc_check(err == BVMM_ENOSYS, "loader-seal-after-seal-enosys", L"errno %ld", err);
+
+	uint64_t apic = 0, after = 0;
+	sc_probe(sc_rdmsr, MSR_APIC_BASE, 0, &apic);
+	int f = sc_probe(sc_wrmsr, MSR_APIC_BASE, apic ^ 0x100000, NULL);
+	sc_probe(sc_rdmsr, MSR_APIC_BASE, 0, &after);
+	sc_check(f == GP && after == apic, "apic-base-move-gp", L"vector %d base %lx", f, after);
+	if (intel() || (apic & (1 << 10)))
+		return;   /* VMX: one CPU, the page not protected; x2APIC: no MMIO window */
+
+	volatile uint32_t *reg = (volatile uint32_t *)(uintptr_t)(apic & ~0xfffull);
+	uint32_t tpr = reg[0x80 / 4];
+	reg[0x80 / 4] = 0x20;   /* TPR: written through */
+	uint32_t tpr2 = reg[0x80 / 4];
+	reg[0x80 / 4] = tpr;
+	sc_check(tpr2 == 0x20 && reg[0x80 / 4] == tpr, "xapic-tpr-written-through",
+		 L"read back %x, restored %x", tpr2, reg[0x80 / 4]);
+	f = sc_probe(sc_write64, (apic & ~0xfffull) + 0x80, 0x30, NULL);
+	sc_check(f == GP && reg[0x80 / 4] == tpr, "xapic-8-byte-store-gp", L"vector %d tpr %x", f,
+		 reg[0x80 / 4]);
+
+	int ok = !sc_catch_nmi();
+	unsigned n0 = sc_nmi_count;
+	reg[0x310 / 4] = 0xee000000;   /* ICR high: a destination that does not exist */
+	reg[0x300 / 4] = 0x44400;      /* NMI, shorthand self: the destination is ignored */
+	unsigned n1 = sc_nmi_count;
+	reg[0x300 / 4] = 0x44400;      /* again, right after the first handler's IRET */
+	unsigned n2 = sc_nmi_count;
+	sc_check(ok && n1 == n0 + 1 && n2 == n0 + 2, "xapic-self-nmi-delivered-once-each",
+		 L"handler %d, NMIs %u then %u (from %u)", ok, n1, n2, n0);
+	/* INIT with the self shorthand is invalid (SDM 10.6.1), INIT and SIPI to an APIC that
+	 * does not exist reach nothing: this CPU runs on, in the same state. */
+	reg[0x300 / 4] = 0x44500;
+	reg[0x310 / 4] = 0xee000000;
+	reg[0x300 / 4] = 0x4500;
+	reg[0x300 / 4] = 0x4699;
+	sc_cpuid(0x40000000, 0, r);
+	sc_check(r[1] == BVMM_CPUID_SIG_EBX && sc_nmi_count == n2, "xapic-init-self-and-absent-dropped",
+		 L"signature %x, NMIs %u", r[1], sc_nmi_count);
+}
+
 /* The control guest may not move DRAM's end or the APIC window onto the pool. */
 static void check_guarded_msrs(void)
 {
@@ -506,6 +561,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_msrs();
 	check_svm_insns();
 	check_guarded_msrs();
+	check_smp_surfaces();
 	check_msr_allowlist();
 	check_cr0();
 	check_xsetbv();

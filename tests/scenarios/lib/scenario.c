@@ -34,6 +34,24 @@ static void EFIAPI on_exception(EFI_EXCEPTION_TYPE type, EFI_SYSTEM_CONTEXT ctx)
 	sc_finish();
 }
 
+volatile unsigned sc_nmi_count;
+
+static void EFIAPI on_nmi(EFI_EXCEPTION_TYPE type, EFI_SYSTEM_CONTEXT ctx)
+{
+	(void)type;
+	(void)ctx;
+	sc_nmi_count++;
+}
+
+int sc_catch_nmi(void)
+{
+	struct cpu_arch *cpu;
+	if (EFI_ERROR(LibLocateProtocol(&cpu_arch_guid, (void **)&cpu)))
+		return -1;
+	cpu->register_interrupt_handler(cpu, 2, NULL);
+	return EFI_ERROR(cpu->register_interrupt_handler(cpu, 2, on_nmi)) ? -1 : 0;
+}
+
 void sc_init(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab, const char *name)
 {
 	struct cpu_arch *cpu;

@@ -23,6 +23,10 @@ uint64_t sc_find_pool(uint64_t bytes);
 typedef uint64_t (*sc_probe_fn)(uint64_t a, uint64_t b);
 int sc_probe(sc_probe_fn fn, uint64_t a, uint64_t b, uint64_t *ret);
 extern volatile uint64_t sc_fault_error;
+/* Count NMIs taken by this CPU in sc_nmi_count (the firmware's handler is replaced): 0, or -1
+ * if the CPU protocol refuses. */
+int sc_catch_nmi(void);
+extern volatile unsigned sc_nmi_count;
 
 /* Probes (lib/probe.S), each one instruction that may fault. */
 uint64_t sc_read64(uint64_t addr, uint64_t unused);
