@@ -20,7 +20,7 @@ EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .r
 # The hypervisor image: freestanding, no FPU/SSE (the guest owns that state), fixed address.
 HV_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
 	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
-	-fno-strict-aliasing -fno-common
+	-fno-strict-aliasing -fno-common $(HV_DEBUG)
 
 HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c \
 	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c arch/x86_64/msr.c \

@@ -416,26 +416,25 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 }
 
 /* Translations of the VM cached on any CPU may be stale after a change that takes rights
- * away: a new generation makes every vCPU take a fresh ASID at its next entry (svm/vcpu.c);
- * a vCPU running right now on another CPU is kicked, and this waits until it has left guest
- * mode once, so none runs on old translations when MPROTECT_EPT returns. Under hv_lock: the
- * kicked vCPU's exit path takes no lock before counting the exit. */
+ * away: a new generation makes every vCPU take a fresh ASID at its next entry (svm/vcpu.c).
+ * A vCPU in guest mode right now (odd guest_seq) is kicked, and this waits until it has left
+ * guest mode once, so none runs on old translations when MPROTECT_EPT returns. It waits for
+ * the exit only, never for the vCPU to be given back: that takes hv_lock, which the caller
+ * holds. */
 static void vm_tlb_shootdown(struct vm *vm)
 {
 	uint32_t seq[VMM_MAX_VCPUS_PER_VM];
 	__atomic_fetch_add(&vm->npt_gen, 1, __ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
-		seq[i] = __atomic_load_n(&v->exit_seq, __ATOMIC_SEQ_CST);
-		if (v->state == VCPU_STATE_RUNNING)
+		seq[i] = __atomic_load_n(&v->guest_seq, __ATOMIC_SEQ_CST);
+		if (seq[i] & 1)
 			cpu_kick(&hv_cpus[v->cpu]);
 	}
-	for (uint32_t i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = vm->vcpus[i];
-		while (v->state == VCPU_STATE_RUNNING &&
-		       __atomic_load_n(&v->exit_seq, __ATOMIC_SEQ_CST) == seq[i])
-			cpu_relax();
-	}
+	for (uint32_t i = 0; i < vm->ncpus; i++)
+		if (seq[i] & 1)
+			while (__atomic_load_n(&vm->vcpus[i]->guest_seq, __ATOMIC_ACQUIRE) == seq[i])
+				cpu_relax();
 }
 
 /* MPROTECT_EPT: EFAULT, ENOENT, EBUSY (the named vCPU not STOPPED), EINVAL

@@ -9,8 +9,16 @@
 
 int panic_cpu = -1;   /* the CPU that reports; any other stops (log.c, hv_nmi) */
 
+#ifdef BVMM_DEBUG_VMCB
+void (*panic_debug_hook)(void);
+#endif
+
 static void __attribute__((noreturn)) halt(void)
 {
+#ifdef BVMM_DEBUG_VMCB
+	if (panic_debug_hook)
+		panic_debug_hook();
+#endif
 	log_err("halted");
 	cpu_halt_forever();
 }

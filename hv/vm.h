@@ -30,7 +30,9 @@ struct vexit {
 struct vcpu {
 	uint32_t id;
 	uint32_t cpu;             /* the host CPU running it (RUNNING) or that ran it last */
-	uint32_t exit_seq;        /* counts its exits (atomic): MPROTECT_EPT waits for one */
+	uint32_t guest_seq;       /* +1 at each entry and each exit, so odd while in guest mode
+				   * (atomic; written by the CPU running it): MPROTECT_EPT waits
+				   * for an odd value to change */
 	uint8_t kick_exit;        /* RUN must return at the next exit (TERM, INTR): atomic */
 	uint8_t state;            /* VCPU_STATE_*; changes under hv_lock */
 	uint8_t dead;             /* stopped for good: RUN answers EBUSY until TERM */

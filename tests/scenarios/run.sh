@@ -32,7 +32,8 @@ new_esp() {
 }
 
 # boot NAME CPU TIMEOUT [qemu args...]: run QEMU on $OUT/NAME/esp; sets $rc. The caller may
-# set BOOT_ACCEL (e.g. "local BOOT_ACCEL=tcg,thread=multi"), else plain TCG.
+# set BOOT_ACCEL (e.g. "local BOOT_ACCEL=tcg,thread=multi"), else plain TCG. BOOT_EXTRA: more
+# QEMU arguments for a debugging run (e.g. "-monitor unix:/tmp/mon,server,nowait").
 boot() {
 	local name=$1 cpu=$2 t=$3 dir=$OUT/$1
 	shift 3
@@ -46,7 +47,7 @@ boot() {
 		-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
 		-drive "$disk" "$@" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-display none -vga none -net none -no-reboot -monitor none \
+		-display none -vga none -net none -no-reboot -monitor none ${BOOT_EXTRA:-} \
 		-serial file:"$dir/com1.log" -serial file:"$dir/com2.log" >"$dir/qemu.log" 2>&1
 	rc=$?
 	tr -d '\r' < "$dir/com1.log" > "$dir/com1.txt"

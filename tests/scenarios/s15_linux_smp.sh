@@ -4,15 +4,15 @@
 #     runs elsewhere, a file closed under a RUN, TERM from another process, TERM racing
 #     CREATE, a stress loop, a CPU offline and back). S15_CPUS=N boots N CPUs (1: the checks
 #     that need two print SKIP; S15_FORCE=1 runs them anyway), S15_CYCLES the stress cycles,
-#     S15_ONLY=check,... only those vmmsmp checks, S15_REPEAT=N each N times.
+#     S15_ONLY=check,... only those vmmsmp checks, S15_REPEAT=N each N times, S15_KARGS more kernel arguments.
 s15() {
-	local BOOT_ACCEL=tcg,thread=multi n=${S15_CPUS:-4} c1 want made gone
+	local BOOT_ACCEL=${S15_ACCEL:-tcg,thread=multi} n=${S15_CPUS:-4} c1 want made gone
 	need s15 "$B/bvmm.efi" "$B/linux/vmlinuz" "$B/linux/initrd.img" || return
 	new_esp s15
 	cp "$B/linux/vmlinuz" "$B/linux/initrd.img" "$OUT/s15/esp/EFI/BOOT/"
 	# vmmsmp=... and vmmsmp_force=1 are not kernel parameters: init gets them as variables.
-	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet nokaslr vmmsmp=%s%s%s%s\n' \
-		"${S15_CYCLES:-400}" "${S15_FORCE:+ vmmsmp_force=1}" "${S15_ONLY:+ vmmsmp_only=$S15_ONLY}" \
+	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet nokaslr%s vmmsmp=%s%s%s%s\n' \
+		"${S15_KARGS:+ $S15_KARGS}" "${S15_CYCLES:-400}" "${S15_FORCE:+ vmmsmp_force=1}" "${S15_ONLY:+ vmmsmp_only=$S15_ONLY}" \
 		"${S15_REPEAT:+ vmmsmp_repeat=$S15_REPEAT}" > "$OUT/s15/esp/EFI/BOOT/bvmm.conf"
 	boot s15 max "${S15_TIMEOUT:-360}" -smp "$n"
 	judge s15 "BVMM-LINUX-INIT done"

@@ -264,6 +264,11 @@ static void test_reinject(void **state)
 	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_SOFT | 0x80), 0);  /* INT 0x80 */
 	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 3), 0);      /* INT3 */
 	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 4), 0);      /* INTO */
+	/* QEMU's records of an interrupt and an NMI cut short: their own types again. */
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 0xec), v | VMCB_EVENT_TYPE_INTR | 0xec);
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 0x20), v | VMCB_EVENT_TYPE_INTR | 0x20);
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 2), v | VMCB_EVENT_TYPE_NMI | 2);
+	assert_int_equal(vmcb_reinject(v | VMCB_EVENT_TYPE_EXC | 31), v | VMCB_EVENT_TYPE_EXC | 31);
 }
 
 int main(void)

@@ -411,7 +411,17 @@ int svm_run_control(struct svm_cpu *c)
 			if (hc->nmi_for_guest)
 				deliver_nmi(c, hc, v);
 		}
+#ifdef BVMM_DEBUG_VMCB
+		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
+			panic("DBG control before entry: vmcb %lx cs 8 rip %lx rax %lx exit %lx hsave %lx",
+			      (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, rdmsr(0xc0010117));
+#endif
 		svm_world_switch((uint64_t)v, g->gprs, c->host_save);
+#ifdef BVMM_DEBUG_VMCB
+		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
+			panic("DBG control after exit: vmcb %lx cs 8 rip %lx rax %lx exit %lx info1 %lx info2 %lx hsave %lx",
+			      (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, rdmsr(0xc0010117));
+#endif
 		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
 			svm_log_control_state(HV_LOG_ERROR, g);

@@ -15,6 +15,23 @@
 
 struct svm_host svm_host;
 struct svm_cpu svm_cpus[HV_MAX_CPUS];
+#ifdef BVMM_DEBUG_VMCB
+struct svm_dbg_rec svm_dbg_ring[HV_MAX_CPUS][SVM_DBG_RING];
+uint32_t svm_dbg_pos[HV_MAX_CPUS];
+extern void (*panic_debug_hook)(void);
+static void svm_dbg_dump(void)
+{
+	unsigned me = cpu_index();
+	for (unsigned k = 0; k < SVM_DBG_RING; k++) {
+		uint32_t i = (svm_dbg_pos[me] + k) % SVM_DBG_RING;
+		struct svm_dbg_rec *r = &svm_dbg_ring[me][i];
+		log_err("DBG ring: vmcb %lx in cs %lx rip %lx inj %lx intctl %lx hsave %lx", r->vmcb,
+			r->cs_in, r->rip_in, r->inj_in, r->intctl_in, r->hsave);
+		log_err("DBG ring:   out exit %lx info %lx %lx exitint %lx cs %lx rip %lx rax %lx",
+			r->exitcode, r->info1, r->info2, r->exitint, r->cs_out, r->rip_out, r->rax_out);
+	}
+}
+#endif
 
 static inline void vmsave(uint64_t pa) { __asm__ volatile("vmsave %0" : : "a"(pa) : "memory"); }
 
@@ -269,6 +286,9 @@ int svm_launch(struct boot_info *bi)
 	if (!(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_NX))
 		svm_vendor_ops.npt_nx = 0;   /* MPROTECT_EPT cannot deny execution then */
 	vendor = &svm_vendor_ops;
+#ifdef BVMM_DEBUG_VMCB
+	panic_debug_hook = svm_dbg_dump;
+#endif
 	log_info("launch: vendor AMD SVM (NRIP save %s, %u ASIDs), control guest resumes at rip %lx",
 		 svm_host.nrips ? "yes" : "no", svm_host.max_asid, bi->guest.rip);
 	return launch_this(&bi->guest, bi->boot_cpu, !!(bi->test_flags & BOOT_TEST_VMRUN_FAIL));

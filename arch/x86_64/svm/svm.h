@@ -83,6 +83,50 @@ void svm_log_control_state(int level, const struct svm_guest *g);
 static inline void svm_nmi_window(void) { __asm__ volatile("cli; stgi; nop; clgi; sti" ::: "memory"); }
 
 void svm_world_switch(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_save_pa);
+#ifdef BVMM_DEBUG_VMCB
+/* Debug: one CPU at a time in a VMCB (an owner word in the VMCB's reserved area), and a ring
+ * of each CPU's last world switches, dumped by a panic. */
+#include "../../../hv/percpu.h"
+void panic(const char *f, ...) __attribute__((noreturn, format(printf, 1, 2)));
+struct svm_dbg_rec {
+	uint64_t vmcb, cs_in, rip_in, inj_in, intctl_in, exitcode, info1, info2, exitint, cs_out,
+		 rip_out, rax_out, hsave, gif_probe;
+};
+#define SVM_DBG_RING 8
+extern struct svm_dbg_rec svm_dbg_ring[HV_MAX_CPUS][SVM_DBG_RING];
+extern uint32_t svm_dbg_pos[HV_MAX_CPUS];
+static inline void svm_dbg_switch(uint64_t vmcb, uint64_t *gprs, uint64_t host_save)
+{
+	struct vmcb *v = (struct vmcb *)(uintptr_t)vmcb;
+	volatile uint32_t *own = (volatile uint32_t *)(uintptr_t)(vmcb + 0x300);
+	volatile uint64_t *who = (volatile uint64_t *)(uintptr_t)(vmcb + 0x308);
+	uint32_t me = cpu_index() + 1;
+	uint32_t prev = __atomic_exchange_n(own, me, __ATOMIC_SEQ_CST);
+	if (prev)
+		panic("DBG vmcb %lx entered on cpu %u while cpu %u is in it (its caller %lx)", vmcb,
+		      me - 1, prev - 1, *who);
+	*who = (uint64_t)__builtin_return_address(0);
+	struct svm_dbg_rec *r = &svm_dbg_ring[me - 1][svm_dbg_pos[me - 1]++ % SVM_DBG_RING];
+	*r = (struct svm_dbg_rec){ .vmcb = vmcb, .cs_in = v->s.cs.sel, .rip_in = v->s.rip,
+				   .inj_in = v->c.eventinj, .intctl_in = v->c.int_ctl };
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0010117));
+	r->hsave = (uint64_t)hi << 32 | lo;
+	svm_world_switch(vmcb, gprs, host_save);
+	r->exitcode = v->c.exitcode;
+	r->info1 = v->c.exitinfo1;
+	r->info2 = v->c.exitinfo2;
+	r->exitint = v->c.exitintinfo;
+	r->cs_out = v->s.cs.sel;
+	r->rip_out = v->s.rip;
+	r->rax_out = v->s.rax;
+	prev = __atomic_exchange_n(own, 0, __ATOMIC_SEQ_CST);
+	if (prev != me)
+		panic("DBG vmcb %lx left on cpu %u but owner word says %u", vmcb, me - 1, prev);
+}
+#define svm_world_switch svm_dbg_switch
+extern char svm_ws_code[] __asm__("svm_world_switch");
+#endif
 
 /* Pure helpers, unit-tested. */
 /* Length of the intercepted instruction for exits that advance RIP; 0 for the others. */

@@ -10,6 +10,7 @@
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
 #include "../../../hv/mem.h"
+#include "../../../hv/panic.h"
 #include "../../../hv/validate.h"
 #include "../../../hv/vm.h"
 
@@ -597,11 +598,27 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	for (;;) {
 		if (vc->pvclock_hpa)   /* a registered clock is kept current on every entry */
 			pvclock_update(vm, vc);
+		/* In guest mode from here (odd), then the VM's nested-table generation: a full
+		 * barrier between the two, paired with vm_tlb_shootdown's (bump the generation,
+		 * then read this), so that either this entry sees the new generation or the
+		 * shootdown sees the vCPU in guest mode and waits for its exit. */
+		uint32_t seq = __atomic_fetch_add(&vc->guest_seq, 1, __ATOMIC_SEQ_CST);
+		if (seq & 1)
+			panic("vm %u vcpu %u entered while in guest mode on cpu %u", vm->id, vc->id, vc->cpu);
 		pick_asid(hc, vm, s);
+#ifdef BVMM_DEBUG_VMCB
+		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
+			panic("DBG before entry: vm %u vcpu %u vmcb %lx cs 8 rip %lx rax %lx exit %lx hsave %lx",
+			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, rdmsr(0xc0010117));
+#endif
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
-		/* vm_tlb_shootdown waits for this; only the CPU running the vCPU writes it, so a
-		 * release store does (no locked add on every exit). */
-		__atomic_store_n(&vc->exit_seq, vc->exit_seq + 1, __ATOMIC_RELEASE);
+#ifdef BVMM_DEBUG_VMCB
+		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
+			panic("DBG after exit: vm %u vcpu %u vmcb %lx cs 8 rip %lx rax %lx exit %lx info1 %lx info2 %lx hsave %lx",
+			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, rdmsr(0xc0010117));
+#endif
+		/* Out of guest mode (even): only this CPU writes it, a release store will do. */
+		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_RELEASE);
 		v->c.tlb_control = 0;
 		/* An event cut short by the exit is delivered again unless a handler injects. */
 		v->c.eventinj = vmcb_reinject(v->c.exitintinfo);

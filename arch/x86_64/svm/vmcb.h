@@ -189,6 +189,12 @@ static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
 	if (!(exitintinfo & VMCB_EVENT_VALID) || type == VMCB_EVENT_TYPE_SOFT ||
 	    (type == VMCB_EVENT_TYPE_EXC && (vec == 3 || vec == 4)))
 		return 0;
+	/* QEMU (TCG, to at least 7.2) records every event it was delivering as an exception,
+	 * an external interrupt and an NMI too; EVENTINJ refuses an exception with vector 2 or
+	 * above 31 (VMRUN fails, APM vol. 2 15.20). Those can only have been an NMI or an
+	 * interrupt: give them back their type (no error code). */
+	if (type == VMCB_EVENT_TYPE_EXC && (vec == 2 || vec >= 32))
+		return VMCB_EVENT_VALID | vec | (vec == 2 ? VMCB_EVENT_TYPE_NMI : VMCB_EVENT_TYPE_INTR);
 	return exitintinfo;
 }
 
