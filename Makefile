@@ -150,8 +150,9 @@ ifeq ($(VENDOR),intel)
 		>$(B)/run/bochs.out 2>&1; st=$$?; [ $$st = 1 ] || { echo "Bochs status $$st"; exit 1; }
 	@echo "hypervisor log: $(B)/run/com2.log; Bochs: $(B)/run/bochs.out, $(B)/run/bochs.log"
 else
+	@# Single-threaded TCG: nested SVM under multi-threaded TCG is not reliable (README, SMP).
 	cp $(OVMF_VARS) $(B)/run/vars.fd
-	timeout 120 $(QEMU) -machine q35 -accel tcg,thread=multi -cpu max -smp 2 -m 512M \
+	timeout 120 $(QEMU) -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m 512M \
 		-drive if=pflash,format=raw,unit=0,readonly=on,file=$(OVMF_CODE) \
 		-drive if=pflash,format=raw,unit=1,file=$(B)/run/vars.fd \
 		-drive file=fat:rw:$(B)/run/esp,format=raw,media=disk \

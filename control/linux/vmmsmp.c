@@ -1036,10 +1036,10 @@ static int read_full(int fd, void *b, size_t n, double limit)
 	return 0;
 }
 
-static void child_of_cross_process(int out, int cpu)
+static void child_of_cross_process(int out, int in, int cpu)
 {
 	struct worker w;
-	long msg[3], base = vmlck_kib();
+	long msg[3], base = vmlck_kib(), go;
 
 	memset(&w, 0, sizeof w);
 	w.cpu = cpu;
@@ -1050,6 +1050,10 @@ static void child_of_cross_process(int out, int cpu)
 		_exit(1);
 	spinner(&w);	/* until TERM from the parent ends it */
 	msg[0] = w.err;
+	/* The RUN ends inside the parent's TERM, which unpins after it: measure once TERM has
+	 * returned (the parent says so). */
+	if (read_full(in, &go, sizeof go, WAIT_S))
+		_exit(1);
 	msg[1] = vmlck_kib();
 	msg[2] = base;
 	if (write(out, msg, sizeof msg) != sizeof msg)
@@ -1060,8 +1064,8 @@ static void child_of_cross_process(int out, int cpu)
 static void check_other_process(void)
 {
 	char why[300] = "";
-	long msg[3], err = 0, e;
-	int p[2], status;
+	long msg[3], err = 0, e, go = 1;
+	int p[2], q[2], status;
 	pid_t pid;
 
 	checking = "term-from-other-process";
@@ -1069,13 +1073,21 @@ static void check_other_process(void)
 		result(0, checking, "pipe failed");
 		return;
 	}
+	if (pipe(q)) {
+		close(p[0]);
+		close(p[1]);
+		result(0, checking, "pipe failed");
+		return;
+	}
 	pin(cpu_at(0));
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child_of_cross_process(p[1], cpu_at(1));
+		close(q[1]);
+		child_of_cross_process(p[1], q[0], cpu_at(1));
 	}
 	close(p[1]);
+	close(q[0]);
 	if (pid < 0 || read_full(p[0], msg, 2 * sizeof *msg, WAIT_S))
 		snprintf(why, sizeof why, "no VM from the child process"), err = 1;
 	else if (msg[0])
@@ -1088,6 +1100,8 @@ static void check_other_process(void)
 		e = vm_term(mainfd, (uint32_t)msg[1]);
 		if (e)
 			snprintf(why, sizeof why, "TERM of the child's VM: errno %ld", -e), err = e;
+		else if (write(q[1], &go, sizeof go) != sizeof go)
+			snprintf(why, sizeof why, "pipe to the child: errno %d", errno), err = 1;
 		else if (read_full(p[0], msg, sizeof msg, WAIT_S))
 			snprintf(why, sizeof why, "the child's RUN loop did not end within %.0f s of TERM",
 				 WAIT_S), err = 1;
@@ -1104,6 +1118,7 @@ static void check_other_process(void)
 		waitpid(pid, &status, 0);
 	}
 	close(p[0]);
+	close(q[1]);
 	result(!err, checking, why);
 	unpin();
 }
