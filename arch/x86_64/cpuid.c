@@ -46,6 +46,9 @@ void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
  * F16C 29. EDX: APIC 9, MTRR 12, DS 21, ACPI 22, TM 29, PBE 31. */
 #define CHILD_HIDE_1_ECX 0x3d2291fcu
 #define CHILD_HIDE_1_EDX 0xa0601200u
+/* Leaf 0x80000001 ECX: the performance counter extensions PerfCtrExtCore 23, PerfCtrExtNB 24,
+ * PerfCtrExtLLC 28 (children have no PMU: msr.h msr_child_pmu_off). */
+#define CHILD_HIDE_PMU_EXT ((1u << 23) | (1u << 24) | (1u << 28))
 /* Leaf 7.0 EBX kept: FSGSBASE 0, BMI1 3, SMEP 7, BMI2 8, ERMS 9, ADX 19, SMAP 20,
  * CLFLUSHOPT 23, SHA 29. */
 #define CHILD_KEEP_7_EBX 0x20980389u
@@ -74,10 +77,12 @@ void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uin
 	case 0x80000001:
 		/* SVM; XOP 11, FMA4 16, TBM 21: AVX-class, and children have no AVX state; TCE 17
 		 * and FFXSR (EDX 25): EFER bits children may not set */
-		r->ecx &= ~(CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | (1u << 21));
+		r->ecx &= ~(CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | (1u << 21) |
+			    CHILD_HIDE_PMU_EXT);
 		r->edx &= ~(CPUID_80000001_EDX_RDTSCP | (1u << 25));
 		break;
 	case 0x8000000a:
+	case 0x80000022:   /* AMD PerfMonV2: no PMU (msr_child_pmu_off) */
 		r->eax = r->ebx = r->ecx = r->edx = 0;
 		break;
 	case BVMM_CPUID_BASE:

@@ -119,6 +119,11 @@ int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val)
 	}
 }
 
+int msr_child_pmu_off(uint32_t msr)
+{
+	return (msr >= 0xc0010000u && msr <= 0xc0010007u) || (msr >= 0xc0010200u && msr <= 0xc001020bu);
+}
+
 #ifndef BVMM_HOST_TEST
 #include "../../hv/panic.h"
 

@@ -24,6 +24,13 @@ void msr_control_ranges(void (*fn)(uint32_t first, uint32_t last, enum msr_acces
 /* For MSR_CHECK: may the control guest change `msr` from `old` to `val`? */
 int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val);
 
+/* A child's performance counters: AMD's legacy PerfEvtSel0-3/PerfCtr0-3 (C001_0000-7, on
+ * every AMD CPU whatever CPUID says, so kernels written for AMD touch them unasked) and the
+ * core extension's PERF_CTL/CTR0-5 (C001_0200-020B). Children have no PMU (CPUID leaf 0xA
+ * and the extension bits are hidden): these read 0 and ignore writes, as on a CPU whose
+ * counters are off; the control guest's counters are never reached. */
+int msr_child_pmu_off(uint32_t msr);
+
 /* RDMSR/WRMSR of the control guest for what the allowlist settles by itself (passed,
  * read-only, filtered, denied; APIC_BASE's fixed window): 0 done, -1 for #GP, 1 if the MSR is
  * one the backend emulates (EFER, its virtualization MSRs). Host mode only. */

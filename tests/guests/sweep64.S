@@ -71,6 +71,17 @@ stubs:
 	outb %al, $0xe1
 9:
 .endm
+/* R msr: RDMSR, then 0x80 on port 0xe1 if it read 0, 0x81 if not (the vector if it faults). */
+.macro R msr
+	movl $\msr, %ecx
+	leaq 9f(%rip), %r15
+	rdmsr
+	orl %edx, %eax
+	setnz %al
+	orb $0x80, %al
+	outb %al, $0xe1
+9:
+.endm
 
 	.org 0x300                       /* BATTERY in s10_hostile.c */
 battery:
@@ -153,6 +164,25 @@ battery:
 	movq %cr0, %rax
 	orb $0x80, %al
 	outb %al, $0xe1
+	/* The performance counters: no PMU, so writes are ignored and reads give 0 (0x80; 0x81
+	 * for anything else); just past either block, #GP. */
+	movl $0xc0010000, %ecx                  /* PerfEvtSel0: enable, count cycles */
+	movl $0x00530076, %eax
+	xorl %edx, %edx
+	T wrmsr
+	R 0xc0010000
+	movl $0xc0010004, %ecx                  /* PerfCtr0 */
+	movl $0x1234, %eax
+	T wrmsr
+	R 0xc0010007
+	movl $0xc0010200, %ecx                  /* PERF_CTL0 of the core extension */
+	movl $0x00530076, %eax
+	T wrmsr
+	R 0xc001020b
+	movl $0xc0010008, %ecx
+	T rdmsr
+	movl $0xc001020c, %ecx
+	T rdmsr
 	movb $0xfe, %al
 	outb %al, $0xe1
 	cli

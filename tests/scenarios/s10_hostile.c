@@ -371,6 +371,8 @@ static void check_battery(uint8_t *mem)
 		0xff, 0x85, 13,                   /* CR8 = 5 (reads back 5), CR8 = 16 */
 		0xff, 0x87,                       /* LOCK MOV CR0: CR8 = 7 */
 		0xff, 0xff, 0xb1,                 /* LMSW EM on, off: CR0's low byte PE|ET|NE again */
+		0xff, 0x80, 0xff, 0x80, 0xff, 0x80, /* PMU MSRs: writes ignored, reads 0 */
+		13, 13,                           /* just past the two counter blocks */
 	};
 	uint8_t got[sizeof want + 4];
 	/* long64's CR0 is 0x80010021 (PG WP NE PE; ET reads as 1 once written): low byte 0x31 */

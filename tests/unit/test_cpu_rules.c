@@ -251,6 +251,19 @@ static void test_validate_limits(void **state)
 	validate_set_limits(0x3107ff, 52, 1);              /* back to the defaults */
 }
 
+static void test_child_pmu_msrs(void **state)
+{
+	(void)state;
+	for (uint32_t m = 0xc0010000; m <= 0xc0010007; m++)
+		assert_true(msr_child_pmu_off(m));
+	for (uint32_t m = 0xc0010200; m <= 0xc001020b; m++)
+		assert_true(msr_child_pmu_off(m));
+	uint32_t not[] = { 0xbfffffff, 0xc0010008, 0xc00101ff, 0xc001020c, 0xc0010010, 0xc0010117,
+			   0x186, 0xc1, 0x38f, 0x1b, 0 };
+	for (unsigned i = 0; i < sizeof not / sizeof not[0]; i++)
+		assert_false(msr_child_pmu_off(not[i]));
+}
+
 static void test_reinject(void **state)
 {
 	(void)state;
@@ -283,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_msrpm_write_only),
 		cmocka_unit_test(test_validate_limits),
 		cmocka_unit_test(test_reinject),
+		cmocka_unit_test(test_child_pmu_msrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

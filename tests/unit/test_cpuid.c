@@ -341,7 +341,9 @@ static void test_child_power_perfmon_xsave_leaves_zero(void **state)
 
 /* SVM hidden; RDTSCP hidden too since 055589b (children get #UD for it, so it must not be
  * advertised); everything else (NX, 1 GiB pages, LM, LAHF, ABM...) passes. */
-#define CHILD_EXT1_ECX_HIDDEN (CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | (1u << 21))
+/* SVM, XOP, FMA4, TCE, TBM; PerfCtrExtCore, PerfCtrExtNB, PerfCtrExtLLC */
+#define CHILD_EXT1_ECX_HIDDEN (CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | \
+			       (1u << 21) | (1u << 23) | (1u << 24) | (1u << 28))
 #define CHILD_EXT1_EDX_HIDDEN (CPUID_80000001_EDX_RDTSCP | (1u << 25))
 
 static void test_child_ext1_svm_rdtscp_cleared_rest_kept(void **state)
@@ -361,6 +363,13 @@ static void test_child_ext1_svm_rdtscp_cleared_rest_kept(void **state)
 	r = filtc(0x80000001, 0, 0, regs(0, 0, 0, 0));
 	assert_int_equal(r.ecx, 0);
 	assert_int_equal(r.edx, 0);
+}
+
+static void test_child_perfmon_v2_leaf_zero(void **state)
+{
+	(void)state;
+	struct cpuid_regs r = filtc(0x80000022, 0, 0, regs(PAT_A, PAT_B, PAT_C, PAT_D));
+	assert_true(!r.eax && !r.ebx && !r.ecx && !r.edx);
 }
 
 static void test_child_svm_leaf_zero(void **state)
@@ -444,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_child_power_perfmon_xsave_leaves_zero),
 		cmocka_unit_test(test_child_ext1_svm_rdtscp_cleared_rest_kept),
 		cmocka_unit_test(test_child_svm_leaf_zero),
+		cmocka_unit_test(test_child_perfmon_v2_leaf_zero),
 		cmocka_unit_test(test_child_hv_base_leaf),
 		cmocka_unit_test(test_child_pvclock_features_leaf),
 		cmocka_unit_test(test_child_rest_of_hv_range_zero),

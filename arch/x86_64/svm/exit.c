@@ -419,8 +419,9 @@ int svm_run_control(struct svm_cpu *c)
 		svm_world_switch((uint64_t)v, g->gprs, c->host_save);
 #ifdef BVMM_DEBUG_VMCB
 		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
-			panic("DBG control after exit: vmcb %lx cs 8 rip %lx rax %lx exit %lx info1 %lx info2 %lx hsave %lx",
-			      (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, rdmsr(0xc0010117));
+			panic("DBG control after exit: vmcb %lx cs 8 rip %lx rsp %lx rax %lx cr3 %lx exit %lx info1 %lx info2 %lx exitint %lx hsave %lx (its rip %lx rsp %lx)",
+			      (uint64_t)v, v->s.rip, v->s.rsp, v->s.rax, v->s.cr3, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, v->c.exitintinfo, rdmsr(0xc0010117),
+			      ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rip, ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rsp);
 #endif
 		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {

@@ -6,6 +6,7 @@
 #include "../cpu.h"
 #include "../cpuid.h"
 #include "../asid.h"
+#include "../msr.h"
 #include "../../../abi/bvmm.h"
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
@@ -238,7 +239,9 @@ static int child_rdmsr(struct vcpu *vc, uint32_t msr, uint64_t *val)
 	case MSR_PAT:                 *val = v->s.g_pat; return 0;
 	case MSR_MISC_ENABLE:         *val = vc->misc_enable; return 0;
 	case KVM_MSR_SYSTEM_TIME_NEW: *val = vc->pvclock_msr; return 0;
-	default:                      return -1;
+	default:
+		*val = 0;
+		return msr_child_pmu_off(msr) ? 0 : -1;
 	}
 }
 
@@ -265,7 +268,7 @@ static int child_wrmsr(struct vm *vm, struct vcpu *vc, uint32_t msr, uint64_t va
 	case KVM_MSR_SYSTEM_TIME_NEW:
 		return pvclock_msr_write(vm, vc, val);
 	default:
-		return -1;
+		return msr_child_pmu_off(msr) ? 0 : -1;   /* ignored */
 	}
 }
 
@@ -614,8 +617,9 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
 #ifdef BVMM_DEBUG_VMCB
 		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
-			panic("DBG after exit: vm %u vcpu %u vmcb %lx cs 8 rip %lx rax %lx exit %lx info1 %lx info2 %lx hsave %lx",
-			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, rdmsr(0xc0010117));
+			panic("DBG after exit: vm %u vcpu %u vmcb %lx cs 8 rip %lx rsp %lx rax %lx cr3 %lx exit %lx info1 %lx info2 %lx exitint %lx hsave %lx (its rip %lx rsp %lx)",
+			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rsp, v->s.rax, v->s.cr3, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, v->c.exitintinfo, rdmsr(0xc0010117),
+			      ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rip, ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rsp);
 #endif
 		/* Out of guest mode (even): only this CPU writes it, a release store will do. */
 		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_RELEASE);

@@ -9,6 +9,7 @@
 #include "event.h"
 #include "../cpu.h"
 #include "../cpuid.h"
+#include "../msr.h"
 #include "../desc.h"
 #include "../svm/svm.h"   /* decode_mov_to_cr: the shared x86 decoder */
 #include "../../../abi/bvmm.h"
@@ -372,7 +373,7 @@ static void child_msr(struct vm *vm, struct vcpu *vc, int write)
 		if (write)
 			r = pvclock_msr_write(vm, vc, val);
 		out = vc->pvclock_msr;
-	} else {
+	} else if (!msr_child_pmu_off(msr)) {   /* those read 0, writes ignored */
 		r = -1;
 	}
 	if (r) {
