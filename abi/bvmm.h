@@ -160,6 +160,12 @@ _Static_assert(sizeof(struct vm_hvinfo_params) == 24, "vm_hvinfo_params is 24 by
 #define VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA 0x1
 #define VM_RWVMPARAMS_PVCLOCK_VERSION    0x2
 #define VM_RWVMPARAMS_ALL                0x3
+/* bvmm's extension: vpp_xapic, whether the caller models a local APIC (xAPIC at 0xfee00000)
+ * for this vCPU; the hypervisor then answers CPUID.1:EDX.APIC and IA32_APIC_BASE to match
+ * (bvmm.4, "Child environment"). */
+#define VM_RWVMPARAMS_XAPIC              0x4
+#define VPP_XAPIC_NONE  0   /* no local APIC: CPUID.1:EDX.APIC clear, APIC_BASE #GP (default) */
+#define VPP_XAPIC_MMIO  1   /* an xAPIC at 0xfee00000, enabled, fixed */
 
 /* vsi_ar: the VMX access-rights layout */
 #define VSI_AR_P        (1u << 7)
@@ -326,6 +332,7 @@ struct vm_rwvmparams_params {
 	uint32_t vpp_mask;
 	uint64_t vpp_pvclock_system_gpa;
 	uint32_t vpp_pvclock_version;
+	uint32_t vpp_xapic;        /* bvmm: VPP_XAPIC_* (VM_RWVMPARAMS_XAPIC); in OpenBSD's padding */
 };
 
 struct vm_mprotect_ept_params {
@@ -357,6 +364,7 @@ _Static_assert(sizeof(struct vm_intr_params) == 12, "vm_intr_params");
 _Static_assert(sizeof(struct vm_rwregs_params) == 584, "vm_rwregs_params");
 _Static_assert(sizeof(struct vm_rwvmparams_params) == 32, "vm_rwvmparams_params");
 _Static_assert(BVMM_ABI_OFFSETOF(struct vm_rwvmparams_params, vpp_pvclock_system_gpa) == 16, "gpa");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_rwvmparams_params, vpp_xapic) == 28, "vpp_xapic");
 _Static_assert(sizeof(struct vm_mprotect_ept_params) == 32, "vm_mprotect_ept_params");
 
 /* ioctl numbers for a /dev/vmm device (OpenBSD's encoding; the same as Linux's for these

@@ -370,6 +370,8 @@ static uint64_t hc_writeregs(struct gview *c, uint64_t arg)
 	return 0;
 }
 
+#define VMPARAMS_KNOWN ((uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC))
+
 /* READVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits). */
 static uint64_t hc_readvmparams(struct gview *c, uint64_t arg)
 {
@@ -380,17 +382,19 @@ static uint64_t hc_readvmparams(struct gview *c, uint64_t arg)
 	int e = lookup(p.vpp_vm_id, p.vpp_vcpu_id, &vm, &vc);
 	if (e)
 		return e;
-	if (p.vpp_mask & ~(uint32_t)VM_RWVMPARAMS_ALL)
+	if (p.vpp_mask & ~VMPARAMS_KNOWN)
 		return BVMM_EINVAL;
 	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA)
 		p.vpp_pvclock_system_gpa = vc->pvclock_msr;
 	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_VERSION)
 		p.vpp_pvclock_version = vc->pvclock_version;
+	if (p.vpp_mask & VM_RWVMPARAMS_XAPIC)
+		p.vpp_xapic = vc->xapic;
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
 
 /* WRITEVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits; an enabled structure address
- * outside guest RAM or crossing a page), EBUSY (running). */
+ * outside guest RAM or crossing a page; vpp_xapic not a VPP_XAPIC_* value), EBUSY (running). */
 static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 {
 	struct vm_rwvmparams_params p;
@@ -400,7 +404,7 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 	int e = lookup(p.vpp_vm_id, p.vpp_vcpu_id, &vm, &vc);
 	if (e)
 		return e;
-	if (p.vpp_mask & ~(uint32_t)VM_RWVMPARAMS_ALL)
+	if (p.vpp_mask & ~VMPARAMS_KNOWN)
 		return BVMM_EINVAL;
 	if (vc->state != VCPU_STATE_STOPPED)
 		return BVMM_EBUSY;
@@ -408,6 +412,10 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 	if ((p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA) && (gpa & 1) &&
 	    validate_pvclock_gpa(gpa & ~1ull, vm->ranges, vm->nranges))
 		return BVMM_EINVAL;
+	if ((p.vpp_mask & VM_RWVMPARAMS_XAPIC) && p.vpp_xapic > VPP_XAPIC_MMIO)
+		return BVMM_EINVAL;
+	if (p.vpp_mask & VM_RWVMPARAMS_XAPIC)
+		vc->xapic = (uint8_t)p.vpp_xapic;
 	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA)
 		pvclock_set(vm, vc, gpa);
 	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_VERSION)

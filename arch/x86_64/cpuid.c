@@ -41,6 +41,8 @@ void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
 	}
 }
 
+#define CPUID1_EDX_APIC (1u << 9)
+
 /* Leaf 1 ECX bits hidden from children: DTES64 2, MONITOR 3, DS-CPL 4, VMX 5, SMX 6, EST 7,
  * TM2 8, FMA 12, PDCM 15, PCID 17, x2APIC 21, TSC-deadline 24, XSAVE 26, OSXSAVE 27, AVX 28,
  * F16C 29. EDX: APIC 9, MTRR 12, DS 21, ACPI 22, TM 29, PBE 31. */
@@ -54,13 +56,15 @@ void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
 #define CHILD_KEEP_7_EBX 0x20980389u
 
 void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t vcpu_id,
-			struct cpuid_regs *r)
+			uint32_t xapic, struct cpuid_regs *r)
 {
 	(void)guest_cr4;
 	switch (leaf) {
 	case 1:
 		r->ecx = (r->ecx & ~CHILD_HIDE_1_ECX) | CPUID1_ECX_HYPERVISOR;
 		r->edx &= ~CHILD_HIDE_1_EDX;
+		if (xapic == VPP_XAPIC_MMIO)
+			r->edx |= CPUID1_EDX_APIC;
 		r->ebx = (r->ebx & 0x0000ffffu) | (1u << 16) | (vcpu_id << 24);
 		break;
 	case 7:

@@ -18,9 +18,10 @@ void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
 #define CPUID_HV_MAX_CHILD 0x40000001u
 
 /* A child's view: no SVM/VMX, no XSAVE/AVX (its FPU state is switched with FXSAVE), no
- * MONITOR/MWAIT, no local APIC, x2APIC or MTRRs (not emulated), no RDTSCP (TSC_AUX is the
- * control guest's), the pvclock leaves. */
+ * MONITOR/MWAIT, no x2APIC or MTRRs (not emulated), no performance counters, no RDTSCP
+ * (TSC_AUX is the control guest's), the pvclock leaves; a local APIC (leaf 1 EDX.APIC) only
+ * where the control program says it models an xAPIC (`xapic`, VPP_XAPIC_*). */
 void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t vcpu_id,
-			struct cpuid_regs *r);
+			uint32_t xapic, struct cpuid_regs *r);
 
 #endif

@@ -6,6 +6,7 @@
  * host's page tables use (XD disable) is read-only or absent. Facts: AMD APM vol. 2 app. A,
  * AMD BKDG/PPR MSR lists, Intel SDM vol. 4. */
 #include "msr.h"
+#include "../../abi/bvmm.h"
 
 struct msr_range { uint32_t first, last; uint8_t access; };
 
@@ -122,6 +123,15 @@ int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val)
 int msr_child_pmu_off(uint32_t msr)
 {
 	return (msr >= 0xc0010000u && msr <= 0xc0010007u) || (msr >= 0xc0010200u && msr <= 0xc001020bu);
+}
+
+int msr_child_apic_base(uint32_t xapic, uint32_t vcpu_id, int write, uint64_t *val)
+{
+	uint64_t v = 0xfee00000ull | (1ull << 11) | (vcpu_id == 0 ? 1ull << 8 : 0);
+	if (xapic != VPP_XAPIC_MMIO || (write && *val != v))
+		return -1;
+	*val = v;
+	return 0;
 }
 
 #ifndef BVMM_HOST_TEST

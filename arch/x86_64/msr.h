@@ -31,6 +31,13 @@ int msr_control_write_ok(uint32_t msr, uint64_t old, uint64_t val);
  * counters are off; the control guest's counters are never reached. */
 int msr_child_pmu_off(uint32_t msr);
 
+/* A child's IA32_APIC_BASE (0x1b), per what the control program models (VPP_XAPIC_*): with
+ * an xAPIC it reads 0xfee00000 | enabled | BSP (vCPU 0 only), and only a write of that same
+ * value is accepted: the model sits at 0xfee00000 in the control program, which is not told
+ * of MSR writes, so moving or disabling it (or x2APIC mode) raises #GP. Without one, #GP both
+ * ways (no such MSR on a CPU without an APIC). 0 done (*val read or written), -1 for #GP. */
+int msr_child_apic_base(uint32_t xapic, uint32_t vcpu_id, int write, uint64_t *val);
+
 /* RDMSR/WRMSR of the control guest for what the allowlist settles by itself (passed,
  * read-only, filtered, denied; APIC_BASE's fixed window): 0 done, -1 for #GP, 1 if the MSR is
  * one the backend emulates (EFER, its virtualization MSRs). Host mode only. */

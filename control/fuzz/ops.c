@@ -295,7 +295,7 @@ static void op_readvmparams(struct call *c)
 	p.vpp_vm_id = vm_id_of(c);
 	p.vpp_vcpu_id = c->vcpu;
 	p.vpp_mask = vp_mask();
-	if (p.vpp_mask & ~(uint32_t)VM_RWVMPARAMS_ALL)
+	if (p.vpp_mask & ~(uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC))
 		c->must |= EB(BVMM_EINVAL);
 	c->describe = describe_ids;
 	if (call_run(c, &p) || !c->p)
@@ -335,7 +335,11 @@ static void op_writevmparams(struct call *c)
 	p.vpp_pvclock_system_gpa = pv_gpa() | (chance(75) ? 1 : 0);
 	p.vpp_pvclock_version = (uint32_t)rnd();
 	uint64_t gpa = p.vpp_pvclock_system_gpa & ~1ull;
-	if (p.vpp_mask & ~(uint32_t)VM_RWVMPARAMS_ALL)
+	if (chance(50))
+		p.vpp_xapic = (uint32_t)rn(3);   /* else SetMem's byte: mostly not a VPP_XAPIC_* */
+	if (p.vpp_mask & ~(uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC))
+		c->must |= EB(BVMM_EINVAL);
+	else if ((p.vpp_mask & VM_RWVMPARAMS_XAPIC) && p.vpp_xapic > VPP_XAPIC_MMIO)
 		c->must |= EB(BVMM_EINVAL);
 	else if (c->vm && (p.vpp_mask & 1) && (p.vpp_pvclock_system_gpa & 1) &&
 		 ((gpa & 0xfff) + 32 > PAGE || !model_contains(c->vm, gpa, 32)))

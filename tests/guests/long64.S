@@ -72,6 +72,23 @@ start:
 	cpuid
 	movw $0x507, %dx
 	outl %eax, %dx
+	/* 6a. The local APIC, as the caller declares it (WRITEVMPARAMS vpp_xapic): CPUID.1 EDX
+	 * on port 0x510, then APIC_BASE's low half on 0x511 (0 after a #GP on 0x509). Twice: the
+	 * caller declares an xAPIC after the first. Then a write of the same value (accepted),
+	 * of another base and of the enable bit clear (#GP each), and APIC_BASE again. */
+	call apic_probe
+	call apic_probe
+	movl $0x1b, %ecx
+	rdmsr
+	movq $2, %r15
+	wrmsr
+	movl $0xfec00900, %eax
+	wrmsr
+	movl $0xfee00100, %eax
+	wrmsr
+	rdmsr
+	movw $0x511, %dx
+	outl %eax, %dx
 	/* 6b. What a child may not do: CR4.OSXSAVE (#GP, port 0x509); CR4.PGE is fine (CR4 on
 	 * port 0x50b); RDPMC (#GP); INVD (emulated); a single-step trap reaches our #DB handler
 	 * (port 0x50a) through the hypervisor's #DB intercept. */
@@ -146,6 +163,20 @@ pvclock_ns:
 	mulq %rcx
 	shrdq $32, %rdx, %rax
 	addq 16(%rsi), %rax
+	ret
+
+apic_probe:
+	movl $1, %eax
+	cpuid
+	movl %edx, %eax
+	movw $0x510, %dx
+	outl %eax, %dx
+	movl $0x1b, %ecx
+	movq $2, %r15
+	xorl %eax, %eax
+	rdmsr
+	movw $0x511, %dx
+	outl %eax, %dx
 	ret
 
 /* rax = handler, rdi = gate */

@@ -446,7 +446,7 @@ static void check_long64(void)
 	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && ex.vei.vei_port == 0x503, "pvclock-first-read", L"port %x", ex.vei.vei_port);
-	struct vm_rwvmparams_params vp = { vm, 0, VM_RWVMPARAMS_ALL, 0, 0 };
+	struct vm_rwvmparams_params vp = { vm, 0, VM_RWVMPARAMS_ALL, 0, 0, 0 };
 	e = hc(BVMM_OP_READVMPARAMS, &vp);
 	CHECK(!e && vp.vpp_pvclock_system_gpa == 0x300001 && vp.vpp_pvclock_version >= 2 &&
 	      !(vp.vpp_pvclock_version & 1), "readvmparams-pvclock",
@@ -458,6 +458,42 @@ static void check_long64(void)
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && io_exit(0x507, 4, VEI_DIR_OUT, KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT),
 	      "child-cpuid-pvclock-features", L"data %x", ex.vei.vei_data);
+	/* 6a. The local APIC: none until the control program says it models an xAPIC. */
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && ex.vei.vei_port == 0x510 && !(ex.vei.vei_data & (1u << 9)), "child-cpuid-no-apic",
+	      L"errno %ld port %x edx %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "child-apic-base-gp-without-xapic",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);   /* the probe's 0 after the #GP */
+	struct vm_rwvmparams_params xp = { .vpp_vm_id = vm, .vpp_mask = VM_RWVMPARAMS_XAPIC,
+					   .vpp_xapic = 2 };
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	CHECK(e == BVMM_EINVAL, "writevmparams-xapic-bad-value-einval", L"errno %ld", e);
+	xp.vpp_xapic = VPP_XAPIC_MMIO;
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	CHECK(!e, "writevmparams-xapic", L"errno %ld", e);
+	xp = (struct vm_rwvmparams_params){ .vpp_vm_id = vm, .vpp_mask = VM_RWVMPARAMS_XAPIC,
+					    .vpp_pvclock_version = 77 };
+	e = hc(BVMM_OP_READVMPARAMS, &xp);
+	CHECK(!e && xp.vpp_xapic == VPP_XAPIC_MMIO && xp.vpp_pvclock_version == 77,
+	      "readvmparams-xapic-only", L"errno %ld xapic %u version %u", e, xp.vpp_xapic,
+	      xp.vpp_pvclock_version);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && ex.vei.vei_port == 0x510 && (ex.vei.vei_data & (1u << 9)), "child-cpuid-apic-declared",
+	      L"errno %ld port %x edx %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x511, 4, VEI_DIR_OUT, 0xfee00900), "child-apic-base-bsp-enabled",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "child-apic-base-move-gp",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "child-apic-base-disable-gp",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x511, 4, VEI_DIR_OUT, 0xfee00900), "child-apic-base-unchanged",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
 	/* 6b. CR4.OSXSAVE refused (#GP in the child), CR4.PGE accepted, RDPMC refused, INVD
 	 * emulated, single-step #DB re-injected. */
 	e = run_until(vm, 1, 0xffff);
@@ -660,16 +696,16 @@ static void check_errnos(uint8_t *mem)
 	readregs(vm, VM_RWREGS_GPRS, &rs);
 	CHECK(!e && rs.vrs_gprs[VCPU_REGS_RSI] == 0xabcdef, "writeregs-readregs-roundtrip", L"%ld", e);
 
-	struct vm_rwvmparams_params vp = { vm, 0, 0x4, 0, 0 };
+	struct vm_rwvmparams_params vp = { vm, 0, 0x8, 0, 0, 0 };
 	CHECK(hc(BVMM_OP_READVMPARAMS, &vp) == BVMM_EINVAL, "readvmparams-einval-mask", L"");
 	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-mask", L"");
-	vp = (struct vm_rwvmparams_params){ vm, 0, VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA, 0x10000001, 0 };
+	vp = (struct vm_rwvmparams_params){ vm, 0, VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA, 0x10000001, 0, 0 };
 	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-outside-ram", L"");
 	vp.vpp_pvclock_system_gpa = 0x1ff1;   /* 32 bytes from 0x1ff0 cross a page */
 	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-crosses-page", L"");
-	vp = (struct vm_rwvmparams_params){ vm, 1, VM_RWVMPARAMS_ALL, 0x5001, 6 };
+	vp = (struct vm_rwvmparams_params){ vm, 1, VM_RWVMPARAMS_ALL, 0x5001, 6, 0 };
 	e = hc(BVMM_OP_WRITEVMPARAMS, &vp);
-	struct vm_rwvmparams_params rv = { vm, 1, VM_RWVMPARAMS_ALL, 0, 0 };
+	struct vm_rwvmparams_params rv = { vm, 1, VM_RWVMPARAMS_ALL, 0, 0, 0 };
 	uint64_t e2 = hc(BVMM_OP_READVMPARAMS, &rv);
 	CHECK(!e && !e2 && rv.vpp_pvclock_system_gpa == 0x5001 && rv.vpp_pvclock_version == 6,
 	      "writevmparams-roundtrip", L"%ld %ld %lx %d", e, e2, rv.vpp_pvclock_system_gpa, rv.vpp_pvclock_version);

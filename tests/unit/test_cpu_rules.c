@@ -264,6 +264,28 @@ static void test_child_pmu_msrs(void **state)
 		assert_false(msr_child_pmu_off(not[i]));
 }
 
+static void test_child_apic_base(void **state)
+{
+	(void)state;
+	uint64_t v = 0x1234;
+	assert_int_equal(msr_child_apic_base(VPP_XAPIC_NONE, 0, 0, &v), -1);   /* no APIC: #GP */
+	assert_int_equal(v, 0x1234);
+	v = 0xfee00900;
+	assert_int_equal(msr_child_apic_base(VPP_XAPIC_NONE, 0, 1, &v), -1);
+	assert_int_equal(msr_child_apic_base(VPP_XAPIC_MMIO, 0, 0, &v), 0);
+	assert_int_equal(v, 0xfee00900);                /* BSP, enabled */
+	assert_int_equal(msr_child_apic_base(VPP_XAPIC_MMIO, 3, 0, &v), 0);
+	assert_int_equal(v, 0xfee00800);                /* an AP: no BSP bit */
+	v = 0xfee00900;
+	assert_int_equal(msr_child_apic_base(VPP_XAPIC_MMIO, 0, 1, &v), 0);   /* the same: fine */
+	uint64_t bad[] = { 0xfec00900, 0xfee00100, 0xfee00d00, 0xfee00800, 0x1fee00900ull, 0 };
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = bad[i];
+		assert_int_equal(msr_child_apic_base(VPP_XAPIC_MMIO, 0, 1, &v), -1);
+	}
+	assert_int_equal(msr_child_apic_base(2, 0, 0, &v), -1);   /* not a VPP_XAPIC_* value */
+}
+
 static void test_reinject(void **state)
 {
 	(void)state;
@@ -297,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_validate_limits),
 		cmocka_unit_test(test_reinject),
 		cmocka_unit_test(test_child_pmu_msrs),
+		cmocka_unit_test(test_child_apic_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,7 +207,7 @@ static void test_other_leaves_untouched(void **state)
 
 static struct cpuid_regs filtc(uint32_t leaf, uint32_t sub, uint32_t vcpu, struct cpuid_regs in)
 {
-	cpuid_filter_child(leaf, sub, 0, vcpu, &in);
+	cpuid_filter_child(leaf, sub, 0, vcpu, VPP_XAPIC_NONE, &in);
 	return in;
 }
 
@@ -243,7 +243,7 @@ static void test_child_leaf1_hidden_bits(void **state)
 	uint64_t cr4s[] = { 0, CR4_OSXSAVE | CR4_PKE, ~0ull };
 	for (unsigned j = 0; j < 3; j++) {
 		struct cpuid_regs in = regs(PAT_A, 0xffffffffu, 0xffffffffu, 0xffffffffu);
-		cpuid_filter_child(1, 0, cr4s[j], 3, &in);
+		cpuid_filter_child(1, 0, cr4s[j], 3, VPP_XAPIC_NONE, &in);
 		struct cpuid_regs r = in;
 		assert_true(r.ecx & L1C_HV);
 		uint32_t hidden_c[] = { L1C_VMX, L1C_MONITOR, L1C_XSAVE, L1C_OSXSAVE, L1C_AVX,
@@ -311,7 +311,7 @@ static void test_child_leaf7_0_kept_bits(void **state)
 	assert_int_equal(r.ebx, PAT_B & keep);
 	/* OSPKE is not set from CR4 for children */
 	struct cpuid_regs in = regs(0, 0, 0, 0);
-	cpuid_filter_child(7, 0, CR4_PKE, 0, &in);
+	cpuid_filter_child(7, 0, CR4_PKE, 0, VPP_XAPIC_NONE, &in);
 	assert_int_equal(in.ecx, 0);
 }
 
@@ -363,6 +363,26 @@ static void test_child_ext1_svm_rdtscp_cleared_rest_kept(void **state)
 	r = filtc(0x80000001, 0, 0, regs(0, 0, 0, 0));
 	assert_int_equal(r.ecx, 0);
 	assert_int_equal(r.edx, 0);
+}
+
+/* The local APIC bit follows what the control program models (WRITEVMPARAMS vpp_xapic); the
+ * rest of leaf 1 does not change with it. */
+static void test_child_leaf1_apic_follows_xapic(void **state)
+{
+	(void)state;
+	struct cpuid_regs none = regs(PAT_A, PAT_B, 0xffffffffu, 0xffffffffu), mmio = none;
+	cpuid_filter_child(1, 0, 0, 2, VPP_XAPIC_NONE, &none);
+	cpuid_filter_child(1, 0, 0, 2, VPP_XAPIC_MMIO, &mmio);
+	assert_false(none.edx & L1D_APIC);
+	assert_true(mmio.edx & L1D_APIC);
+	assert_int_equal(mmio.edx & ~L1D_APIC, none.edx);
+	assert_int_equal(mmio.ecx, none.ecx);
+	assert_int_equal(mmio.ebx, none.ebx);
+	assert_false(mmio.ecx & L1C_X2APIC);   /* an xAPIC only */
+	struct cpuid_regs seven = regs(PAT_A, PAT_B, PAT_C, PAT_D), seven_x = seven;
+	cpuid_filter_child(7, 0, 0, 2, VPP_XAPIC_NONE, &seven);
+	cpuid_filter_child(7, 0, 0, 2, VPP_XAPIC_MMIO, &seven_x);
+	assert_memory_equal(&seven, &seven_x, sizeof seven);
 }
 
 static void test_child_perfmon_v2_leaf_zero(void **state)
@@ -425,7 +445,7 @@ static void test_child_unrelated_leaves_untouched(void **state)
 		for (uint32_t sub = 0; sub < 2; sub++) {
 			struct cpuid_regs in = regs(PAT_A, PAT_B, PAT_C, PAT_D);
 			struct cpuid_regs r = in;
-			cpuid_filter_child(leaves[i], sub, ~0ull, 5, &r);
+			cpuid_filter_child(leaves[i], sub, ~0ull, 5, VPP_XAPIC_MMIO, &r);
 			if (memcmp(&r, &in, sizeof r))
 				fail_msg("leaf 0x%x.%u changed", leaves[i], sub);
 		}
@@ -454,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_child_ext1_svm_rdtscp_cleared_rest_kept),
 		cmocka_unit_test(test_child_svm_leaf_zero),
 		cmocka_unit_test(test_child_perfmon_v2_leaf_zero),
+		cmocka_unit_test(test_child_leaf1_apic_follows_xapic),
 		cmocka_unit_test(test_child_hv_base_leaf),
 		cmocka_unit_test(test_child_pvclock_features_leaf),
 		cmocka_unit_test(test_child_rest_of_hv_range_zero),

@@ -239,6 +239,7 @@ static int child_rdmsr(struct vcpu *vc, uint32_t msr, uint64_t *val)
 	case MSR_PAT:                 *val = v->s.g_pat; return 0;
 	case MSR_MISC_ENABLE:         *val = vc->misc_enable; return 0;
 	case KVM_MSR_SYSTEM_TIME_NEW: *val = vc->pvclock_msr; return 0;
+	case 0x1b:                    return msr_child_apic_base(vc->xapic, vc->id, 0, val);
 	default:
 		*val = 0;
 		return msr_child_pmu_off(msr) ? 0 : -1;
@@ -267,6 +268,8 @@ static int child_wrmsr(struct vm *vm, struct vcpu *vc, uint32_t msr, uint64_t va
 		return 0;
 	case KVM_MSR_SYSTEM_TIME_NEW:
 		return pvclock_msr_write(vm, vc, val);
+	case 0x1b:
+		return msr_child_apic_base(vc->xapic, vc->id, 1, &val);
 	default:
 		return msr_child_pmu_off(msr) ? 0 : -1;   /* ignored */
 	}
@@ -298,7 +301,7 @@ static void child_cpuid(struct vcpu *vc)
 	struct vmcb *v = s->vmcb;
 	uint32_t leaf = (uint32_t)v->s.rax, sub = (uint32_t)s->gprs[GPR_RCX];
 	struct cpuid_regs r = cpuid(leaf, sub);
-	cpuid_filter_child(leaf, sub, v->s.cr4, vc->id, &r);
+	cpuid_filter_child(leaf, sub, v->s.cr4, vc->id, vc->xapic, &r);
 	v->s.rax = r.eax;
 	s->gprs[GPR_RBX] = r.ebx;
 	s->gprs[GPR_RCX] = r.ecx;

@@ -339,7 +339,8 @@ static void child_cpuid(struct vcpu *vc)
 	uint64_t *g = xv(vc)->gprs;
 	uint32_t leaf = (uint32_t)g[VCPU_REGS_RAX], sub = (uint32_t)g[VCPU_REGS_RCX];
 	struct cpuid_regs r = cpuid(leaf, sub);
-	cpuid_filter_child(leaf, sub, visible_cr(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW), vc->id, &r);
+	cpuid_filter_child(leaf, sub, visible_cr(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW), vc->id,
+			   vc->xapic, &r);
 	g[VCPU_REGS_RAX] = r.eax;
 	g[VCPU_REGS_RBX] = r.ebx;
 	g[VCPU_REGS_RCX] = r.ecx;
@@ -373,6 +374,9 @@ static void child_msr(struct vm *vm, struct vcpu *vc, int write)
 		if (write)
 			r = pvclock_msr_write(vm, vc, val);
 		out = vc->pvclock_msr;
+	} else if (msr == 0x1b) {
+		out = val;
+		r = msr_child_apic_base(vc->xapic, vc->id, write, &out);
 	} else if (!msr_child_pmu_off(msr)) {   /* those read 0, writes ignored */
 		r = -1;
 	}
