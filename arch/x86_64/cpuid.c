@@ -84,6 +84,8 @@ void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uin
 		r->ecx &= ~(CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | (1u << 21) |
 			    CHILD_HIDE_PMU_EXT);
 		r->edx &= ~(CPUID_80000001_EDX_RDTSCP | (1u << 25));
+		if (xapic != VPP_XAPIC_MMIO)
+			r->edx &= ~CPUID1_EDX_APIC;   /* AMD repeats leaf 1's APIC bit here */
 		break;
 	case 0x8000000a:
 	case 0x80000022:   /* AMD PerfMonV2: no PMU (msr_child_pmu_off) */

@@ -43,6 +43,7 @@ struct mvcpu {
 	uint8_t last;         /* enum last_exit: what vrp_continue applies to */
 	uint8_t io_size;
 	uint8_t pv_known;     /* pv_gpa / pv_ver are what READVMPARAMS must return */
+	uint8_t xapic;        /* VPP_XAPIC_*: what READVMPARAMS must return (0 after CREATE) */
 	uint64_t pv_gpa;
 	uint32_t pv_ver;
 	uint64_t gprs[VCPU_REGS_NGPRS];   /* the last exit's GPRs (for continue after NPF) */

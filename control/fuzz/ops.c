@@ -284,7 +284,7 @@ static void op_writeregs(struct call *c)
 static uint32_t vp_mask(void)
 {
 	uint64_t r = rn(100);
-	return (uint32_t)(r < 80 ? 1 + rn(3) : r < 85 ? 0 : rn(4) | (1u << (2 + rn(30))));
+	return (uint32_t)(r < 80 ? 1 + rn(7) : r < 85 ? 0 : rn(8) | (1u << (3 + rn(29))));
 }
 
 static void op_readvmparams(struct call *c)
@@ -305,7 +305,11 @@ static void op_readvmparams(struct call *c)
 		vio("READVMPARAMS wrote the gpa not selected", L"expected %lx, got %lx", b->vpp_pvclock_system_gpa, o->vpp_pvclock_system_gpa);
 	if (!(p.vpp_mask & 2) && o->vpp_pvclock_version != b->vpp_pvclock_version)
 		vio("READVMPARAMS wrote the version not selected", L"expected %x, got %x", b->vpp_pvclock_version, o->vpp_pvclock_version);
+	if (!(p.vpp_mask & VM_RWVMPARAMS_XAPIC) && o->vpp_xapic != b->vpp_xapic)
+		vio("READVMPARAMS wrote vpp_xapic not selected", L"expected %x, got %x", b->vpp_xapic, o->vpp_xapic);
 	struct mvcpu *v = c->vcpu_ok ? &c->vm->vc[c->vcpu] : NULL;
+	if (v && (p.vpp_mask & VM_RWVMPARAMS_XAPIC) && o->vpp_xapic != v->xapic)
+		vio("vpp_xapic", L"expected %u, got %u", v->xapic, o->vpp_xapic);
 	if (v && v->pv_known && (p.vpp_mask & 1) && o->vpp_pvclock_system_gpa != v->pv_gpa)
 		vio("pvclock gpa", L"expected %lx, got %lx", v->pv_gpa, o->vpp_pvclock_system_gpa);
 	if (v && v->pv_known && (p.vpp_mask & 2) && v->pv_ver != 0xffffffffu &&
@@ -352,7 +356,9 @@ static void op_writevmparams(struct call *c)
 		v->pv_gpa = p.vpp_pvclock_system_gpa;
 	if (p.vpp_mask & 2)
 		v->pv_ver = p.vpp_pvclock_version;
-	v->pv_known = v->pv_known || p.vpp_mask == VM_RWVMPARAMS_ALL;
+	if (p.vpp_mask & VM_RWVMPARAMS_XAPIC)
+		v->xapic = (uint8_t)p.vpp_xapic;
+	v->pv_known = v->pv_known || (p.vpp_mask & VM_RWVMPARAMS_ALL) == VM_RWVMPARAMS_ALL;
 }
 
 /* ---- MPROTECT_EPT ---- */

@@ -479,7 +479,8 @@ struct worker {
 	char why[240];
 	/* for the checks with a RUN loop in a thread of its own */
 	_Atomic int stop, done;
-	long busy, nones, runs;
+	long busy, nones;
+	_Atomic long runs;	/* the spinner's count, read by the main thread */
 	double t_end;
 	struct vm_exit ex;	/* the exit that ended the loop (writer) */
 	uint16_t exit_reason;
@@ -700,16 +701,21 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
-/* Waits until vCPU 0 of VM id is seen running (READREGS answers EBUSY). 1 if seen. */
-static int wait_running(int fd, uint32_t id, double limit)
+/* Waits until vCPU `vcpu` of VM id is seen running (READREGS answers EBUSY). 1 if seen. */
+static int wait_vcpu_running(int fd, uint32_t id, uint32_t vcpu, double limit)
 {
 	struct vm_rwregs_params rw;
 	double end = now() + limit;
 
 	while (now() < end)
-		if (vm_readregs(fd, id, 0, &rw) == -EBUSY)
+		if (vm_readregs(fd, id, vcpu, &rw) == -EBUSY)
 			return 1;
 	return 0;
+}
+
+static int wait_running(int fd, uint32_t id, double limit)
+{
+	return wait_vcpu_running(fd, id, 0, limit);
 }
 
 /* ---- (d) operations on a running vCPU: EBUSY ---- */
@@ -1032,10 +1038,15 @@ static void check_mprotect_cost(void)
 		return;
 	}
 	spawn(&w, spinner);
-	wait_running(mainfd, w.vm.id, WAIT_S);
+	if (!wait_vcpu_running(mainfd, w.vm.id, 1, WAIT_S)) {
+		snprintf(why, sizeof why, "vCPU 1 never seen running within %.0f s", WAIT_S);
+		err = 1;
+	}
 	runs = w.runs;
-	e = mprotect_ticks(w.vm.id, CALLS, &busy);
-	if (e)
+	e = err ? 0 : mprotect_ticks(w.vm.id, CALLS, &busy);
+	if (err)
+		;
+	else if (e)
 		snprintf(why, sizeof why, "MPROTECT_EPT with vCPU 1 running: errno %ld", -e), err = e;
 	else if (w.done || w.err)
 		snprintf(why, sizeof why, "vCPU 1's RUN loop ended: %s", w.err ? w.why : "no error"), err = 1;

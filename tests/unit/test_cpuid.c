@@ -344,7 +344,7 @@ static void test_child_power_perfmon_xsave_leaves_zero(void **state)
 /* SVM, XOP, FMA4, TCE, TBM; PerfCtrExtCore, PerfCtrExtNB, PerfCtrExtLLC */
 #define CHILD_EXT1_ECX_HIDDEN (CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | \
 			       (1u << 21) | (1u << 23) | (1u << 24) | (1u << 28))
-#define CHILD_EXT1_EDX_HIDDEN (CPUID_80000001_EDX_RDTSCP | (1u << 25))
+#define CHILD_EXT1_EDX_HIDDEN (CPUID_80000001_EDX_RDTSCP | (1u << 25) | (1u << 9))   /* + APIC: no xAPIC */
 
 static void test_child_ext1_svm_rdtscp_cleared_rest_kept(void **state)
 {
@@ -383,6 +383,12 @@ static void test_child_leaf1_apic_follows_xapic(void **state)
 	cpuid_filter_child(7, 0, 0, 2, VPP_XAPIC_NONE, &seven);
 	cpuid_filter_child(7, 0, 0, 2, VPP_XAPIC_MMIO, &seven_x);
 	assert_memory_equal(&seven, &seven_x, sizeof seven);
+	/* AMD's copy of the APIC bit in leaf 0x80000001 EDX agrees with leaf 1. */
+	struct cpuid_regs ext = regs(0, 0, 0, 0xffffffffu), ext_x = ext;
+	cpuid_filter_child(0x80000001, 0, 0, 2, VPP_XAPIC_NONE, &ext);
+	cpuid_filter_child(0x80000001, 0, 0, 2, VPP_XAPIC_MMIO, &ext_x);
+	assert_false(ext.edx & L1D_APIC);
+	assert_true(ext_x.edx & L1D_APIC);
 }
 
 static void test_child_perfmon_v2_leaf_zero(void **state)

@@ -83,8 +83,12 @@ void svm_log_control_state(int level, const struct svm_guest *g);
 static inline void svm_nmi_window(void) { __asm__ volatile("cli; stgi; nop; clgi; sti" ::: "memory"); }
 
 void svm_world_switch(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_save_pa);
+/* Its code, for recognizing the host's own RIP in a VMCB (the macro below may rename the
+ * function in debug builds). */
+extern char svm_world_switch_code[] __asm__("svm_world_switch");
 #ifdef BVMM_DEBUG_VMCB
-/* Debug: one CPU at a time in a VMCB (an owner word in the VMCB's reserved area), and a ring
+/* Debug: one CPU at a time in a VMCB (an owner word in the control area's bytes set aside for
+ * software, 0x3e0-0x3ff), and a ring
  * of each CPU's last world switches, dumped by a panic. */
 #include "../../../hv/percpu.h"
 void panic(const char *f, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -98,8 +102,8 @@ extern uint32_t svm_dbg_pos[HV_MAX_CPUS];
 static inline void svm_dbg_switch(uint64_t vmcb, uint64_t *gprs, uint64_t host_save)
 {
 	struct vmcb *v = (struct vmcb *)(uintptr_t)vmcb;
-	volatile uint32_t *own = (volatile uint32_t *)(uintptr_t)(vmcb + 0x300);
-	volatile uint64_t *who = (volatile uint64_t *)(uintptr_t)(vmcb + 0x308);
+	volatile uint32_t *own = (volatile uint32_t *)(uintptr_t)(vmcb + 0x3e0);
+	volatile uint64_t *who = (volatile uint64_t *)(uintptr_t)(vmcb + 0x3e8);
 	uint32_t me = cpu_index() + 1;
 	uint32_t prev = __atomic_exchange_n(own, me, __ATOMIC_SEQ_CST);
 	if (prev)
@@ -125,7 +129,6 @@ static inline void svm_dbg_switch(uint64_t vmcb, uint64_t *gprs, uint64_t host_s
 		panic("DBG vmcb %lx left on cpu %u but owner word says %u", vmcb, me - 1, prev);
 }
 #define svm_world_switch svm_dbg_switch
-extern char svm_ws_code[] __asm__("svm_world_switch");
 #endif
 
 /* Pure helpers, unit-tested. */

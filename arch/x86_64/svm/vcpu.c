@@ -573,7 +573,7 @@ static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 static void pick_asid(struct hv_cpu *hc, struct vm *vm, struct svm_vcpu *s)
 {
 	enum asid_action a = asid_pick(&hc->asid, hc->index, svm_host.max_asid, &s->tag,
-				       __atomic_load_n(&vm->npt_gen, __ATOMIC_ACQUIRE));
+				       __atomic_load_n(&vm->npt_gen, __ATOMIC_SEQ_CST));
 	if (a == ASID_KEEP)
 		return;
 	s->vmcb->c.asid = s->tag.asid;
@@ -613,13 +613,13 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 			panic("vm %u vcpu %u entered while in guest mode on cpu %u", vm->id, vc->id, vc->cpu);
 		pick_asid(hc, vm, s);
 #ifdef BVMM_DEBUG_VMCB
-		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
+		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_world_switch_code < 0x100)
 			panic("DBG before entry: vm %u vcpu %u vmcb %lx cs 8 rip %lx rax %lx exit %lx hsave %lx",
 			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, rdmsr(0xc0010117));
 #endif
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
 #ifdef BVMM_DEBUG_VMCB
-		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_ws_code < 0x100)
+		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_world_switch_code < 0x100)
 			panic("DBG after exit: vm %u vcpu %u vmcb %lx cs 8 rip %lx rsp %lx rax %lx cr3 %lx exit %lx info1 %lx info2 %lx exitint %lx hsave %lx (its rip %lx rsp %lx)",
 			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rsp, v->s.rax, v->s.cr3, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, v->c.exitintinfo, rdmsr(0xc0010117),
 			      ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rip, ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rsp);
