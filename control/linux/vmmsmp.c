@@ -863,6 +863,32 @@ static void check_term_running(void)
 	unpin();
 }
 
+/* A 2-vCPU VM for w (vCPU 0 spinning and left stopped, vCPU 1 reset at rip1), its worker to
+ * run on the second CPU, the caller pinned to the first. 0, or the check is reported failed
+ * with `what` and everything undone. */
+static long two_vcpu_vm(struct worker *w, const char *name, uint16_t rip1, const char *what)
+{
+	char why[300];
+	long e;
+
+	memset(w, 0, sizeof *w);
+	w->fd = mainfd;
+	w->cpu = cpu_at(1);
+	pin(cpu_at(0));
+	e = vm_spinning(mainfd, &w->vm, 2, name);
+	if (!e)
+		e = vm_reset(mainfd, w->vm.id, 1, rip1, 0, 0);
+	if (!e)
+		return 0;
+	snprintf(why, sizeof why, "%s: errno %ld", what, -e);
+	result(0, checking, why);
+	if (w->vm.id)
+		vm_term(mainfd, w->vm.id);
+	vm_unmap(&w->vm);
+	unpin();
+	return e;
+}
+
 /* ---- (f) MPROTECT_EPT while another vCPU of the VM writes the page ---- */
 static void *writer(void *arg)
 {
@@ -904,22 +930,8 @@ static void check_mprotect_other(void)
 	checking = "mprotect-while-writing";
 	if (!need_cpus(checking))
 		return;
-	memset(&w, 0, sizeof w);
-	w.fd = mainfd;
-	w.cpu = cpu_at(1);
-	pin(cpu_at(0));
-	e = vm_spinning(mainfd, &w.vm, 2, "smp-mprotect");
-	if (!e)
-		e = vm_reset(mainfd, w.vm.id, 1, G_WRITER, 0, 0);
-	if (e) {
-		snprintf(why, sizeof why, "CREATE/RESETCPU: errno %ld", -e);
-		result(0, checking, why);
-		if (w.vm.id)
-			vm_term(mainfd, w.vm.id);
-		vm_unmap(&w.vm);
-		unpin();
+	if (two_vcpu_vm(&w, "smp-mprotect", G_WRITER, "CREATE/RESETCPU"))
 		return;
-	}
 	data = (volatile uint32_t *)(w.vm.mem + G_DATA);
 	spawn(&w, writer);
 	/* The writer is at work once the counter has moved twice. */
@@ -1018,21 +1030,14 @@ static void check_mprotect_cost(void)
 	checking = "mprotect-cost";
 	if (!need_cpus(checking))
 		return;
-	memset(&w, 0, sizeof w);
-	w.fd = mainfd;
-	w.cpu = cpu_at(1);
-	w.i = 1;
-	pin(cpu_at(0));
-	e = vm_spinning(mainfd, &w.vm, 2, "smp-mprotect-cost");
-	if (!e)
-		e = vm_reset(mainfd, w.vm.id, 1, G_SPIN, 0, 0);
-	if (!e)
-		e = mprotect_ticks(w.vm.id, CALLS, &idle);
+	if (two_vcpu_vm(&w, "smp-mprotect-cost", G_SPIN, "CREATE/RESETCPU"))
+		return;
+	w.i = 1;	/* the spinner runs vCPU 1 */
+	e = mprotect_ticks(w.vm.id, CALLS, &idle);
 	if (e) {
-		snprintf(why, sizeof why, "CREATE/RESETCPU/MPROTECT_EPT with no vCPU running: errno %ld", -e);
+		snprintf(why, sizeof why, "MPROTECT_EPT with no vCPU running: errno %ld", -e);
 		result(0, checking, why);
-		if (w.vm.id)
-			vm_term(mainfd, w.vm.id);
+		vm_term(mainfd, w.vm.id);
 		vm_unmap(&w.vm);
 		unpin();
 		return;

@@ -3,7 +3,6 @@
 #include "svm.h"
 #include "../cpu.h"
 #include "../cpuid.h"
-#include "../desc.h"
 #include "../msr.h"
 #include "../pcicfg.h"
 #include "../ipi.h"
@@ -239,10 +238,9 @@ static void exit_npf(struct svm_guest *g)
 	}
 	if (store && pcicfg_in_ecam(gpa) && !control_store(g, gpa, pcicfg_ecam_store_value))
 		return;
-	/* The control guest holding the hypervisor's own registers (its CS, RIP in the world
-	 * switch): a VMRUN loaded the host save area, seen only under QEMU's multi-threaded TCG
-	 * (README). Its #GP would fault on the pool again, forever: say so and stop instead. */
-	if (v->s.cs.sel == HOST_CS && v->s.rip - (uint64_t)(uintptr_t)svm_world_switch_code < 0x100)
+	/* The control guest holding the hypervisor's own registers: its #GP would fault on the
+	 * pool again, forever; say so and stop instead. */
+	if (svm_vmcb_holds_host(v))
 		panic("the control guest's VMCB holds the hypervisor's own state (rip %lx, rax %lx): "
 		      "a VMRUN ran the host save area; known under QEMU multi-threaded TCG, see README",
 		      v->s.rip, v->s.rax);
@@ -419,18 +417,7 @@ int svm_run_control(struct svm_cpu *c)
 			if (hc->nmi_for_guest)
 				deliver_nmi(c, hc, v);
 		}
-#ifdef BVMM_DEBUG_VMCB
-		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_world_switch_code < 0x100)
-			panic("DBG control before entry: vmcb %lx cs 8 rip %lx rax %lx exit %lx hsave %lx",
-			      (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, rdmsr(0xc0010117));
-#endif
 		svm_world_switch((uint64_t)v, g->gprs, c->host_save);
-#ifdef BVMM_DEBUG_VMCB
-		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_world_switch_code < 0x100)
-			panic("DBG control after exit: vmcb %lx cs 8 rip %lx rsp %lx rax %lx cr3 %lx exit %lx info1 %lx info2 %lx exitint %lx hsave %lx (its rip %lx rsp %lx)",
-			      (uint64_t)v, v->s.rip, v->s.rsp, v->s.rax, v->s.cr3, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, v->c.exitintinfo, rdmsr(0xc0010117),
-			      ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rip, ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rsp);
-#endif
 		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
 			svm_log_control_state(HV_LOG_ERROR, g);

@@ -23,12 +23,12 @@ static void svm_dbg_dump(void)
 {
 	unsigned me = cpu_index();
 	for (unsigned k = 0; k < SVM_DBG_RING; k++) {
-		uint32_t i = (svm_dbg_pos[me] + k) % SVM_DBG_RING;
-		struct svm_dbg_rec *r = &svm_dbg_ring[me][i];
+		struct svm_dbg_rec *r = &svm_dbg_ring[me][(svm_dbg_pos[me] + k) % SVM_DBG_RING];
 		log_err("DBG ring: vmcb %lx in cs %lx rip %lx inj %lx intctl %lx hsave %lx", r->vmcb,
 			r->cs_in, r->rip_in, r->inj_in, r->intctl_in, r->hsave);
-		log_err("DBG ring:   out exit %lx info %lx %lx exitint %lx cs %lx rip %lx rax %lx",
-			r->exitcode, r->info1, r->info2, r->exitint, r->cs_out, r->rip_out, r->rax_out);
+		log_err("DBG ring:   out exit %lx info %lx %lx exitint %lx cs %lx rip %lx rsp %lx rax %lx",
+			r->exitcode, r->info1, r->info2, r->exitint, r->cs_out, r->rip_out,
+			r->rsp_out, r->rax_out);
 	}
 }
 #endif

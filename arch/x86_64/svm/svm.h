@@ -86,15 +86,24 @@ void svm_world_switch(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_save_pa);
 /* Its code, for recognizing the host's own RIP in a VMCB (the macro below may rename the
  * function in debug builds). */
 extern char svm_world_switch_code[] __asm__("svm_world_switch");
+/* The VMCB holds the hypervisor's own registers (its code segment, RIP in the world switch):
+ * a VMRUN ran the host save area, seen only under QEMU's multi-threaded TCG (README). */
+static inline int svm_vmcb_holds_host(const struct vmcb *v)
+{
+	return v->s.cs.sel == 0x08 /* HOST_CS */ &&
+	       v->s.rip - (uint64_t)(uintptr_t)svm_world_switch_code < 0x100;
+}
+
 #ifdef BVMM_DEBUG_VMCB
-/* Debug: one CPU at a time in a VMCB (an owner word in the control area's bytes set aside for
- * software, 0x3e0-0x3ff), and a ring
- * of each CPU's last world switches, dumped by a panic. */
+/* Debug (make HV_DEBUG=-DBVMM_DEBUG_VMCB): every world switch checks that no VMCB holds the
+ * host's registers before and after it, that one CPU at a time is in a VMCB (an owner word in
+ * the control area's bytes set aside for software, 0x3e0-0x3ff), and records itself in a ring
+ * of the CPU's last switches, which a panic prints (svm.c). */
 #include "../../../hv/percpu.h"
 void panic(const char *f, ...) __attribute__((noreturn, format(printf, 1, 2)));
 struct svm_dbg_rec {
-	uint64_t vmcb, cs_in, rip_in, inj_in, intctl_in, exitcode, info1, info2, exitint, cs_out,
-		 rip_out, rax_out, hsave, gif_probe;
+	uint64_t vmcb, cs_in, rip_in, inj_in, intctl_in, hsave, exitcode, info1, info2, exitint,
+		 cs_out, rip_out, rsp_out, rax_out;
 };
 #define SVM_DBG_RING 8
 extern struct svm_dbg_rec svm_dbg_ring[HV_MAX_CPUS][SVM_DBG_RING];
@@ -110,12 +119,14 @@ static inline void svm_dbg_switch(uint64_t vmcb, uint64_t *gprs, uint64_t host_s
 		panic("DBG vmcb %lx entered on cpu %u while cpu %u is in it (its caller %lx)", vmcb,
 		      me - 1, prev - 1, *who);
 	*who = (uint64_t)__builtin_return_address(0);
+	if (svm_vmcb_holds_host(v))
+		panic("DBG vmcb %lx holds host state before entry (rip %lx)", vmcb, v->s.rip);
 	struct svm_dbg_rec *r = &svm_dbg_ring[me - 1][svm_dbg_pos[me - 1]++ % SVM_DBG_RING];
-	*r = (struct svm_dbg_rec){ .vmcb = vmcb, .cs_in = v->s.cs.sel, .rip_in = v->s.rip,
-				   .inj_in = v->c.eventinj, .intctl_in = v->c.int_ctl };
 	uint32_t lo, hi;
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0010117));
-	r->hsave = (uint64_t)hi << 32 | lo;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0010117));   /* VM_HSAVE_PA */
+	*r = (struct svm_dbg_rec){ .vmcb = vmcb, .cs_in = v->s.cs.sel, .rip_in = v->s.rip,
+				   .inj_in = v->c.eventinj, .intctl_in = v->c.int_ctl,
+				   .hsave = (uint64_t)hi << 32 | lo };
 	svm_world_switch(vmcb, gprs, host_save);
 	r->exitcode = v->c.exitcode;
 	r->info1 = v->c.exitinfo1;
@@ -123,10 +134,14 @@ static inline void svm_dbg_switch(uint64_t vmcb, uint64_t *gprs, uint64_t host_s
 	r->exitint = v->c.exitintinfo;
 	r->cs_out = v->s.cs.sel;
 	r->rip_out = v->s.rip;
+	r->rsp_out = v->s.rsp;
 	r->rax_out = v->s.rax;
 	prev = __atomic_exchange_n(own, 0, __ATOMIC_SEQ_CST);
 	if (prev != me)
 		panic("DBG vmcb %lx left on cpu %u but owner word says %u", vmcb, me - 1, prev);
+	if (svm_vmcb_holds_host(v))
+		panic("DBG vmcb %lx holds host state after exit %lx (rsp %lx)", vmcb, v->c.exitcode,
+		      v->s.rsp);
 }
 #define svm_world_switch svm_dbg_switch
 #endif

@@ -11,7 +11,6 @@
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
 #include "../../../hv/mem.h"
-#include "../../../hv/panic.h"
 #include "../../../hv/validate.h"
 #include "../../../hv/vm.h"
 
@@ -608,22 +607,9 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		 * barrier between the two, paired with vm_tlb_shootdown's (bump the generation,
 		 * then read this), so that either this entry sees the new generation or the
 		 * shootdown sees the vCPU in guest mode and waits for its exit. */
-		uint32_t seq = __atomic_fetch_add(&vc->guest_seq, 1, __ATOMIC_SEQ_CST);
-		if (seq & 1)
-			panic("vm %u vcpu %u entered while in guest mode on cpu %u", vm->id, vc->id, vc->cpu);
+		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_SEQ_CST);
 		pick_asid(hc, vm, s);
-#ifdef BVMM_DEBUG_VMCB
-		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_world_switch_code < 0x100)
-			panic("DBG before entry: vm %u vcpu %u vmcb %lx cs 8 rip %lx rax %lx exit %lx hsave %lx",
-			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rax, v->c.exitcode, rdmsr(0xc0010117));
-#endif
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
-#ifdef BVMM_DEBUG_VMCB
-		if (v->s.cs.sel == 8 && v->s.rip - (uint64_t)svm_world_switch_code < 0x100)
-			panic("DBG after exit: vm %u vcpu %u vmcb %lx cs 8 rip %lx rsp %lx rax %lx cr3 %lx exit %lx info1 %lx info2 %lx exitint %lx hsave %lx (its rip %lx rsp %lx)",
-			      vm->id, vc->id, (uint64_t)v, v->s.rip, v->s.rsp, v->s.rax, v->s.cr3, v->c.exitcode, v->c.exitinfo1, v->c.exitinfo2, v->c.exitintinfo, rdmsr(0xc0010117),
-			      ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rip, ((struct vmcb *)(uintptr_t)rdmsr(0xc0010117))->s.rsp);
-#endif
 		/* Out of guest mode (even): only this CPU writes it, a release store will do. */
 		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_RELEASE);
 		v->c.tlb_control = 0;
