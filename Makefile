@@ -40,7 +40,7 @@ HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.
 .PHONY: all deps run test unit scenarios bench clean image fuzz
 .SECONDARY:
 all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin \
-	$(B)/control/hello64.elf
+	$(B)/control/hello64.elf $(B)/control/spin64.elf
 
 deps:
 	@scripts/deps.sh
@@ -116,11 +116,11 @@ $(B)/efi-obj/control/hello/demo.o: control/hello/demo.S $(B)/control/demo16.bin
 $(B)/control/hello.efi: $(B)/efi-obj/control/hello/hello.o $(B)/efi-obj/control/hello/demo.o
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
-$(B)/control/vmmctl.efi: $(B)/efi-obj/control/vmmctl/vmmctl.o $(B)/efi-obj/control/vmmctl/devices.o \
-		$(B)/efi-obj/control/vmmctl/elf.o
+include control/vmmctl/sources.mk
+$(B)/control/vmmctl.efi: $(patsubst %.c,$(B)/efi-obj/%.o,$(VMMCTL_CORE) control/vmmctl/plat_efi.c)
 	@mkdir -p $(dir $@)
 	$(call efi_link,$@,$^)
-$(B)/control/hello64.elf: control/vmmctl/hello64.S control/vmmctl/hello64.ld
+$(B)/control/%64.elf: control/vmmctl/%64.S control/vmmctl/hello64.ld
 	@mkdir -p $(dir $@)
 	$(Q)gcc -c $< -o $(@:.elf=.o)
 	$(Q)ld -static -nostdlib -z max-page-size=4096 -z noexecstack -T control/vmmctl/hello64.ld -o $@ $(@:.elf=.o)
@@ -211,17 +211,23 @@ $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/i
 		tests/scenarios/linux/hvcheck.c control/linux/bvmm.c control/linux/Kbuild \
 		control/linux/shim/stdint.h control/linux/vmmtest.c control/linux/vmmsmp.c \
 		control/linux/vmmguest.h control/libvmm/vmm_state.h \
-		control/libvmm/vmm_exit.h abi/bvmm.h
+		control/libvmm/vmm_exit.h abi/bvmm.h $(wildcard control/vmmctl/*.[ch]) control/vmmctl/sources.mk
 	tests/scenarios/linux/mkinitrd.sh $(B)/linux
 
-scenarios: deps all $(SC_EFIS) $(B)/linux/initrd.img
+# The guests a Linux control domain runs with vmmctl (scenario 16), as a second initramfs
+# (the EFI stub concatenates them): /guests/*, and /guests/check.sh, which init runs.
+VMMCTL_GUESTS := $(B)/control/hello64.elf $(B)/control/spin64.elf
+$(B)/linux/guests.img: tests/scenarios/linux/mkguests.sh tests/scenarios/linux/vmmctl-check.sh $(VMMCTL_GUESTS)
+	tests/scenarios/linux/mkguests.sh $@ tests/scenarios/linux/vmmctl-check.sh $(VMMCTL_GUESTS)
+
+scenarios: deps all $(SC_EFIS) $(B)/linux/initrd.img $(B)/linux/guests.img
 	tests/scenarios/run.sh
 
 bench: deps all $(B)/scenarios/bin/bench.efi
 	@tests/bench.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img \
+	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img $(B)/linux/guests.img \
 		$(B)/bvmm.img $(B)/scenarios/bin/bench.efi fuzz-build $(B)/control/hcfuzz.efi
 	@tests/run.sh
 

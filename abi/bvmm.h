@@ -381,6 +381,9 @@ _Static_assert(sizeof(struct vm_mprotect_ept_params) == 32, "vm_mprotect_ept_par
 #define VMM_IOC_READVMPARAMS  BVMM_IOC(0xc0000000u, 9, struct vm_rwvmparams_params)
 #define VMM_IOC_WRITEVMPARAMS BVMM_IOC(0x80000000u, 10, struct vm_rwvmparams_params)
 #define VMM_IOC_MPROTECT_EPT  BVMM_IOC(0x80000000u, 11, struct vm_mprotect_ept_params)
+/* bvmm's own: HVINFO for a Linux control domain's user space (/dev/vmm), which cannot make the
+ * hypercall itself (VMMCALL above CPL 0 is #UD). */
+#define BVMM_IOC_HVINFO       BVMM_IOC(0xc0000000u, 12, struct vm_hvinfo_params)
 
 /* The hypercall: vmmcall (AMD) or vmcall (Intel) from CPL 0 of the control guest. RAX = op,
  * RDI = address of the parameter structure in the caller's address space; returns 0 or a

@@ -364,6 +364,7 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VMM_IOC_INFO:
 	case VMM_IOC_READREGS:
 	case VMM_IOC_READVMPARAMS:
+	case BVMM_IOC_HVINFO:
 		out = true;
 		break;
 	case VMM_IOC_TERM:
@@ -397,6 +398,9 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case VMM_IOC_TERM:
 		ret = bvmm_term(p);
+		break;
+	case BVMM_IOC_HVINFO:
+		ret = bvmm_call(BVMM_OP_HVINFO, p);
 		break;
 	default:		/* no pointers inside: the operation number is the ioctl's */
 		ret = bvmm_call(cmd & 0xff, p);

@@ -1,402 +1,311 @@
-/* vmmctl: the control program that runs guests from the UEFI shell or from bvmm.conf, in the
- * manner of OpenBSD's vmctl(8). Commands, executed in order from the load options:
- *   info                                      the hypervisor, its pool and its VMs
+/* vmmctl: runs guests on bvmm, in the manner of OpenBSD's vmctl(8), from the UEFI shell (the
+ * load options, several commands in a row) or from a Linux control domain (one command per
+ * invocation, over /dev/vmm). The commands (doc/vmmctl.8):
+ *   start [-c] [-m MiB] [-n NAME] [-i INITRD] [--block:N=FILE] [--net:N=TAP] [-k] KERNEL [-- ARGS]
+ *   status | info        the hypervisor, its pool and its VMs
+ *   stop ID|NAME         terminate a VM (its vmmctl then exits)
  *   run FILE [mem=MiB] [load=ADDR] [entry=ADDR] [mode=real|prot32|long64] [name=NAME]
- *                                             a raw image or an ELF64 executable, its COM1
- *                                             on our console
- *   poweroff                                  power the machine off
- * The guest's COM1 (ns8250 at 0x3f8) is a write-only console; the i8259 pair and the i8253's
- * channel 0 are modelled (devices.c), so guests can take timer interrupts; other ports read
- * as all ones (vmd's convention) and ignore writes. The run ends at HLT with interrupts off,
- * a triple fault, or an access outside guest memory. */
-#include <efi.h>
-#include <efilib.h>
-#include "../../abi/bvmm.h"
-#include "../libvmm/vmm_state.h"
-#include "../libvmm/vmm_exit.h"
-#include "devices.h"
-#include "elf.h"
+ *                        the EFI build's older form, for raw images as well
+ *   poweroff             (EFI)
+ * The kind of guest is recognized from the file: a Solo5 hvt unikernel, a Multiboot v1 kernel,
+ * a Linux bzImage, an ELF64 executable; `run` also takes a raw image. */
+#include "machine.h"
+#include "plat.h"
+#include "vmmctl.h"
 
-#define COM_THR 0x3f8
-#define COM_LSR 0x3fd
-#define LSR_THRE_TEMT 0x60
-#define MIB (1ull << 20)
-#define MAX_ARGS 32
+#define MIB ((uint64_t)1 << 20)
+#define DEFAULT_MEM (64 * MIB)
 
-enum mode { MODE_REAL, MODE_PROT32, MODE_LONG64 };
-
-struct run_opts {
-	CHAR16 *file;
-	uint64_t mem, load, entry;
-	enum mode mode;
-	char name[VMM_MAX_NAME_LEN];
-};
-
-static EFI_HANDLE self;
-
-static int streq(const CHAR16 *a, const CHAR16 *b) { return !StrCmp(a, b); }
-
-static CHAR16 *find_eq(CHAR16 *s)
+static int streq(const char *a, const char *b)
 {
-	for (; *s; s++)
-		if (*s == L'=')
-			return s;
-	return NULL;
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
 }
 
-/* A hexadecimal number, with or without 0x. */
-static uint64_t hex(const CHAR16 *v)
+static int prefix(const char *s, const char *p)
 {
-	if (v[0] == L'0' && (v[1] == L'x' || v[1] == L'X'))
-		v += 2;
-	return xtoi(v);
-}
-
-static int prefix(const CHAR16 *s, const CHAR16 *p)
-{
-	return !StrnCmp(s, p, StrLen(p));
-}
-
-/* Split the load options at blanks, in place. */
-static int split_args(CHAR16 *s, UINTN chars, CHAR16 **argv)
-{
-	int n = 0;
-	for (UINTN i = 0; i < chars && s[i] && n < MAX_ARGS;) {
-		while (i < chars && s[i] == L' ')
-			s[i++] = 0;
-		if (i >= chars || !s[i])
-			break;
-		argv[n++] = &s[i];
-		while (i < chars && s[i] && s[i] != L' ')
-			i++;
-	}
-	return n;
-}
-
-static EFI_STATUS read_file(const CHAR16 *path, void **data, UINTN *len)
-{
-	EFI_LOADED_IMAGE *li;
-	EFI_FILE_HANDLE root, fh;
-	EFI_STATUS st = uefi_call_wrapper(BS->HandleProtocol, 3, self, &LoadedImageProtocol, (void **)&li);
-	if (EFI_ERROR(st) || !(root = LibOpenRoot(li->DeviceHandle)))
-		return EFI_NOT_FOUND;
-	st = uefi_call_wrapper(root->Open, 5, root, &fh, (CHAR16 *)path, EFI_FILE_MODE_READ, 0);
-	if (EFI_ERROR(st))
-		return st;
-	EFI_FILE_INFO *info = LibFileInfo(fh);
-	st = EFI_OUT_OF_RESOURCES;
-	if (info && (*data = AllocatePool(info->FileSize))) {
-		*len = info->FileSize;
-		st = uefi_call_wrapper(fh->Read, 3, fh, len, *data);
-	}
-	if (info)
-		FreePool(info);
-	uefi_call_wrapper(fh->Close, 1, fh);
-	return st;
-}
-
-/* The hypervisor's vendor (HVINFO): RUN's exit codes are its own (vmm_exit.h). */
-static uint32_t vendor = BVMM_VENDOR_AMD_SVM;
-
-static void cmd_info(void)
-{
-	struct vm_hvinfo_params h;
-	static struct vm_info_result res[16];
-	struct vm_info_params ip = { sizeof res, 0, res };
-	uint64_t e = bvmm_hypercall(BVMM_OP_HVINFO, &h);
-	if (e) {
-		Print(L"vmmctl: no bvmm (HVINFO errno %ld)\n", e);
-		return;
-	}
-	Print(L"vmmctl: bvmm ABI %d, %a, pool %ld KiB, %ld KiB free\n", h.vhi_abi_version,
-	      h.vhi_vendor == BVMM_VENDOR_AMD_SVM ? "AMD SVM" : "Intel VMX",
-	      h.vhi_pool_size >> 10, h.vhi_pool_free >> 10);
-	e = bvmm_hypercall(BVMM_OP_INFO, &ip);
-	Print(L"vmmctl: %ld VMs (errno %ld)\n", ip.vip_info_ct, e);
-	for (uint64_t i = 0; !e && i < ip.vip_info_ct && i < 16; i++)
-		Print(L"vmmctl:   id %d \"%a\" %ld MiB %ld vCPUs\n", res[i].vir_id, res[i].vir_name,
-		      res[i].vir_memory_size >> 20, res[i].vir_ncpus);
-}
-
-static void protect_segments(uint32_t id, const struct elf_seg *segs, int n)
-{
-	for (int i = 0; i < n; i++) {
-		struct vm_mprotect_ept_params mp = { id, 0, segs[i].start, segs[i].end - segs[i].start,
-						     segs[i].prot };
-		uint64_t e = bvmm_hypercall(BVMM_OP_MPROTECT_EPT, &mp);
-		Print(L"vmmctl:   segment %lx-%lx %c%c%c (MPROTECT_EPT errno %ld)\n", segs[i].start,
-		      segs[i].end, segs[i].prot & PROT_READ ? 'r' : '-', segs[i].prot & PROT_WRITE ? 'w' : '-',
-		      segs[i].prot & PROT_EXEC ? 'x' : '-', e);
-	}
-}
-
-static uint64_t tsc_hz;
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-/* Everything the guest's ports reach: COM1 (output only), the PICs, the PIT. */
-struct machine {
-	struct pics pic;
-	struct i8253 pit;
-	const char *name;
-	CHAR16 line[200];
-	unsigned n;
-};
-
-static void com1_out(struct machine *m, char ch)
-{
-	if (ch != '\n' && ch != '\r' && m->n < 198)
-		m->line[m->n++] = (CHAR16)(uint8_t)ch;
-	if (ch == '\n') {
-		m->line[m->n] = 0;
-		Print(L"%a: %s\n", m->name, m->line);
-		m->n = 0;
-	}
-}
-
-static void port_io(struct machine *m, struct vm_exit_inout *io, uint64_t now)
-{
-	int in = io->vei_dir == VEI_DIR_IN;
-	if (pic_io(&m->pic, io->vei_port, in, &io->vei_data) ||
-	    pit_io(&m->pit, io->vei_port, in, &io->vei_data, now))
-		return;
-	if (in)
-		io->vei_data = io->vei_port == COM_LSR ? LSR_THRE_TEMT : 0xffffffff;
-	else if (io->vei_port == COM_THR)
-		com1_out(m, (char)io->vei_data);
-}
-
-/* A guest in HLT waits for its next interrupt: sleep until the PIT's next period. Returns 0
- * if nothing could ever wake it. */
-static int wait_for_interrupt(struct machine *m)
-{
-	if (pic_pending(&m->pic))
-		return 1;
-	if (!m->pit.running)
-		return 0;
-	uint64_t now = rdtsc();
-	if (m->pit.next_tsc > now) {
-		uint64_t us = (m->pit.next_tsc - now) * 1000000 / tsc_hz;
-		uefi_call_wrapper(BS->Stall, 1, us > 100000 ? 100000 : us);
-	}
+	while (*p)
+		if (*s++ != *p++)
+			return 0;
 	return 1;
 }
 
-/* The vmd-style loop: the interrupt level from the PIC (INTR), a vector when the guest can
- * take it, RUN, answer the port the guest used, continue. */
-static void run_loop(uint32_t id, const char *name)
+/* A decimal number, or a hexadecimal one with 0x (hex=1: hexadecimal without 0x too). -1 if
+ * it is not a number or too large. */
+static int64_t number(const char *s, int hex)
 {
-	static struct vm_exit ex;
-	static struct machine m;
-	struct vm_run_params rp = { .vrp_vm_id = id, .vrp_irq = VRP_IRQ_NONE, .vrp_exit = &ex };
-	struct vm_intr_params intr = { id, 0, 0 };
-	unsigned io = 0, none = 0, irqs = 0;
-	uint64_t err;
-
-	pic_init(&m.pic);
-	pit_init(&m.pit, tsc_hz);
-	m.name = name;
-	m.n = 0;
-	for (;;) {
-		pit_tick(&m.pit, &m.pic, rdtsc());
-		uint16_t level = (uint16_t)pic_pending(&m.pic);
-		if (level != intr.vip_intr) {
-			intr.vip_intr = level;
-			bvmm_hypercall(BVMM_OP_INTR, &intr);
-		}
-		int vec = level && rp.vrp_irqready ? pic_ack(&m.pic) : -1;
-		rp.vrp_irq = vec >= 0 ? (uint16_t)vec : VRP_IRQ_NONE;
-		irqs += vec >= 0;
-		if ((err = bvmm_hypercall(BVMM_OP_RUN, &rp)))
-			break;
-		rp.vrp_continue = 1;
-		switch (vmm_exit_kind(rp.vrp_exit_reason, vendor)) {
-		case VMM_EXIT_KIND_NONE:
-			none++;
-			continue;
-		case VMM_EXIT_KIND_IO:
-			io++;
-			port_io(&m, &ex.vei, rdtsc());
-			continue;
-		case VMM_EXIT_KIND_IRQWIN:   /* the interrupt window opened: irqready is set */
-			continue;
-		case VMM_EXIT_KIND_HLT:
-			if (wait_for_interrupt(&m))
-				continue;
-			Print(L"vmmctl: %a: HLT with nothing that could wake it: stopping\n", name);
-			break;
-		default:
-			if (vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_NPF &&
-			    ex.vee.vee_fault_type == VEE_FAULT_PROTECT)
-				Print(L"vmmctl: %a: access against MPROTECT_EPT at rip %lx: stopping\n", name,
-				      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
-			else
-				Print(L"vmmctl: %a: exit %x at rip %lx: stopping\n", name, rp.vrp_exit_reason,
-				      ex.vrs.vrs_gprs[VCPU_REGS_RIP]);
-			break;
-		}
-		break;
+	uint64_t v = 0;
+	int base = hex ? 16 : 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2, base = 16;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 :
+			*s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : 99;
+		if (d >= base || v > (UINT64_MAX >> 5))
+			return -1;
+		v = v * base + d;
 	}
-	if (err == BVMM_EIO)
-		Print(L"vmmctl: %a halted (HLT with interrupts off)", name);
-	else if (err)
-		Print(L"vmmctl: %a: RUN errno %ld", name, err);
-	else
-		Print(L"vmmctl: %a stopped", name);
-	Print(L" after %d I/O exits, %d interrupts injected, %d returns for our own interrupts\n",
-	      io, irqs, none);
+	return (int64_t)v;
 }
 
-static void cmd_run(const struct run_opts *o)
+static void set_name(char *dst, const char *src)
 {
-	static struct vm_create_params cp;
-	static struct vm_resetcpu_params rr;
-	void *image;
-	UINTN len;
-	EFI_PHYSICAL_ADDRESS mem;
-	EFI_STATUS st = read_file(o->file, &image, &len);
-	if (EFI_ERROR(st)) {
-		Print(L"vmmctl: cannot read %s: %r\n", o->file, st);
-		return;
-	}
-	int elf = is_elf64(image, len);
-	if (!elf && (o->load > o->mem || len > o->mem - o->load || o->entry >= o->mem)) {
-		Print(L"vmmctl: %s (%ld bytes at %lx) does not fit %ld MiB\n", o->file, len, o->load, o->mem >> 20);
-		FreePool(image);
-		return;
-	}
-	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
-					o->mem / 4096, &mem))) {
-		Print(L"vmmctl: cannot allocate %ld MiB\n", o->mem >> 20);
-		FreePool(image);
-		return;
-	}
-	SetMem((void *)mem, o->mem, 0);
-	struct elf_seg segs[ELF_MAX_SEGS];
-	int nsegs = 0;
-	uint64_t entry = o->entry;
-	enum mode mode = elf ? MODE_LONG64 : o->mode;   /* an ELF64 image starts in long mode */
-	if (mode == MODE_LONG64)
-		vmm_solo5_tables((uint8_t *)mem);
-	if (elf)
-		nsegs = load_elf(image, len, (uint8_t *)mem, o->mem, segs, &entry);
-	else
-		CopyMem((uint8_t *)mem + o->load, image, len);
-	FreePool(image);
-	if (nsegs < 0) {
-		Print(L"vmmctl: %s: malformed ELF, or it does not fit %ld MiB\n", o->file, o->mem >> 20);
-		uefi_call_wrapper(BS->FreePages, 2, mem, o->mem / 4096);
-		return;
-	}
-	SetMem(&cp, sizeof cp, 0);
-	cp.vcp_nmemranges = 1;
-	cp.vcp_ncpus = 1;
-	cp.vcp_memranges[0] = (struct vm_mem_range){ 0, mem, o->mem };
-	CopyMem(cp.vcp_name, o->name, sizeof cp.vcp_name);
-	uint64_t e = bvmm_hypercall(BVMM_OP_CREATE, &cp);
+	unsigned k = 0;
+	for (; src[k] && k < VMM_MAX_NAME_LEN - 1; k++)
+		dst[k] = src[k];
+	dst[k] = 0;
+}
+
+/* The default name: the file's last path component, up to its first dot. */
+static void default_name(char *dst, const char *path)
+{
+	const char *b = path;
+	for (const char *p = path; *p; p++)
+		if (*p == '/' || *p == '\\')
+			b = p + 1;
+	unsigned k = 0;
+	for (; b[k] && b[k] != '.' && k < VMM_MAX_NAME_LEN - 1; k++)
+		dst[k] = b[k];
+	dst[k] = k ? 0 : 'v';
+	if (!k)
+		dst[1] = 'm', dst[2] = 0;
+}
+
+static const char *state_name(uint8_t s)
+{
+	static const char *const names[] = { "stopped", "running", "terminating", "terminated" };
+	return s < 4 ? names[s] : "unknown";
+}
+
+static int vm_list(struct vm_info_result *res, unsigned cap, unsigned *n)
+{
+	struct vm_info_params ip = { cap * sizeof *res, 0, res };
+	int e = plat_vmm(BVMM_OP_INFO, &ip);
+	*n = e ? 0 : (unsigned)(ip.vip_info_ct < cap ? ip.vip_info_ct : cap);
+	return e;
+}
+
+static int cmd_status(void)
+{
+	struct vm_hvinfo_params h;
+	static struct vm_info_result res[64];
+	unsigned n;
+	int e = plat_vmm(BVMM_OP_HVINFO, &h);
 	if (e) {
-		Print(L"vmmctl: CREATE errno %ld\n", e);
-	} else {
-		rr.vrp_vm_id = cp.vcp_id;
-		if (mode == MODE_REAL)
-			vmm_state_real(&rr.vrp_init_state, (uint16_t)(entry >> 4) & 0xf000, entry & 0xffff);
-		else if (mode == MODE_PROT32)
-			vmm_state_prot32(&rr.vrp_init_state, entry);
-		else
-			vmm_state_long64(&rr.vrp_init_state, entry);
-		e = bvmm_hypercall(BVMM_OP_RESETCPU, &rr);
-		if (elf)
-			Print(L"vmmctl: VM %d \"%a\": %ld MiB, ELF %s, %d segments, entry %lx (errno %ld)\n",
-			      cp.vcp_id, o->name, o->mem >> 20, o->file, nsegs, entry, e);
-		else
-			Print(L"vmmctl: VM %d \"%a\": %ld MiB, %s loaded at %lx, entry %lx (errno %ld)\n",
-			      cp.vcp_id, o->name, o->mem >> 20, o->file, o->load, entry, e);
-		protect_segments(cp.vcp_id, segs, nsegs);
-		if (!e)
-			run_loop(cp.vcp_id, o->name);
-		struct vm_terminate_params t = { cp.vcp_id };
-		Print(L"vmmctl: VM %d terminated (errno %ld)\n", cp.vcp_id, bvmm_hypercall(BVMM_OP_TERM, &t));
+		plat_msg("no bvmm (HVINFO errno %d)", e);
+		return VMMCTL_EXIT_ERROR;
 	}
-	uefi_call_wrapper(BS->FreePages, 2, mem, o->mem / 4096);
+	plat_msg("bvmm ABI %u, %s, pool %lu KiB, %lu KiB free", h.vhi_abi_version,
+		 h.vhi_vendor == BVMM_VENDOR_AMD_SVM ? "AMD SVM" : "Intel VMX", h.vhi_pool_size >> 10,
+		 h.vhi_pool_free >> 10);
+	e = vm_list(res, 64, &n);
+	if (e) {
+		plat_msg("INFO errno %d", e);
+		return VMMCTL_EXIT_ERROR;
+	}
+	plat_msg("%u VMs", n);
+	if (n)
+		plat_msg("%5s %5s %8s %12s %7s  %s", "ID", "VCPUS", "MEMORY", "VCPU0", "PID", "NAME");
+	for (unsigned i = 0; i < n; i++)
+		plat_msg("%5u %5lu %5lu MiB %12s %7d  %s", res[i].vir_id, res[i].vir_ncpus,
+			 res[i].vir_memory_size >> 20, state_name(res[i].vir_vcpu_state[0]),
+			 res[i].vir_creator_pid, res[i].vir_name);
+	return VMMCTL_EXIT_OK;
 }
 
-/* run's options after FILE; returns the index of the next command. */
-static int parse_run(CHAR16 **argv, int argc, int i, struct run_opts *o)
+static int cmd_stop(const char *which)
 {
-	*o = (struct run_opts){ .file = argv[i++], .mem = MIB, .load = 0x7c00, .entry = ~0ull,
-				 .mode = MODE_REAL };
-	CopyMem(o->name, "guest", 6);
-	for (; i < argc && find_eq(argv[i]); i++) {
-		CHAR16 *v = find_eq(argv[i]) + 1;
-		if (prefix(argv[i], L"mem="))
-			o->mem = Atoi(v) * MIB;
-		else if (prefix(argv[i], L"load="))
-			o->load = hex(v);
-		else if (prefix(argv[i], L"entry="))
-			o->entry = hex(v);
-		else if (prefix(argv[i], L"mode="))
-			o->mode = streq(v, L"long64") ? MODE_LONG64 : streq(v, L"prot32") ? MODE_PROT32 : MODE_REAL;
-		else if (prefix(argv[i], L"name=")) {
-			unsigned k = 0;
-			for (; v[k] && k < VMM_MAX_NAME_LEN - 1; k++)
-				o->name[k] = (char)v[k];
-			o->name[k] = 0;
-		} else
-			Print(L"vmmctl: unknown option %s\n", argv[i]);
+	static struct vm_info_result res[64];
+	unsigned n;
+	int64_t id = number(which, 0);
+	int e = vm_list(res, 64, &n);
+	if (e) {
+		plat_msg("INFO errno %d", e);
+		return VMMCTL_EXIT_ERROR;
 	}
-	if (o->entry == ~0ull)
-		o->entry = o->load;
-	if (!o->mem)
-		o->mem = MIB;
+	for (unsigned i = 0; i < n; i++) {
+		if ((int64_t)res[i].vir_id != id && !streq(res[i].vir_name, which))
+			continue;
+		struct vm_terminate_params t = { res[i].vir_id };
+		e = plat_vmm(BVMM_OP_TERM, &t);
+		if (e) {
+			plat_msg("stop %s: TERM errno %d", which, e);
+			return VMMCTL_EXIT_ERROR;
+		}
+		plat_msg("VM %u \"%s\" stopped", res[i].vir_id, res[i].vir_name);
+		return VMMCTL_EXIT_OK;
+	}
+	plat_msg("stop %s: no VM with that id or name", which);
+	return VMMCTL_EXIT_ERROR;
+}
+
+static void usage(void)
+{
+	plat_msg("usage: vmmctl start [-c] [-m MiB] [-n NAME] [-i INITRD] [--block:NAME=FILE] "
+		 "[--net:NAME=TAP] [-k] KERNEL [-- ARGS...]");
+	plat_msg("       vmmctl status | stop ID|NAME");
+	plat_msg("       vmmctl run FILE [mem=MiB] [load=ADDR] [entry=ADDR] "
+		 "[mode=real|prot32|long64] [name=NAME]   (raw images)");
+}
+
+/* Sets *mem from a MiB count; 0 or -1 with a message. */
+static int parse_mem(const char *v, uint64_t *mem)
+{
+	int64_t mib = number(v, 0);
+	if (mib <= 0 || mib > 1024 * 1024) {
+		plat_msg("bad memory size \"%s\" (MiB, 1 to 1048576)", v);
+		return -1;
+	}
+	*mem = (uint64_t)mib * MIB;
+	return 0;
+}
+
+/* start's arguments from argv[i]; the command line (after "--") goes to cmdline. Returns the
+ * index after them, or -1 after a message. */
+static int parse_start(char **argv, int argc, int i, struct start_opts *o, char *cmdline, size_t cap)
+{
+	*o = (struct start_opts){ .mem = DEFAULT_MEM, .load = ~0ull, .cmdline = cmdline };
+	cmdline[0] = 0;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		int has_val = i + 1 < argc;
+		if (streq(a, "--")) {
+			size_t k = 0;
+			for (i++; i < argc; i++) {
+				for (const char *s = argv[i]; *s; s++) {
+					if (k + 2 >= cap) {
+						plat_msg("the guest's command line is longer than %lu bytes", (unsigned long)cap - 2);
+						return -1;
+					}
+					cmdline[k++] = *s;
+				}
+				if (i + 1 < argc)
+					cmdline[k++] = ' ';
+			}
+			cmdline[k] = 0;
+			break;
+		} else if (streq(a, "-c")) {
+			o->console = 1;
+		} else if (streq(a, "-m") && has_val) {
+			if (parse_mem(argv[++i], &o->mem))
+				return -1;
+		} else if (streq(a, "-n") && has_val) {
+			set_name(o->name, argv[++i]);
+		} else if (streq(a, "-i") && has_val) {
+			o->initrd = argv[++i];
+		} else if (streq(a, "-k") && has_val) {
+			o->kernel = argv[++i];
+		} else if (prefix(a, "--block:") || prefix(a, "--net:")) {
+			if (o->ndevopts == MAX_DEVOPTS) {
+				plat_msg("more than %d devices", MAX_DEVOPTS);
+				return -1;
+			}
+			o->devopts[o->ndevopts++] = a + 2;
+		} else if (a[0] == '-') {
+			plat_msg("start: unknown option or missing value: %s", a);
+			return -1;
+		} else if (!o->kernel) {
+			o->kernel = a;
+		} else {
+			/* The EFI build runs several commands in a row: the next one starts here. */
+			break;
+		}
+	}
+	if (!o->kernel) {
+		plat_msg("start: no KERNEL given");
+		return -1;
+	}
+	if (!o->name[0])
+		default_name(o->name, o->kernel);
 	return i;
 }
 
-EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+/* run FILE [key=value...]: the EFI build's form for raw images (and ELF64). */
+static int parse_run(char **argv, int argc, int i, struct start_opts *o)
 {
-	EFI_LOADED_IMAGE *li;
-	CHAR16 *argv[MAX_ARGS];
-	InitializeLib(image, systab);
-	self = image;
-	uint64_t t0 = rdtsc();
-	uefi_call_wrapper(BS->Stall, 1, 10000);   /* 10 ms: the TSC rate, for the PIT model */
-	tsc_hz = (rdtsc() - t0) * 100;
-	if (EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li)))
-		return EFI_LOAD_ERROR;
-	uint32_t sig[4];
-	__asm__ volatile("cpuid" : "=a"(sig[0]), "=b"(sig[1]), "=c"(sig[2]), "=d"(sig[3])
-			 : "a"(BVMM_CPUID_BASE), "c"(0));
-	if (sig[1] != BVMM_CPUID_SIG_EBX || sig[2] != BVMM_CPUID_SIG_ECX || sig[3] != BVMM_CPUID_SIG_EDX) {
-		Print(L"vmmctl: bvmm is not running (no \"bvmm\" at CPUID 0x40000000)\n");
-		return EFI_UNSUPPORTED;
-	}
-	struct vm_hvinfo_params h;
-	if (!bvmm_hypercall(BVMM_OP_HVINFO, &h))
-		vendor = h.vhi_vendor;
-	int argc = li->LoadOptions ? split_args(li->LoadOptions, li->LoadOptionsSize / 2, argv) : 0;
-	int i = argc && StriCmp(argv[0] + (StrLen(argv[0]) > 4 ? StrLen(argv[0]) - 4 : 0), L".efi") == 0;
-	if (i >= argc)
-		Print(L"usage: vmmctl info | run FILE [mem=MiB] [load=ADDR] [entry=ADDR] "
-		      L"[mode=real|prot32|long64] [name=NAME] | poweroff ...\n");
-	while (i < argc) {
-		if (streq(argv[i], L"info")) {
-			cmd_info();
-			i++;
-		} else if (streq(argv[i], L"run") && i + 1 < argc) {
-			struct run_opts o;
-			i = parse_run(argv, argc, i + 1, &o);
-			cmd_run(&o);
-		} else if (streq(argv[i], L"poweroff")) {
-			uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_SUCCESS, 0, NULL);
-			i++;
+	*o = (struct start_opts){ .kernel = argv[i++], .mem = MIB, .load = 0x7c00, .entry = ~0ull,
+				  .mode = MODE_REAL, .cmdline = "" };
+	set_name(o->name, "guest");
+	for (; i < argc; i++) {
+		const char *a = argv[i], *v = a;
+		while (*v && *v != '=')
+			v++;
+		if (!*v)
+			break;
+		v++;
+		int64_t x;
+		if (prefix(a, "mem=")) {
+			if (parse_mem(v, &o->mem))
+				return -1;
+		} else if (prefix(a, "load=") || prefix(a, "entry=")) {
+			if ((x = number(v, 1)) < 0) {
+				plat_msg("run: bad address %s", a);
+				return -1;
+			}
+			*(prefix(a, "load=") ? &o->load : &o->entry) = (uint64_t)x;
+		} else if (prefix(a, "mode=")) {
+			if (streq(v, "long64"))
+				o->mode = MODE_LONG64;
+			else if (streq(v, "prot32"))
+				o->mode = MODE_PROT32;
+			else if (streq(v, "real"))
+				o->mode = MODE_REAL;
+			else {
+				plat_msg("run: unknown mode %s", v);
+				return -1;
+			}
+		} else if (prefix(a, "name=")) {
+			set_name(o->name, v);
 		} else {
-			Print(L"vmmctl: unknown command %s\n", argv[i]);
-			i++;
+			plat_msg("run: unknown option %s", a);
+			return -1;
 		}
 	}
-	return EFI_SUCCESS;
+	if (o->entry == ~0ull)
+		o->entry = o->load;
+	return i;
+}
+
+int vmmctl_main(int argc, char **argv, int many)
+{
+	static char cmdline[4096];
+	struct start_opts o;
+	int status = VMMCTL_EXIT_OK;
+	int i = 0;
+	if (argc == 0) {
+		usage();
+		return VMMCTL_EXIT_USAGE;
+	}
+	while (i < argc) {
+		const char *c = argv[i++];
+		if (streq(c, "status") || streq(c, "info")) {
+			status = cmd_status();
+		} else if (streq(c, "stop") && i < argc) {
+			status = cmd_stop(argv[i++]);
+		} else if (streq(c, "start")) {
+			if ((i = parse_start(argv, argc, i, &o, cmdline, sizeof cmdline)) < 0)
+				return VMMCTL_EXIT_USAGE;
+			status = machine_start(&o);
+		} else if (streq(c, "run") && i < argc) {
+			if ((i = parse_run(argv, argc, i, &o)) < 0)
+				return VMMCTL_EXIT_USAGE;
+			status = machine_start(&o);
+		} else if (streq(c, "poweroff")) {
+			int e = plat_poweroff();
+			plat_msg("poweroff: errno %d", e);
+			status = VMMCTL_EXIT_ERROR;
+		} else {
+			plat_msg("unknown command or missing argument: %s", c);
+			usage();
+			return VMMCTL_EXIT_USAGE;
+		}
+		if (!many && i < argc) {
+			plat_msg("unexpected argument: %s", argv[i]);
+			return VMMCTL_EXIT_USAGE;
+		}
+	}
+	return status;
 }

@@ -221,26 +221,26 @@ s7() {
 	local c1=$OUT/s7/com1.txt
 	grep -a -q '^vmmctl: bvmm ABI 1, AMD SVM, pool 65536 KiB' "$c1"
 	check s7/info $? "$(grep -a 'vmmctl' "$c1" | head -3)"
-	grep -a -q '^vmmctl: VM 1 "demo": 2 MiB, \\demo16.bin loaded at 7C00, entry 7C00 (errno 0)' "$c1"
+	grep -a -q '^vmmctl: VM 1 "demo": 2 MiB, raw image \\demo16.bin at 7c00, entry 7c00' "$c1"
 	check s7/run-created $? "$(grep -a 'vmmctl: VM' "$c1" | head -2)"
 	grep -a -q '^demo: Hello from a child VM' "$c1"
 	check s7/guest-console $? "no guest output"
-	grep -a -q '^vmmctl: demo halted (HLT with interrupts off) after [0-9]* I/O exits' "$c1"
+	grep -a -q -E '^vmmctl: demo: halted \(status 0\) after .* exits: [0-9]+ I/O' "$c1"
 	check s7/guest-halted $? "$(grep -a 'halted\|errno' "$c1" | tail -2)"
 	# A guest on timer interrupts: PIC and PIT models, INTR, injection, HLT waits.
 	[ "$(grep -a -c '^timer: tick [1-5]0$' "$c1")" = 5 ] && grep -a -q '^timer: 50 timer interrupts taken: done' "$c1"
 	check s7/timer-guest-50-interrupts $? "$(grep -a '^timer\|vmmctl: timer' "$c1" | tail -3)"
-	grep -a -q -E '^vmmctl: timer halted \(HLT with interrupts off\) after [0-9]+ I/O exits, (5[0-9]|[6-9][0-9]) interrupts injected' "$c1"
+	grep -a -q -E '^vmmctl: timer: halted \(status 0\) .*; (5[0-9]|[6-9][0-9]) interrupts injected' "$c1"
 	check s7/timer-interrupts-injected $? "$(grep -a 'vmmctl: timer' "$c1")"
 	# A 64-bit ELF: segments loaded and protected per their flags (as Solo5's hvt does); the
 	# guest's data write goes through, its write to its own text stops it.
-	grep -a -q '^vmmctl: VM 3 "hello64": 2 MiB, ELF \\hello64.elf, 2 segments, entry 100000 (errno 0)' "$c1" &&
+	grep -a -q '^vmmctl: VM 3 "hello64": 2 MiB, ELF64 \\hello64.elf, 2 segments, entry 100000' "$c1" &&
 		grep -a -q '^vmmctl:   segment 100000-101000 r-x (MPROTECT_EPT errno 0)' "$c1" &&
 		grep -a -q '^vmmctl:   segment 101000-102000 rw- (MPROTECT_EPT errno 0)' "$c1"
 	check s7/elf-loaded-and-protected $? "$(grep -a 'hello64\|segment' "$c1" | head -4)"
 	grep -a -q '^hello64: Hello from a 64-bit ELF guest' "$c1"
 	check s7/elf-guest-console $? "no hello64 output"
-	grep -a -q '^vmmctl: hello64: access against MPROTECT_EPT at rip 1000[0-9A-F][0-9A-F]: stopping' "$c1"
+	grep -a -q '^vmmctl: hello64: access against MPROTECT_EPT at rip 1000[0-9a-f][0-9a-f]$' "$c1"
 	check s7/elf-text-write-stopped $? "$(grep -a 'vmmctl: hello64' "$c1" | tail -2)"
 	[ "$(grep -a -c '^vmmctl: 0 VMs' "$c1")" = 2 ]
 	check s7/no-vm-left $? "$(grep -a 'VMs' "$c1")"
@@ -391,6 +391,6 @@ s14() {
 for f in tests/scenarios/s[0-9]*.sh; do [ -f "$f" ] && . "$f"; done
 
 mkdir -p "$OUT"
-for s in "${@:-s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15}"; do
+for s in "${@:-s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16}"; do
 	for one in $s; do "$one"; done
 done

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh OUTDIR - builds OUTDIR/hvcheck, OUTDIR/vmmtest, OUTDIR/vmmsmp, OUTDIR/bvmm.ko
+# mkinitrd.sh OUTDIR - builds OUTDIR/hvcheck, OUTDIR/vmmtest, OUTDIR/vmmsmp, OUTDIR/vmmctl, OUTDIR/bvmm.ko
 # (the /dev/vmm module, control/linux/, against the headers of the kernel copied) and
 # OUTDIR/initrd.img (gzip newc cpio), and copies the newest Debian kernel to OUTDIR/vmlinuz.
 set -eu
@@ -38,6 +38,7 @@ grep -i -E 'warning|error' "$out/control-linux.log" | grep -v 'Skipping BTF' >&2
 strip --strip-debug -o "$out/bvmm.ko" "$out/control-linux/bvmm.ko"
 cp "$out/control-linux/vmmtest" "$out/vmmtest"
 cp "$out/control-linux/vmmsmp" "$out/vmmsmp"
+cp "$out/control-linux/vmmctl" "$out/vmmctl"
 
 # Stage the initramfs tree.
 root=$(mktemp -d "$out/initrd-root.XXXXXX")
@@ -48,11 +49,12 @@ cp "$bb" "$root/bin/busybox"
 cp "$out/hvcheck" "$root/bin/hvcheck"
 cp "$out/vmmtest" "$root/bin/vmmtest"
 cp "$out/vmmsmp" "$root/bin/vmmsmp"
+cp "$out/vmmctl" "$root/bin/vmmctl"
 cp "$out/bvmm.ko" "$root/bvmm.ko"
 cp "$here/init" "$root/init"
-chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvcheck" "$root/bin/vmmtest" "$root/bin/vmmsmp"
+chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvcheck" "$root/bin/vmmtest" "$root/bin/vmmsmp" "$root/bin/vmmctl"
 chmod 644 "$root/bvmm.ko"
-for a in sh mount cat grep poweroff echo insmod stat; do
+for a in sh mount cat grep poweroff echo insmod stat sleep printf dd cmp; do
     ln -s busybox "$root/bin/$a"
 done
 # No /dev/console node needed: the kernel's built-in initramfs provides one, and init
