@@ -164,12 +164,20 @@ endif
 # ---- tests ----
 # Host unit tests (cmocka) of the pure logic, with ASan/UBSan.
 UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/apic.c arch/x86_64/cpuid.c arch/x86_64/msr.c arch/x86_64/pci.c arch/x86_64/vmx/caps.c arch/x86_64/svm/decode.c \
-	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c control/vmmctl/elf.c
+	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c control/vmmctl/elf.c \
+	control/vmmctl/multiboot.c control/vmmctl/xapic.c control/vmmctl/mmio.c \
+	control/vmmctl/bzimage.c control/vmmctl/uart.c control/vmmctl/rtc.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)gcc -std=gnu11 -O1 -g $(WARN) -DBVMM_HOST_TEST -fsanitize=address,undefined \
 		-fno-sanitize-recover=all $< $(UNIT_SRCS) -lcmocka -o $@
+
+# hvt.c calls the platform layer (files, clock, console): its test brings its own stubs.
+$(B)/unit/test_hvt: tests/unit/test_hvt.c control/vmmctl/hvt.c hv/fmt.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)gcc -std=gnu11 -O1 -g $(WARN) -DBVMM_HOST_TEST -fsanitize=address,undefined \
+		-fno-sanitize-recover=all $< control/vmmctl/hvt.c hv/fmt.c -lcmocka -o $@
 
 unit: $(UNIT_TESTS)
 
@@ -216,7 +224,9 @@ $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/i
 
 # The guests a Linux control domain runs with vmmctl (scenario 16), as a second initramfs
 # (the EFI stub concatenates them): /guests/*, and /guests/check.sh, which init runs.
-VMMCTL_GUESTS := $(B)/control/hello64.elf $(B)/control/spin64.elf
+include tests/guests/mb/mb.mk tests/guests/hvt/hvt.mk
+VMMCTL_GUESTS := $(B)/control/hello64.elf $(B)/control/spin64.elf $(B)/control/mb_test.elf \
+	$(B)/control/hvt_test.elf
 $(B)/linux/guests.img: tests/scenarios/linux/mkguests.sh tests/scenarios/linux/vmmctl-check.sh $(VMMCTL_GUESTS)
 	tests/scenarios/linux/mkguests.sh $@ tests/scenarios/linux/vmmctl-check.sh $(VMMCTL_GUESTS)
 

@@ -3,13 +3,19 @@
  * take one, RUN, answer the port or MMIO access the guest made, continue. */
 #include "machine.h"
 #include "plat.h"
+#include "bzimage.h"
+#include "hvt.h"
+#include "mmio.h"
+#include "multiboot.h"
+#include "rtc.h"
+#include "uart.h"
+#include "xapic.h"
 #include "../libvmm/vmm_state.h"
 #include "../libvmm/vmm_exit.h"
 #include "../../hv/fmt.h"
 
 #define MIB ((uint64_t)1 << 20)
-#define COM1 0x3f8
-#define LSR_THRE_TEMT 0x60
+#define DEBUG_EXIT_PORT 0xf4   /* QEMU's isa-debug-exit, as kvm-unit-tests use it */
 #define NS 1000000000ull
 #define INPUT_POLL_NS 2000000ull   /* console input is looked at every 2 ms of guest running */
 
@@ -21,6 +27,11 @@ struct machine {
 	enum guest_kind kind;
 	struct pics pic;
 	struct i8253 pit;
+	struct uart com1;
+	struct rtc rtc;
+	struct xapic apic;
+	int has_apic;            /* Multiboot kernels get an xAPIC at 0xfee00000 */
+	struct hvt *hvt;         /* Solo5 hvt unikernels */
 	/* The console: raw bytes with -c, else lines prefixed with the VM's name. */
 	char line[240];
 	unsigned n;
@@ -69,77 +80,50 @@ static void console_byte(struct machine *m, uint8_t ch)
 }
 
 /* Input from the terminal (only with -c). "~." at the start of a line detaches, as cu(1) and
- * vmctl(8) do; "~~" sends one "~". Returns the byte for the guest, or -1 for none. */
-static int console_filter(struct machine *m, uint8_t c)
+ * vmctl(8) do; "~~" sends one "~", and "~" before anything else sends both. */
+static void console_input(struct machine *m, uint8_t c)
 {
 	if (m->esc == 1) {
 		m->esc = 2;
 		if (c == '.') {
-			if (plat_detach() == 0) {
+			if (plat_detach() == 0)
 				m->detached = 1;
-				return -1;
-			}
-			plat_msg("%s: cannot detach here", m->o->name);
-			return -1;
+			else
+				plat_msg("%s: cannot detach here", m->o->name);
+			return;
 		}
-		if (c != '~') {
-			/* Not an escape: the "~" held back goes first (dropped if the guest has no
-			 * input path; the byte in hand follows). */
-		}
+		if (c != '~')
+			uart_push_input(&m->com1, '~');
 	} else if (m->esc == 0 && c == '~') {
 		m->esc = 1;
-		return -1;
+		return;
 	}
 	m->esc = (c == '\r' || c == '\n') ? 0 : 2;
-	return c;
+	uart_push_input(&m->com1, c);
 }
 
+/* Terminal input (with -c) into the UART's receive FIFO, while it has room. */
 static void poll_input(struct machine *m, uint64_t now)
 {
 	uint8_t c;
 	if (!m->o->console || m->detached || now < m->next_input_poll)
 		return;
 	m->next_input_poll = now + INPUT_POLL_NS;
-	while (plat_console_in(&c)) {
-		int b = console_filter(m, c);
-		if (b < 0)
-			continue;
-		/* No device takes input yet (the UART comes with the Linux child): dropped. */
-	}
+	while (uart_rx_room(&m->com1) > 1 && plat_console_in(&c))   /* room for a held "~" too */
+		console_input(m, c);
+	if (uart_irq_edge(&m->com1))
+		pic_raise(&m->pic, UART_COM1_IRQ);
 }
 
-static void port_io(struct machine *m, struct vm_exit_inout *io, uint64_t now)
+/* The UART's transmitted bytes to the console, and its interrupt edge to the PIC. */
+static void uart_after(struct machine *m)
 {
-	int in = io->vei_dir == VEI_DIR_IN;
-	if (pic_io(&m->pic, io->vei_port, in, &io->vei_data) ||
-	    pit_io(&m->pit, io->vei_port, in, &io->vei_data, now))
-		return;
-	if (in) {
-		io->vei_data = io->vei_port == COM1 + 5 ? LSR_THRE_TEMT : 0xffffffff;
-		return;
-	}
-	if (io->vei_port == COM1)
-		console_byte(m, (uint8_t)io->vei_data);
-}
-
-/* The earliest instant a device will want the guest's attention, 0 if none ever will. */
-static uint64_t next_deadline(const struct machine *m)
-{
-	return m->pit.running ? m->pit.next_tsc : 0;
-}
-
-/* HLT with interrupts on: wait for the next device event, as vmd does. Returns 0 if nothing
- * can ever wake the guest. */
-static int wait_for_interrupt(struct machine *m)
-{
-	if (pic_pending(&m->pic))
-		return 1;
-	uint64_t d = next_deadline(m);
-	if (!d && !(m->o->console && !m->detached))
-		return 0;
-	plat_wait(d);
-	m->next_input_poll = 0;
-	return 1;
+	uint8_t buf[UART_OUT_SIZE];
+	size_t n = uart_take_output(&m->com1, buf, sizeof buf);
+	for (size_t i = 0; i < n; i++)
+		console_byte(m, buf[i]);
+	if (uart_irq_edge(&m->com1))
+		pic_raise(&m->pic, UART_COM1_IRQ);
 }
 
 static void stop(struct machine *m, int status, const char *why)
@@ -147,6 +131,100 @@ static void stop(struct machine *m, int status, const char *why)
 	m->done = 1;
 	m->status = status;
 	m->why = why;
+}
+
+/* A Solo5 unikernel's port access: its tender knows its hypercall ports and nothing else, so
+ * anything else, or a hypercall port used other than by a 32-bit OUT, ends the guest. */
+static void hvt_port(struct machine *m, struct vm_exit_inout *io)
+{
+	int in = io->vei_dir == VEI_DIR_IN;
+	if (io->vei_size == 4 && hvt_io(m->hvt, io->vei_port, in, io->vei_data)) {
+		if (m->hvt->halted)
+			stop(m, m->hvt->status == HVT_STATUS_ABORT ? VMMCTL_EXIT_ERROR : m->hvt->status & 0xff,
+			     m->hvt->status == HVT_STATUS_ABORT ? "aborted" : "halted by the unikernel");
+		return;
+	}
+	plat_msg("%s: invalid guest port access: %u-byte %s port %x", m->o->name, io->vei_size,
+		 in ? "IN from" : "OUT to", io->vei_port);
+	stop(m, VMMCTL_EXIT_ERROR, "aborted");
+}
+
+static void port_io(struct machine *m, struct vm_exit_inout *io, uint64_t now)
+{
+	int in = io->vei_dir == VEI_DIR_IN;
+	if (m->hvt) {
+		hvt_port(m, io);
+		return;
+	}
+	if (pic_io(&m->pic, io->vei_port, in, &io->vei_data) ||
+	    pit_io(&m->pit, io->vei_port, in, &io->vei_data, now) ||
+	    rtc_io(&m->rtc, io->vei_port, in, &io->vei_data, plat_wall_ns()))
+		return;
+	if (uart_io(&m->com1, io->vei_port, in, &io->vei_data)) {
+		uart_after(m);
+		return;
+	}
+	if (!in && io->vei_port == DEBUG_EXIT_PORT) {
+		/* QEMU's isa-debug-exit: status (value << 1) | 1, so that a run script written for
+		 * QEMU reads the same result (kvm-unit-tests' convention). */
+		plat_msg("%s: wrote %x to port 0xf4", m->o->name, io->vei_data);
+		stop(m, (int)(((io->vei_data << 1) | 1) & 0xff), "exit through port 0xf4");
+		return;
+	}
+	if (in)   /* nothing here: all ones, as on an ISA bus (vmd's convention) */
+		io->vei_data = 0xffffffff;
+}
+
+/* An access outside guest memory: the xAPIC page if the guest has one, else the end. */
+static void mmio(struct machine *m, struct vm_exit *ex)
+{
+	struct mmio_op op;
+	char err[160];
+	if (mmio_decode(ex, m->mem, m->mem_size, &op, err, sizeof err)) {
+		plat_msg("%s: MMIO at rip %lx: %s", m->o->name, ex->vrs.vrs_gprs[VCPU_REGS_RIP], err);
+		stop(m, VMMCTL_EXIT_ERROR, "MMIO access not understood");
+		return;
+	}
+	if (!m->has_apic || op.gpa < XAPIC_BASE || op.gpa + op.size > XAPIC_BASE + XAPIC_SIZE) {
+		plat_msg("%s: %u-byte %s of %lx (no device there) at rip %lx", m->o->name, op.size,
+			 op.write ? "write" : "read", op.gpa, ex->vrs.vrs_gprs[VCPU_REGS_RIP]);
+		stop(m, VMMCTL_EXIT_ERROR, "MMIO access to no device");
+		return;
+	}
+	uint64_t now = plat_now_ns(), v = 0;
+	uint32_t off = (uint32_t)(op.gpa - XAPIC_BASE);
+	if (op.write)
+		xapic_write(&m->apic, off & ~3u, (uint32_t)op.value, now);
+	else
+		v = xapic_read(&m->apic, off & ~3u, now) >> (8 * (off & 3));
+	mmio_complete(&ex->vrs, &op, v);
+}
+
+/* The earliest instant a device will want the guest's attention, 0 if none ever will. */
+static uint64_t next_deadline(const struct machine *m)
+{
+	uint64_t d = m->pit.running ? m->pit.next_tsc : 0;
+	uint64_t a = m->has_apic ? xapic_next_deadline(&m->apic) : 0;
+	return !d || (a && a < d) ? a : d;
+}
+
+static int irq_pending(struct machine *m)
+{
+	return pic_pending(&m->pic) || (m->has_apic && xapic_pending(&m->apic) >= 0);
+}
+
+/* HLT with interrupts on: wait for the next device event, as vmd does. Returns 0 if nothing
+ * can ever wake the guest. */
+static int wait_for_interrupt(struct machine *m)
+{
+	if (irq_pending(m))
+		return 1;
+	uint64_t d = next_deadline(m);
+	if (!d && !(m->o->console && !m->detached))
+		return 0;
+	plat_wait(d);
+	m->next_input_poll = 0;
+	return 1;
 }
 
 /* One exit the hypervisor handed back; sets m->done when the run is over. */
@@ -175,8 +253,7 @@ static void handle_exit(struct machine *m, struct vm_run_params *rp, struct vm_e
 			plat_msg("%s: access against MPROTECT_EPT at rip %lx", m->o->name, rip);
 			stop(m, VMMCTL_EXIT_ERROR, "protection fault");
 		} else {
-			plat_msg("%s: access outside guest memory at rip %lx", m->o->name, rip);
-			stop(m, VMMCTL_EXIT_ERROR, "MMIO access to no device");
+			mmio(m, ex);
 		}
 		return;
 	case VMM_EXIT_KIND_SHUTDOWN:
@@ -199,18 +276,27 @@ static void run_loop(struct machine *m)
 	struct vm_intr_params intr = { m->id, 0, 0 };
 	uint64_t t0 = plat_now_ns();
 
-	pic_init(&m->pic);
-	pit_init(&m->pit, NS);   /* the PIT counts in plat_now_ns()'s nanoseconds */
 	while (!m->done) {
 		uint64_t now = plat_now_ns();
 		pit_tick(&m->pit, &m->pic, now);
+		if (m->has_apic)
+			xapic_tick(&m->apic, now);
 		poll_input(m, now);
-		uint16_t level = (uint16_t)pic_pending(&m->pic);
+		uint16_t level = (uint16_t)irq_pending(m);
 		if (level != intr.vip_intr) {
 			intr.vip_intr = level;
 			plat_vmm(BVMM_OP_INTR, &intr);
 		}
-		int vec = level && rp.vrp_irqready ? pic_ack(&m->pic) : -1;
+		/* The local APIC's vector first (it outranks the PIC, which would reach the CPU
+		 * through it as ExtINT on a real machine). */
+		int vec = -1;
+		if (level && rp.vrp_irqready) {
+			vec = m->has_apic ? xapic_pending(&m->apic) : -1;
+			if (vec >= 0)
+				xapic_ack(&m->apic, vec);
+			else
+				vec = pic_ack(&m->pic);
+		}
 		rp.vrp_irq = vec >= 0 ? (uint16_t)vec : VRP_IRQ_NONE;
 		m->n_irq += vec >= 0;
 		int e = plat_vmm(BVMM_OP_RUN, &rp);
@@ -249,12 +335,100 @@ static void mcopy(void *d, const void *s, size_t n)
 		*a++ = *b++;
 }
 
-static int load_guest(struct machine *m, const uint8_t *img, size_t len, struct loaded *l)
+static int load_hvt(struct machine *m, const uint8_t *img, size_t len, struct loaded *l)
+{
+	static struct hvt h;
+	char err[200];
+	const struct elf_seg *segs;
+	const struct start_opts *o = m->o;
+	if (m->mem_size % (2 << 20)) {
+		plat_msg("%s: a Solo5 unikernel's memory must be a multiple of 2 MiB", o->kernel);
+		return -1;
+	}
+	if (hvt_load(&h, img, len, m->mem, m->mem_size, o->cmdline, plat_tsc_hz(), err, sizeof err)) {
+		plat_msg("%s: %s", o->kernel, err);
+		return -1;
+	}
+	for (int i = 0; i < o->ndevopts; i++) {
+		if (hvt_attach(&h, o->devopts[i], err, sizeof err)) {
+			plat_msg("--%s: %s", o->devopts[i], err);
+			return -1;
+		}
+	}
+	if (hvt_ready(&h, err, sizeof err)) {
+		plat_msg("%s: %s", o->kernel, err);
+		return -1;
+	}
+	l->nsegs = hvt_segments(&h, &segs);
+	mcopy(l->segs, segs, (size_t)l->nsegs * sizeof *segs);
+	l->entry = h.entry;
+	hvt_init_state(&h, &l->rs);
+	m->hvt = &h;
+	return 0;
+}
+
+/* Multiboot modules: the initrd (-i), if any, with its path as the module's string. */
+static int load_multiboot(struct machine *m, const uint8_t *img, size_t len, const uint8_t *initrd,
+			  size_t ilen, struct loaded *l)
+{
+	static char cmdline[4200];
+	struct mb_boot b;
+	struct mb_module mod = { initrd, ilen, m->o->initrd };
+	char err[200];
+	/* "KERNEL ARGS", as GRUB and QEMU pass it: kvm-unit-tests take argv[0] from it. */
+	fmt(cmdline, sizeof cmdline, "%s%s%s", m->o->kernel, m->o->cmdline[0] ? " " : "", m->o->cmdline);
+	if (mb_load(&b, img, len, m->mem, m->mem_size, cmdline, &mod, initrd ? 1 : 0, err, sizeof err)) {
+		plat_msg("%s: %s", m->o->kernel, err);
+		return -1;
+	}
+	l->entry = b.entry;
+	mb_init_state(&b, &l->rs);
+	m->has_apic = 1;
+	return 0;
+}
+
+static int load_linux(struct machine *m, const uint8_t *img, size_t len, const uint8_t *initrd,
+		      size_t ilen, struct loaded *l)
+{
+	struct bz_boot b;
+	char err[200];
+	if (bz_load(&b, img, len, initrd, ilen, m->mem, m->mem_size, m->o->cmdline, err, sizeof err)) {
+		plat_msg("%s: %s", m->o->kernel, err);
+		return -1;
+	}
+	l->entry = b.entry;
+	bz_init_state(&b, &l->rs);
+	return 0;
+}
+
+static int load_guest(struct machine *m, const uint8_t *img, size_t len, const uint8_t *initrd,
+		      size_t ilen, struct loaded *l)
 {
 	const struct start_opts *o = m->o;
 	mzero(l, sizeof *l);
-	if (is_elf64(img, len)) {
-		m->kind = GUEST_ELF;
+	int hvt = hvt_detect(img, len);
+	if (hvt < 0) {
+		plat_msg("%s: an ELF file with malformed notes", o->kernel);
+		return -1;
+	}
+	m->kind = hvt ? GUEST_HVT : bz_detect(img, len) ? GUEST_LINUX : mb_detect(img, len) ? GUEST_MULTIBOOT :
+		  is_elf64(img, len) ? GUEST_ELF : GUEST_RAW;
+	if (o->ndevopts && m->kind != GUEST_HVT) {
+		plat_msg("%s: --%s: devices are for Solo5 hvt unikernels only", o->kernel, o->devopts[0]);
+		return -1;
+	}
+	if (initrd && m->kind != GUEST_MULTIBOOT && m->kind != GUEST_LINUX) {
+		plat_msg("%s: -i %s: an initrd or module is for Multiboot and Linux kernels only", o->kernel, o->initrd);
+		return -1;
+	}
+	switch (m->kind) {
+	case GUEST_HVT:
+		return load_hvt(m, img, len, l);
+	case GUEST_LINUX:
+		return load_linux(m, img, len, initrd, ilen, l);
+	case GUEST_MULTIBOOT:
+		return load_multiboot(m, img, len, initrd, ilen, l);
+	case GUEST_ELF:
 		vmm_solo5_tables(m->mem);
 		l->nsegs = load_elf(img, len, m->mem, m->mem_size, l->segs, &l->entry);
 		if (l->nsegs < 0) {
@@ -263,12 +437,13 @@ static int load_guest(struct machine *m, const uint8_t *img, size_t len, struct 
 		}
 		vmm_state_long64(&l->rs, l->entry);
 		return 0;
+	case GUEST_RAW:
+		break;
 	}
 	if (o->load == ~0ull) {
 		plat_msg("%s: unknown format (not ELF64, Solo5 hvt, Multiboot or a Linux bzImage)", o->kernel);
 		return -1;
 	}
-	m->kind = GUEST_RAW;
 	if (o->load > m->mem_size || len > m->mem_size - o->load || o->entry >= m->mem_size) {
 		plat_msg("%s (%lu bytes at %lx) does not fit %lu MiB", o->kernel, (unsigned long)len, o->load,
 			 m->mem_size / MIB);
@@ -329,15 +504,26 @@ int machine_start(const struct start_opts *o)
 		plat_msg("%s: cannot read it (errno %d)", o->kernel, e);
 		return VMMCTL_EXIT_ERROR;
 	}
+	void *initrd = NULL;
+	size_t ilen = 0;
+	if (o->initrd && (e = plat_read_file(o->initrd, &initrd, &ilen))) {
+		plat_msg("%s: cannot read it (errno %d)", o->initrd, e);
+		plat_free(img);
+		return VMMCTL_EXIT_ERROR;
+	}
 	m.mem_size = o->mem;
 	m.mem = plat_guest_alloc(m.mem_size);
 	if (!m.mem) {
 		plat_msg("%s: cannot allocate %lu MiB of guest memory", o->name, m.mem_size / MIB);
 		plat_free(img);
+		if (initrd)
+			plat_free(initrd);
 		return VMMCTL_EXIT_ERROR;
 	}
-	e = load_guest(&m, img, len, &l);
+	e = load_guest(&m, img, len, initrd, ilen, &l);
 	plat_free(img);
+	if (initrd)
+		plat_free(initrd);
 	if (e)
 		goto out_mem;
 
@@ -360,6 +546,17 @@ int machine_start(const struct start_opts *o)
 		plat_msg("VM %u \"%s\": %lu MiB, %s %s, %d segments, entry %lx", m.id, o->name,
 			 m.mem_size / MIB, kind_name(m.kind), o->kernel, l.nsegs, l.entry);
 	protect_segments(&m, &l);
+	if (m.has_apic) {
+		struct vm_rwvmparams_params vp = { .vpp_vm_id = m.id, .vpp_mask = VM_RWVMPARAMS_XAPIC,
+						   .vpp_xapic = VPP_XAPIC_MMIO };
+		if ((e = plat_vmm(BVMM_OP_WRITEVMPARAMS, &vp)))
+			plat_msg("%s: WRITEVMPARAMS (xAPIC) errno %d: the guest sees no local APIC", o->name, e);
+		xapic_init(&m.apic, 0);
+	}
+	pic_init(&m.pic);
+	pit_init(&m.pit, NS);   /* the PIT counts in plat_now_ns()'s nanoseconds */
+	uart_init(&m.com1);
+	rtc_init(&m.rtc, m.mem_size);
 	mzero(&rr, sizeof rr);
 	rr.vrp_vm_id = m.id;
 	rr.vrp_init_state = l.rs;

@@ -52,9 +52,12 @@ cp "$out/vmmsmp" "$root/bin/vmmsmp"
 cp "$out/vmmctl" "$root/bin/vmmctl"
 cp "$out/bvmm.ko" "$root/bvmm.ko"
 cp "$here/init" "$root/init"
+# TAP interfaces for vmmctl's Solo5 net devices (scenario 16): Debian builds tun as a module.
+tun=/lib/modules/$ver/kernel/drivers/net/tun.ko
+if [ -f "$tun" ]; then cp "$tun" "$root/tun.ko"; chmod 644 "$root/tun.ko"; fi
 chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvcheck" "$root/bin/vmmtest" "$root/bin/vmmsmp" "$root/bin/vmmctl"
 chmod 644 "$root/bvmm.ko"
-for a in sh mount cat grep poweroff echo insmod stat sleep printf dd cmp; do
+for a in sh mount cat grep poweroff echo insmod stat sleep printf dd cmp ip ping; do
     ln -s busybox "$root/bin/$a"
 done
 # No /dev/console node needed: the kernel's built-in initramfs provides one, and init

@@ -22,6 +22,8 @@ c() {
     name=$1
     shift
     why=$bad
+    # A guest's own failure report ("NAME: ...: FAIL ...") fails the check too.
+    [ -z "$why" ] && grep -q -E '^[^ ]+: .*FAIL' "$o" && why="$(grep -E '^[^ ]+: .*FAIL' "$o" | head -1)"
     for p in "$@"; do
         [ -n "$why" ] && break
         grep -q -E -- "$p" "$o" || why="no /$p/ in the output"
@@ -54,6 +56,39 @@ c elf-guest '^vmmctl: VM [0-9]+ "hello64": 2 MiB, ELF64 /guests/hello64.elf, 2 s
     '^hello64: Hello from a 64-bit ELF guest' \
     '^vmmctl: hello64: access against MPROTECT_EPT at rip 1000[0-9a-f]+$' \
     '^vmmctl: hello64: protection fault \(status 1\) after' '^vmmctl: VM [0-9]+ terminated \(errno 0\)$'
+
+# A Multiboot v1 kernel (ELF32, 32-bit entry, EAX/EBX): its memory map, command line and a
+# module; the xAPIC vmmctl models (MMIO exits decoded), its timer periodic, 10 interrupts;
+# its end through port 0xf4 (status 3 -> 3 << 1 | 1 = 7, as QEMU's isa-debug-exit).
+printf 'HELLO-MODULE\n' >/tmp/module.txt
+v 7 start -m 32 -i /tmp/module.txt /guests/mb_test.elf -- status=3
+c multiboot-kernel '^vmmctl: VM [0-9]+ "mb_test": 32 MiB, Multiboot kernel /guests/mb_test.elf' \
+    '^mb_test: mb: cmdline=/guests/mb_test.elf status=3$' '^mb_test: mb: PASS mmap$' \
+    '^mb_test: mb: module len=13 bytes=48454c4c4f2d4d4f$' '^mb_test: mb: PASS apic-timer ticks=10$' \
+    '^vmmctl: mb_test: exit through port 0xf4 \(status 7\) after .* [1-9][0-9]* MMIO, .*; [1-9][0-9]* interrupts injected$'
+v 1 start -i /tmp/module.txt /guests/hello64.elf
+c initrd-not-for-elf '-i /tmp/module.txt: an initrd or module is for Multiboot and Linux kernels only'
+
+# A Solo5 hvt unikernel (tests/guests/hvt): its ABI note and manifest, segments protected,
+# boot info and command line, walltime, puts, block read/write against a file, poll, the
+# TAP it was given, halt with its status.
+dd if=/dev/zero of=/tmp/disk.img bs=1024 count=64 2>/dev/null
+printf 'BVMM-BLOCK-SECTOR0' | dd of=/tmp/disk.img conv=notrunc 2>/dev/null
+if insmod /tun.ko 2>/dev/null || [ -c /dev/net/tun ]; then
+    v 7 start -m 16 --block:storage=/tmp/disk.img --net:service0=tap0 /guests/hvt_test.elf -- status=7
+    c hvt-unikernel '^vmmctl: VM [0-9]+ "hvt_test": 16 MiB, Solo5 hvt unikernel /guests/hvt_test.elf' \
+        '^hvt: hello' '^hvt: PASS walltime' '^hvt: PASS manifest' '^hvt: sector0=BVMM-BLOCK-SECT' \
+        '^hvt: PASS block-rw' '^hvt: PASS block-bounds' '^hvt: PASS poll' '^hvt: all checks passed' \
+        '^vmmctl: hvt_test: halted by the unikernel \(status 7\)'
+else
+    echo "FAIL vmmctl-hvt-unikernel: no /tun.ko and no /dev/net/tun for the unikernel's net device"
+fi
+v 1 start -m 16 --block:storage=/tmp/disk.img /guests/hvt_test.elf
+c hvt-unattached-refused 'service0'
+v 1 start -m 16 --block:nosuch=/tmp/disk.img /guests/hvt_test.elf
+c hvt-undeclared-device 'nosuch'
+v 1 start --block:storage=/tmp/disk.img /guests/hello64.elf
+c devices-only-for-hvt 'devices are for Solo5 hvt unikernels only'
 
 # status while a guest runs (its vCPU is "running" only inside a RUN, and on one CPU this
 # shell runs between two: either state), stop by name from another process, the runner's end.
