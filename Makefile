@@ -226,7 +226,11 @@ $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/i
 # (the EFI stub concatenates them): /guests/*, and /guests/check.sh, which init runs.
 include tests/guests/mb/mb.mk tests/guests/hvt/hvt.mk
 VMMCTL_GUESTS := $(B)/control/hello64.elf $(B)/control/spin64.elf $(B)/control/mb_test.elf \
-	$(B)/control/hvt_test.elf
+	$(B)/control/hvt_test.elf $(B)/linux-child/child-vmlinuz $(B)/linux-child/child-initrd.img
+# Debian's kernel again, as a child, with a busybox initramfs of its own.
+$(B)/linux-child/child-initrd.img: tests/guests/linux-child/mkinitrd.sh
+	tests/guests/linux-child/mkinitrd.sh $(B)/linux-child
+$(B)/linux-child/child-vmlinuz: $(B)/linux-child/child-initrd.img
 $(B)/linux/guests.img: tests/scenarios/linux/mkguests.sh tests/scenarios/linux/vmmctl-check.sh $(VMMCTL_GUESTS)
 	tests/scenarios/linux/mkguests.sh $@ tests/scenarios/linux/vmmctl-check.sh $(VMMCTL_GUESTS)
 

@@ -45,9 +45,14 @@ void cpuid_filter_control(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4,
 
 /* Leaf 1 ECX bits hidden from children: DTES64 2, MONITOR 3, DS-CPL 4, VMX 5, SMX 6, EST 7,
  * TM2 8, FMA 12, PDCM 15, PCID 17, x2APIC 21, TSC-deadline 24, XSAVE 26, OSXSAVE 27, AVX 28,
- * F16C 29. EDX: APIC 9, MTRR 12, DS 21, ACPI 22, TM 29, PBE 31. */
+ * F16C 29. EDX: MCE 7 and MCA 14 (the MCG_* MSRs are not a child's), APIC 9, MTRR 12, DS 21,
+ * ACPI 22, TM 29, PBE 31. */
 #define CHILD_HIDE_1_ECX 0x3d2291fcu
-#define CHILD_HIDE_1_EDX 0xa0601200u
+#define CHILD_HIDE_1_EDX 0xa0605280u
+/* Leaf 0x80000008 EBX: AMD's speculation controls IBPB 12, IBRS 14, STIBP 15, their "always
+ * on"/preferred hints 16-18, SSBD 24, VIRT_SSBD 25 (SPEC_CTRL, PRED_CMD and VIRT_SPEC_CTRL
+ * are not a child's MSRs: a guest told of them writes them, and takes #GP). */
+#define CHILD_HIDE_80000008_EBX 0x0307d000u
 /* Leaf 0x80000001 ECX: the performance counter extensions PerfCtrExtCore 23, PerfCtrExtNB 24,
  * PerfCtrExtLLC 28 (children have no PMU: msr.h msr_child_pmu_off). */
 #define CHILD_HIDE_PMU_EXT ((1u << 23) | (1u << 24) | (1u << 28))
@@ -81,13 +86,18 @@ void cpuid_filter_child(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uin
 	case 0x80000001:
 		/* SVM; XOP 11, FMA4 16, TBM 21: AVX-class, and children have no AVX state; TCE 17
 		 * and FFXSR (EDX 25): EFER bits children may not set */
-		r->ecx &= ~(CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | (1u << 21) |
-			    CHILD_HIDE_PMU_EXT);
+		r->ecx &= ~(CPUID_80000001_ECX_SVM | (1u << 10) /* IBS */ | (1u << 11) | (1u << 16) |
+			    (1u << 17) | (1u << 21) | CHILD_HIDE_PMU_EXT);
 		r->edx &= ~(CPUID_80000001_EDX_RDTSCP | (1u << 25));
 		if (xapic != VPP_XAPIC_MMIO)
 			r->edx &= ~CPUID1_EDX_APIC;   /* AMD repeats leaf 1's APIC bit here */
 		break;
+	case 0x80000008:
+		r->ebx &= ~CHILD_HIDE_80000008_EBX;
+		break;
 	case 0x8000000a:
+	case 0x8000001f:   /* SME/SEV: Linux would read SEV_STATUS (not a child's MSR) before it
+			    * has an IDT, and die of the #GP */
 	case 0x80000022:   /* AMD PerfMonV2: no PMU (msr_child_pmu_off) */
 		r->eax = r->ebx = r->ecx = r->edx = 0;
 		break;

@@ -327,6 +327,14 @@ struct loaded {
 	uint64_t entry;
 };
 
+static int mcmp(const char *a, const char *b, size_t n)
+{
+	for (; n; n--, a++, b++)
+		if (*a != *b)
+			return 1;
+	return 0;
+}
+
 static void mcopy(void *d, const void *s, size_t n)
 {
 	uint8_t *a = d;
@@ -390,9 +398,20 @@ static int load_multiboot(struct machine *m, const uint8_t *img, size_t len, con
 static int load_linux(struct machine *m, const uint8_t *img, size_t len, const uint8_t *initrd,
 		      size_t ilen, struct loaded *l)
 {
+	static char cmdline[4200];
 	struct bz_boot b;
 	char err[200];
-	if (bz_load(&b, img, len, initrd, ilen, m->mem, m->mem_size, m->o->cmdline, err, sizeof err)) {
+	/* The TSC's rate is known here, not to the child: without it Linux calibrates against PIT
+	 * channel 2 (port 0x61), which is not modelled, and gives up the TSC. */
+	const char *c = m->o->cmdline;
+	int given = 0;
+	for (const char *p = c; *p; p++)
+		given |= (p == c || p[-1] == ' ') && !mcmp(p, "tsc_early_khz=", 14);
+	if (given)
+		fmt(cmdline, sizeof cmdline, "%s", c);
+	else
+		fmt(cmdline, sizeof cmdline, "%s%stsc_early_khz=%lu", c, c[0] ? " " : "", plat_tsc_hz() / 1000);
+	if (bz_load(&b, img, len, initrd, ilen, m->mem, m->mem_size, cmdline, err, sizeof err)) {
 		plat_msg("%s: %s", m->o->kernel, err);
 		return -1;
 	}

@@ -267,7 +267,7 @@ static void test_child_leaf1_hidden_bits(void **state)
 				fail_msg("leaf 1 EDX 0x%x dropped", kept_d[i]);
 		/* exactly the documented masks */
 		assert_int_equal(r.ecx, 0xffffffffu & ~0x3d2291fcu);
-		assert_int_equal(r.edx, 0xffffffffu & ~0xa0601200u);
+		assert_int_equal(r.edx, 0xffffffffu & ~0xa0605280u);
 		assert_int_equal(r.eax, PAT_A);
 	}
 	/* nothing on input: only the hypervisor bit */
@@ -341,8 +341,8 @@ static void test_child_power_perfmon_xsave_leaves_zero(void **state)
 
 /* SVM hidden; RDTSCP hidden too since 055589b (children get #UD for it, so it must not be
  * advertised); everything else (NX, 1 GiB pages, LM, LAHF, ABM...) passes. */
-/* SVM, XOP, FMA4, TCE, TBM; PerfCtrExtCore, PerfCtrExtNB, PerfCtrExtLLC */
-#define CHILD_EXT1_ECX_HIDDEN (CPUID_80000001_ECX_SVM | (1u << 11) | (1u << 16) | (1u << 17) | \
+/* SVM, IBS, XOP, FMA4, TCE, TBM; PerfCtrExtCore, PerfCtrExtNB, PerfCtrExtLLC */
+#define CHILD_EXT1_ECX_HIDDEN (CPUID_80000001_ECX_SVM | (1u << 10) | (1u << 11) | (1u << 16) | (1u << 17) | \
 			       (1u << 21) | (1u << 23) | (1u << 24) | (1u << 28))
 #define CHILD_EXT1_EDX_HIDDEN (CPUID_80000001_EDX_RDTSCP | (1u << 25) | (1u << 9))   /* + APIC: no xAPIC */
 
@@ -443,10 +443,29 @@ static void test_child_rest_of_hv_range_zero(void **state)
 	}
 }
 
+/* 0x80000008: address sizes kept, AMD's speculation-control bits hidden (their MSRs #GP). */
+static void test_child_ext8_speculation_hidden(void **state)
+{
+	(void)state;
+	struct cpuid_regs r = filtc(0x80000008, 0, 0, regs(PAT_A, 0xffffffffu, PAT_C, PAT_D));
+	assert_int_equal(r.eax, PAT_A);
+	assert_int_equal(r.ecx, PAT_C);
+	assert_int_equal(r.ebx, 0xffffffffu & ~((1u << 12) | (1u << 14) | (1u << 15) | (1u << 16) |
+						(1u << 17) | (1u << 18) | (1u << 24) | (1u << 25)));
+}
+
+/* SME/SEV hidden from children as from the control guest. */
+static void test_child_sme_leaf_zero(void **state)
+{
+	(void)state;
+	struct cpuid_regs r = filtc(0x8000001f, 0, 0, regs(PAT_A, PAT_B, PAT_C, PAT_D));
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
 static void test_child_unrelated_leaves_untouched(void **state)
 {
 	(void)state;
-	uint32_t leaves[] = { 0x80000008, 0, 2, 0x80000000, 0x80000007, 0x40000100 };
+	uint32_t leaves[] = { 0, 2, 0x80000000, 0x80000007, 0x40000100 };
 	for (unsigned i = 0; i < sizeof leaves / sizeof leaves[0]; i++)
 		for (uint32_t sub = 0; sub < 2; sub++) {
 			struct cpuid_regs in = regs(PAT_A, PAT_B, PAT_C, PAT_D);
@@ -485,6 +504,8 @@ int main(void)
 		cmocka_unit_test(test_child_pvclock_features_leaf),
 		cmocka_unit_test(test_child_rest_of_hv_range_zero),
 		cmocka_unit_test(test_child_unrelated_leaves_untouched),
+		cmocka_unit_test(test_child_ext8_speculation_hidden),
+		cmocka_unit_test(test_child_sme_leaf_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

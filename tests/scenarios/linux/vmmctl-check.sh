@@ -90,6 +90,15 @@ c hvt-undeclared-device 'nosuch'
 v 1 start --block:storage=/tmp/disk.img /guests/hello64.elf
 c devices-only-for-hvt 'devices are for Solo5 hvt unikernels only'
 
+# Debian's own kernel as a child (Linux boot protocol, 64-bit entry), with a busybox
+# initramfs: its console on the UART (interrupts through the PICs), the PIT tick, the RTC; it
+# powers off (without ACPI: HLT with interrupts off), vmmctl exits 0.
+v 0 start -m 256 -n child -i /guests/child-initrd.img /guests/child-vmlinuz -- \
+    console=ttyS0 acpi=off pci=off nolapic noapic mce=off io_delay=none i8042.noaux i8042.nokbd \
+    tsc=reliable panic=-1 reboot=t quiet
+c linux-child '^vmmctl: VM [0-9]+ "child": 256 MiB, Linux bzImage /guests/child-vmlinuz' \
+    '^child: BVMM-CHILD-LINUX-INIT up' '^vmmctl: child: halted \(status 0\) after'
+
 # status while a guest runs (its vCPU is "running" only inside a RUN, and on one CPU this
 # shell runs between two: either state), stop by name from another process, the runner's end.
 vmmctl start -n sleeper /guests/spin64.elf >/tmp/sleeper.out 2>&1 &
