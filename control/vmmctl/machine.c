@@ -37,6 +37,11 @@ struct machine {
 	unsigned n;
 	int esc;                 /* ~. detection: 0 at a line start, 1 after "~", 2 mid-line */
 	int detached;
+	/* Terminal input not yet in the UART: held until the guest enables its receive interrupt
+	 * (a driver that resets the FIFO at start-up would lose it otherwise), as a terminal
+	 * line holds what nobody reads. */
+	uint8_t inq[1024];
+	unsigned inq_head, inq_len;
 	uint64_t next_input_poll;
 	/* The end of the run. */
 	int done, status;
@@ -79,6 +84,11 @@ static void console_byte(struct machine *m, uint8_t ch)
 	}
 }
 
+static void inq_put(struct machine *m, uint8_t c)
+{
+	m->inq[(m->inq_head + m->inq_len++) % sizeof m->inq] = c;
+}
+
 /* Input from the terminal (only with -c). "~." at the start of a line detaches, as cu(1) and
  * vmctl(8) do; "~~" sends one "~", and "~" before anything else sends both. */
 static void console_input(struct machine *m, uint8_t c)
@@ -93,24 +103,32 @@ static void console_input(struct machine *m, uint8_t c)
 			return;
 		}
 		if (c != '~')
-			uart_push_input(&m->com1, '~');
+			inq_put(m, '~');
 	} else if (m->esc == 0 && c == '~') {
 		m->esc = 1;
 		return;
 	}
 	m->esc = (c == '\r' || c == '\n') ? 0 : 2;
-	uart_push_input(&m->com1, c);
+	inq_put(m, c);
 }
 
-/* Terminal input (with -c) into the UART's receive FIFO, while it has room. */
+/* Terminal input (with -c): read while there is room to hold it (the terminal keeps the rest),
+ * into the UART's receive FIFO once the guest has enabled its receive interrupt. */
 static void poll_input(struct machine *m, uint64_t now)
 {
 	uint8_t c;
 	if (!m->o->console || m->detached || now < m->next_input_poll)
 		return;
 	m->next_input_poll = now + INPUT_POLL_NS;
-	while (uart_rx_room(&m->com1) > 1 && plat_console_in(&c))   /* room for a held "~" too */
+	while (m->inq_len < sizeof m->inq - 1 && plat_console_in(&c))   /* room for a held "~" */
 		console_input(m, c);
+	if (!(m->com1.ier & 1))
+		return;
+	while (m->inq_len && uart_rx_room(&m->com1)) {
+		uart_push_input(&m->com1, m->inq[m->inq_head]);
+		m->inq_head = (m->inq_head + 1) % sizeof m->inq;
+		m->inq_len--;
+	}
 	if (uart_irq_edge(&m->com1))
 		pic_raise(&m->pic, UART_COM1_IRQ);
 }
@@ -220,7 +238,7 @@ static int wait_for_interrupt(struct machine *m)
 	if (irq_pending(m))
 		return 1;
 	uint64_t d = next_deadline(m);
-	if (!d && !(m->o->console && !m->detached))
+	if (!d && !(m->o->console && !m->detached && (m->inq_len || plat_console_open())))
 		return 0;
 	plat_wait(d);
 	m->next_input_poll = 0;

@@ -30,6 +30,8 @@ void plat_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void plat_console_out(const void *buf, size_t n);
 /* A byte of console input, if one is waiting (never blocks): 1, else 0. */
 int plat_console_in(uint8_t *c);
+/* 1 while console input may still arrive (not at end of file). */
+int plat_console_open(void);
 
 /* Guest memory: zeroed, page aligned, of a kind the VM may be created from. NULL on failure. */
 void *plat_guest_alloc(uint64_t size);

@@ -94,6 +94,11 @@ int plat_console_in(uint8_t *c)
 	return 1;
 }
 
+int plat_console_open(void)
+{
+	return 1;
+}
+
 void *plat_guest_alloc(uint64_t size)
 {
 	EFI_PHYSICAL_ADDRESS mem;

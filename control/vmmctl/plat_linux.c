@@ -27,7 +27,9 @@
 
 static int vmm_fd = -1;
 static int raw_tty;          /* the terminal is in raw mode (start -c) */
+static int console_in;       /* start -c: standard input is the guest's console input */
 static int detached;
+static int input_eof;        /* standard input ended: no more console input */
 static struct termios saved_tty;
 static int taps[MAX_TAPS] = { -1, -1, -1, -1 };
 
@@ -144,9 +146,17 @@ static void raw_mode(void)
 int plat_console_in(uint8_t *c)
 {
 	struct pollfd p = { 0, POLLIN, 0 };
-	if (detached || poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+	if (detached || input_eof || poll(&p, 1, 0) != 1 || !(p.revents & (POLLIN | POLLHUP)))
 		return 0;
-	return read(0, c, 1) == 1;
+	ssize_t k = read(0, c, 1);
+	if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN))
+		input_eof = 1;
+	return k == 1;
+}
+
+int plat_console_open(void)
+{
+	return !detached && !input_eof;
 }
 
 void *plat_guest_alloc(uint64_t size)
@@ -301,7 +311,7 @@ void plat_wait(uint64_t deadline_ns)
 {
 	struct pollfd p[1 + MAX_TAPS];
 	int n = 0;
-	if (raw_tty && !detached)
+	if (console_in && !detached && !input_eof)
 		p[n++] = (struct pollfd){ 0, POLLIN, 0 };
 	for (int i = 0; i < MAX_TAPS; i++)
 		if (taps[i] >= 0)
@@ -333,7 +343,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (console && !strcmp(argv[1], "start"))
+	if (console && !strcmp(argv[1], "start")) {
+		console_in = 1;
 		raw_mode();
+	}
 	return vmmctl_main(argc - 1, argv + 1, 0);
 }

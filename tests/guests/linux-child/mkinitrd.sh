@@ -51,6 +51,13 @@ cs=""
 f=/sys/devices/system/clocksource/clocksource0/current_clocksource
 [ -r "$f" ] && read -r cs <"$f"
 echo "clocksource: $cs"
+# child_echo=1 on the kernel command line (init's environment): one line of console input
+# back, through the UART's receive side.
+if [ "${child_echo:-}" = 1 ]; then
+    line=""
+    read -r line </dev/console
+    echo "child got: $line"
+fi
 echo "BVMM-CHILD-LINUX-INIT poweroff"
 poweroff -f
 echo "BVMM-CHILD-LINUX-INIT poweroff failed"

@@ -99,6 +99,29 @@ v 0 start -m 256 -n child -i /guests/child-initrd.img /guests/child-vmlinuz -- \
 c linux-child '^vmmctl: VM [0-9]+ "child": 256 MiB, Linux bzImage /guests/child-vmlinuz' \
     '^child: BVMM-CHILD-LINUX-INIT up' '^vmmctl: child: halted \(status 0\) after'
 
+# The console both ways (-c): standard input (here a pipe) reaches the child's UART once its
+# driver listens, its output comes back raw (no name prefix).
+printf 'hello-through-the-uart\n' | vmmctl start -c -m 256 -n echo -i /guests/child-initrd.img \
+    /guests/child-vmlinuz -- console=ttyS0 acpi=off pci=off nolapic noapic mce=off io_delay=none \
+    i8042.noaux i8042.nokbd tsc=reliable panic=-1 reboot=t quiet child_echo=1 >"$o" 2>&1
+st=$?
+while IFS= read -r line; do echo "  | $line"; done <"$o"
+bad=""
+[ "$st" = 0 ] || bad="exit status $st, expected 0"
+c console-both-ways '^child got: hello-through-the-uart' '^BVMM-CHILD-LINUX-INIT up'
+
+# "~." detaches (-c): the runner's parent returns 0 at once, the VM runs on until stopped.
+printf '~.' | vmmctl start -c -n detacher /guests/spin64.elf >"$o" 2>&1
+st=$?
+while IFS= read -r line; do echo "  | $line"; done <"$o"
+bad=""
+[ "$st" = 0 ] || bad="exit status $st, expected 0"
+c console-detach 'detached: the VM runs on in process [0-9]+'
+v 0 status
+c detached-vm-listed '  detacher$'
+v 0 stop detacher
+c detached-vm-stopped '"detacher" stopped'
+
 # status while a guest runs (its vCPU is "running" only inside a RUN, and on one CPU this
 # shell runs between two: either state), stop by name from another process, the runner's end.
 vmmctl start -n sleeper /guests/spin64.elf >/tmp/sleeper.out 2>&1 &
