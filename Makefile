@@ -37,7 +37,7 @@ BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/e
 HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h arch/x86_64/vmx/*.h control/libvmm/*.h \
 	control/vmmctl/*.h)
 
-.PHONY: all deps run test unit scenarios bench clean image fuzz
+.PHONY: all deps run run-efi test unit scenarios bench clean image fuzz
 .SECONDARY:
 all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin \
 	$(B)/control/hello64.elf $(B)/control/spin64.elf
@@ -134,7 +134,31 @@ QEMU := qemu-system-x86_64
 OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
 
-run: deps all
+# On AMD (QEMU): Debian's Linux as the control domain on 2 CPUs, which runs
+# tests/scenarios/linux/demo.sh: vmmctl starts Debian's kernel as a child, a Solo5 unikernel
+# and a Multiboot kernel. `make run-efi` (and VENDOR=intel, under Bochs): the EFI demo control
+# program and its demo child instead.
+ifeq ($(VENDOR),intel)
+run: run-efi
+else
+run: deps all $(B)/linux/initrd.img $(B)/linux/guests.img
+	rm -rf $(B)/run && mkdir -p $(B)/run/esp/EFI/BOOT
+	cp $(B)/bvmm.efi $(B)/run/esp/EFI/BOOT/BOOTX64.EFI
+	cp $(B)/linux/vmlinuz $(B)/linux/initrd.img $(B)/linux/guests.img $(B)/run/esp/EFI/BOOT/
+	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img initrd=\\EFI\\BOOT\\guests.img console=ttyS0 panic=-1 quiet nokaslr vmmctl_demo=1\n' \
+		> $(B)/run/esp/EFI/BOOT/bvmm.conf
+	@# Single-threaded TCG: nested SVM under multi-threaded TCG is not reliable (README, SMP).
+	cp $(OVMF_VARS) $(B)/run/vars.fd
+	timeout 300 $(QEMU) -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m 1G \
+		-drive if=pflash,format=raw,unit=0,readonly=on,file=$(OVMF_CODE) \
+		-drive if=pflash,format=raw,unit=1,file=$(B)/run/vars.fd \
+		-drive file=fat:rw:$(B)/run/esp,format=raw,media=disk \
+		-display none -vga none -net none -no-reboot -monitor none \
+		-serial stdio -serial file:$(B)/run/com2.log
+	@echo "hypervisor log: $(B)/run/com2.log"
+endif
+
+run-efi: deps all
 	rm -rf $(B)/run && mkdir -p $(B)/run/esp/EFI/BOOT
 	cp $(B)/bvmm.efi $(B)/run/esp/EFI/BOOT/BOOTX64.EFI
 	cp $(B)/control/hello.efi $(B)/run/esp/EFI/BOOT/control.efi
@@ -225,8 +249,9 @@ $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/i
 # The guests a Linux control domain runs with vmmctl (scenario 16), as a second initramfs
 # (the EFI stub concatenates them): /guests/*, and /guests/check.sh, which init runs.
 include tests/guests/mb/mb.mk tests/guests/hvt/hvt.mk
-VMMCTL_GUESTS := $(B)/control/hello64.elf $(B)/control/spin64.elf $(B)/control/mb_test.elf \
-	$(B)/control/hvt_test.elf $(B)/linux-child/child-vmlinuz $(B)/linux-child/child-initrd.img
+VMMCTL_GUESTS := tests/scenarios/linux/demo.sh $(B)/control/hello64.elf $(B)/control/spin64.elf $(B)/control/mb_test.elf \
+	$(B)/control/hvt_test.elf $(B)/linux-child/child-vmlinuz $(B)/linux-child/child-initrd.img \
+	tests/scenarios/linux/hvt-net-check.sh
 # Debian's kernel again, as a child, with a busybox initramfs of its own.
 $(B)/linux-child/child-initrd.img: tests/guests/linux-child/mkinitrd.sh
 	tests/guests/linux-child/mkinitrd.sh $(B)/linux-child

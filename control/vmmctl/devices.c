@@ -123,8 +123,16 @@ int pit_io(struct i8253 *t, uint16_t port, int in, uint32_t *data, uint64_t now)
 		t->running = 0;
 		return 1;
 	}
-	if (port != 0x40)
-		return port >= 0x40 && port <= 0x43;
+	if (port != 0x40) {
+		/* Channels 1 and 2 are not modelled: they read as counters stopped at 0 (a count
+		 * that never moves would keep Linux's quick_pit_calibrate() polling channel 2 for
+		 * 50,000 rounds; at 0 it gives up at once). The control port reads all ones. */
+		if (port < 0x41 || port > 0x43)
+			return 0;
+		if (in)
+			*data = port == 0x43 ? 0xffffffff : 0;
+		return 1;
+	}
 	if (in) {
 		if (t->latched) {
 			*data = t->latched-- == 2 ? (t->latch & 0xff) : (t->latch >> 8);

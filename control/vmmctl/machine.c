@@ -46,8 +46,9 @@ struct machine {
 	/* The end of the run. */
 	int done, status;
 	const char *why;
-	/* Exits by kind, for the closing line. */
+	/* Exits by kind, and I/O exits by port, for the closing lines. */
 	unsigned long n_io, n_mmio, n_hlt, n_irq, n_none, n_win, n_other;
+	uint32_t n_port[65536];
 };
 
 static void mzero(void *p, size_t n)
@@ -255,6 +256,7 @@ static void handle_exit(struct machine *m, struct vm_run_params *rp, struct vm_e
 		return;
 	case VMM_EXIT_KIND_IO:
 		m->n_io++;
+		m->n_port[ex->vei.vei_port]++;
 		port_io(m, &ex->vei, plat_now_ns());
 		return;
 	case VMM_EXIT_KIND_IRQWIN:   /* the interrupt window opened: vrp_irqready is set */
@@ -285,6 +287,25 @@ static void handle_exit(struct machine *m, struct vm_run_params *rp, struct vm_e
 		stop(m, VMMCTL_EXIT_ERROR, "unexpected exit");
 		return;
 	}
+}
+
+/* The four ports the guest used most, with their exit counts (the counts are spent). */
+static void report_ports(struct machine *m)
+{
+	char buf[160];
+	size_t k = 0;
+	for (int r = 0; r < 4; r++) {
+		uint32_t port = 0;
+		for (uint32_t p = 1; p < 65536; p++)
+			if (m->n_port[p] > m->n_port[port])
+				port = p;
+		if (!m->n_port[port])
+			break;
+		k += fmt(buf + k, sizeof buf - k, "%s%x: %u", r ? ", " : "", port, m->n_port[port]);
+		m->n_port[port] = 0;
+	}
+	if (k)
+		plat_msg("%s: I/O exits by port (the most used): %s", m->o->name, buf);
 }
 
 static void run_loop(struct machine *m)
@@ -330,11 +351,14 @@ static void run_loop(struct machine *m)
 			handle_exit(m, &rp, &ex);
 		}
 	}
+	if (m->n)   /* a last line without its newline */
+		console_byte(m, '\n');
 	uint64_t ms = (plat_now_ns() - t0) / 1000000;
 	plat_msg("%s: %s (status %d) after %lu.%03lu s: exits: %lu I/O, %lu MMIO, %lu HLT, "
 		 "%lu interrupt windows, %lu for the host, %lu other; %lu interrupts injected",
 		 m->o->name, m->why, m->status, ms / 1000, ms % 1000, m->n_io, m->n_mmio, m->n_hlt,
 		 m->n_win, m->n_none, m->n_other, m->n_irq);
+	report_ports(m);
 }
 
 /* Loading. Each kind fills the initial state and the segments to protect. */
@@ -486,16 +510,16 @@ static int load_guest(struct machine *m, const uint8_t *img, size_t len, const u
 			 m->mem_size / MIB);
 		return -1;
 	}
+	if (o->mode == MODE_LONG64)   /* first, so that an image loaded over them replaces them */
+		vmm_solo5_tables(m->mem);
 	mcopy(m->mem + o->load, img, len);
 	l->entry = o->entry;
 	if (o->mode == MODE_REAL)
 		vmm_state_real(&l->rs, (uint16_t)(o->entry >> 4) & 0xf000, o->entry & 0xffff);
 	else if (o->mode == MODE_PROT32)
 		vmm_state_prot32(&l->rs, o->entry);
-	else {
-		vmm_solo5_tables(m->mem);
+	else
 		vmm_state_long64(&l->rs, o->entry);
-	}
 	return 0;
 }
 
@@ -579,9 +603,12 @@ int machine_start(const struct start_opts *o)
 	if (m.kind == GUEST_RAW)
 		plat_msg("VM %u \"%s\": %lu MiB, raw image %s at %lx, entry %lx", m.id, o->name,
 			 m.mem_size / MIB, o->kernel, o->load, l.entry);
-	else
+	else if (m.kind == GUEST_ELF || m.kind == GUEST_HVT)
 		plat_msg("VM %u \"%s\": %lu MiB, %s %s, %d segments, entry %lx", m.id, o->name,
 			 m.mem_size / MIB, kind_name(m.kind), o->kernel, l.nsegs, l.entry);
+	else
+		plat_msg("VM %u \"%s\": %lu MiB, %s %s, entry %lx", m.id, o->name, m.mem_size / MIB,
+			 kind_name(m.kind), o->kernel, l.entry);
 	protect_segments(&m, &l);
 	if (m.has_apic) {
 		struct vm_rwvmparams_params vp = { .vpp_vm_id = m.id, .vpp_mask = VM_RWVMPARAMS_XAPIC,

@@ -159,13 +159,16 @@ int plat_console_open(void)
 	return !detached && !input_eof;
 }
 
+/* Shared, not private: after a fork (a detach, "~."), the process that goes on running the
+ * VM must see the very pages the hypervisor was given; a private mapping's pinned pages
+ * would be copied for the child at fork. */
 void *plat_guest_alloc(uint64_t size)
 {
 	void *m = MAP_FAILED;
 	if (size % (2u << 20) == 0)   /* hugetlbfs when the system has pages reserved */
-		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (m == MAP_FAILED)
-		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	return m == MAP_FAILED ? NULL : m;
 }
 
@@ -259,6 +262,12 @@ int plat_tap_open(const char *name)
 		int e = errno;
 		close(fd);
 		return -e;
+	}
+	/* Linux expands a "%d" in the name into a new interface's number: not the one asked for
+	 * (Solo5's tap_attach refuses it the same way). */
+	if (strncmp(ifr.ifr_name, name, IFNAMSIZ)) {
+		close(fd);
+		return -EINVAL;
 	}
 	taps[slot] = fd;
 	return fd;

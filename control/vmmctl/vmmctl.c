@@ -146,7 +146,7 @@ static void usage(void)
 {
 	plat_msg("usage: vmmctl start [-c] [-m MiB] [-n NAME] [-i INITRD] [--block:NAME=FILE] "
 		 "[--net:NAME=TAP] [-k] KERNEL [-- ARGS...]");
-	plat_msg("       vmmctl status | stop ID|NAME");
+	plat_msg("       vmmctl status | info | stop ID|NAME | poweroff (EFI)");
 	plat_msg("       vmmctl run FILE [mem=MiB] [load=ADDR] [entry=ADDR] "
 		 "[mode=real|prot32|long64] [name=NAME]   (raw images)");
 }
@@ -198,7 +198,7 @@ static int parse_start(char **argv, int argc, int i, struct start_opts *o, char 
 			o->initrd = argv[++i];
 		} else if (streq(a, "-k") && has_val) {
 			o->kernel = argv[++i];
-		} else if (prefix(a, "--block:") || prefix(a, "--net:")) {
+		} else if (prefix(a, "--block:") || prefix(a, "--net:") || prefix(a, "--net-mac:")) {
 			if (o->ndevopts == MAX_DEVOPTS) {
 				plat_msg("more than %d devices", MAX_DEVOPTS);
 				return -1;
@@ -269,6 +269,15 @@ static int parse_run(char **argv, int argc, int i, struct start_opts *o)
 	return i;
 }
 
+/* One command per invocation (Linux): anything after it is refused before it runs. */
+static int leftover(int argc, char **argv, int i, int many)
+{
+	if (many || i >= argc)
+		return 0;
+	plat_msg("unexpected argument: %s", argv[i]);
+	return 1;
+}
+
 int vmmctl_main(int argc, char **argv, int many)
 {
 	static char cmdline[4096];
@@ -284,13 +293,16 @@ int vmmctl_main(int argc, char **argv, int many)
 		if (streq(c, "status") || streq(c, "info")) {
 			status = cmd_status();
 		} else if (streq(c, "stop") && i < argc) {
+			if (leftover(argc, argv, i + 1, many))
+				return VMMCTL_EXIT_USAGE;
 			status = cmd_stop(argv[i++]);
 		} else if (streq(c, "start")) {
-			if ((i = parse_start(argv, argc, i, &o, cmdline, sizeof cmdline)) < 0)
+			if ((i = parse_start(argv, argc, i, &o, cmdline, sizeof cmdline)) < 0 ||
+			    leftover(argc, argv, i, many))
 				return VMMCTL_EXIT_USAGE;
 			status = machine_start(&o);
 		} else if (streq(c, "run") && i < argc) {
-			if ((i = parse_run(argv, argc, i, &o)) < 0)
+			if ((i = parse_run(argv, argc, i, &o)) < 0 || leftover(argc, argv, i, many))
 				return VMMCTL_EXIT_USAGE;
 			status = machine_start(&o);
 		} else if (streq(c, "poweroff")) {
@@ -302,10 +314,8 @@ int vmmctl_main(int argc, char **argv, int many)
 			usage();
 			return VMMCTL_EXIT_USAGE;
 		}
-		if (!many && i < argc) {
-			plat_msg("unexpected argument: %s", argv[i]);
+		if (leftover(argc, argv, i, many))
 			return VMMCTL_EXIT_USAGE;
-		}
 	}
 	return status;
 }

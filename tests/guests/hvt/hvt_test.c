@@ -183,6 +183,134 @@ static void check_net(const struct mft_entry *e)
 	say("\n");
 }
 
+/* ---- net=arp: two-way traffic through the TAP, as Solo5's bindings do it ---- */
+
+struct hvt_hc_net { uint64_t handle; void *data; size_t len; int ret; };
+
+static const uint8_t our_ip[4] = { 10, 0, 0, 2 };
+static uint8_t frame[1514];    /* Solo5: a read buffer of at least mtu + the Ethernet header */
+static uint8_t reply[60];      /* an ARP reply, padded to Ethernet's 60-byte minimum */
+
+static uint64_t walltime(void)
+{
+	volatile struct hvt_hc_walltime w = { 0 };
+	hypercall(HC_WALLTIME, &w);
+	return w.nsecs;
+}
+
+static int same(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	while (n--)
+		if (*a++ != *b++)
+			return 0;
+	return 1;
+}
+
+static void copy(uint8_t *d, const uint8_t *s, size_t n)
+{
+	while (n--)
+		*d++ = *s++;
+}
+
+static unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+
+/* An ARP request (RFC 826; Ethernet, IPv4) asking for our_ip. */
+static int is_arp_request(const uint8_t *f, size_t n)
+{
+	return n >= 42 && be16(f + 12) == 0x0806 && be16(f + 14) == 1 && be16(f + 16) == 0x0800 &&
+	       f[18] == 6 && f[19] == 4 && be16(f + 20) == 1 && same(f + 38, our_ip, 4);
+}
+
+/* An IPv4 ICMP echo request to our_ip, sent to our MAC. */
+static int is_echo_to_us(const uint8_t *f, size_t n, const uint8_t *mac)
+{
+	if (n < 34 || be16(f + 12) != 0x0800 || !same(f, mac, 6) || (f[14] >> 4) != 4)
+		return 0;
+	size_t ihl = (size_t)(f[14] & 15) * 4;
+	return ihl >= 20 && n >= 14 + ihl + 8 && f[23] == 1 && same(f + 30, our_ip, 4) &&
+	       f[14 + ihl] == 8;
+}
+
+/* The reply: to the asker's MAC, from ours; op 2, our MAC and IP as the sender, the asker's
+ * as the target. */
+static int send_arp_reply(uint64_t handle, const uint8_t *req, const uint8_t *mac)
+{
+	static const uint8_t head[8] = { 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02 };
+	copy(reply, req + 6, 6);
+	copy(reply + 6, mac, 6);
+	reply[12] = 0x08;
+	reply[13] = 0x06;
+	copy(reply + 14, head, 8);
+	copy(reply + 22, mac, 6);
+	copy(reply + 28, our_ip, 4);
+	copy(reply + 32, req + 22, 10);    /* the asker's hardware and protocol addresses */
+	volatile struct hvt_hc_net w = { handle, reply, sizeof reply, -1 };
+	hypercall(HC_NET_WRITE, &w);
+	return w.ret;
+}
+
+/* Poll (1 s at a time, 30 s in all) and read every frame on the device: answer Linux's ARP
+ * requests for our_ip, and pass once an ICMP echo request comes to our MAC, which shows Linux
+ * took the reply. 1 on success. */
+static int check_net_arp(const struct mft_entry *e, uint64_t handle)
+{
+	const uint8_t *mac = e->u.net_basic.mac;
+	uint64_t end = walltime() + 30ull * 1000000000ull;
+	uint64_t frames = 0, after = 0;
+	int replied = 0;
+	if (!e->attached) {
+		result(0, "net not attached, net=arp needs it");
+		return 0;
+	}
+	say("hvt: net=arp: waiting for an ARP request for 10.0.0.2\n");
+	while (walltime() < end) {
+		volatile struct hvt_hc_poll p = { 1000ull * 1000 * 1000, 0, -1 };
+		hypercall(HC_POLL, &p);
+		if (p.ret < 0 || p.ret > 1 || (p.ret == 1 && p.ready_set != 1ull << handle)) {
+			result(0, "net poll: a ready set or count that is not the one device");
+			return 0;
+		}
+		if (!p.ret)
+			continue;
+		for (;;) {
+			volatile struct hvt_hc_net r = { handle, frame, sizeof frame, -1 };
+			hypercall(HC_NET_READ, &r);
+			if (r.ret == R_AGAIN)
+				break;
+			if (r.ret != R_OK || r.len > sizeof frame) {
+				result(0, "net read");
+				return 0;
+			}
+			frames++;
+			after += replied;
+			if (is_arp_request(frame, r.len)) {
+				if (!replied)
+					result(1, "net-read-arp");
+				int ok = send_arp_reply(handle, frame, mac) == R_OK;
+				if (!replied || !ok)
+					result(ok, "net-write-arp-reply");
+				if (!ok)
+					return 0;
+				replied = 1;
+			} else if (replied && is_echo_to_us(frame, r.len, mac)) {
+				result(1, "net-icmp-after-arp");
+				say("hvt: net=arp: ");
+				say_u(frames);
+				say(" frames read\n");
+				return 1;
+			}
+		}
+	}
+	say(replied ? "hvt: FAIL net no ICMP echo to 10.0.0.2 after the ARP reply in 30 s ("
+		    : "hvt: FAIL net no ARP request for 10.0.0.2 in 30 s (");
+	say_u(frames);
+	say(" frames read, ");
+	say_u(after);
+	say(" after the reply)\n");
+	failed = 1;
+	return 0;
+}
+
 static int find(const struct mft *m, const char *name, uint32_t type)
 {
 	for (uint32_t i = 0; i < m->entries; i++) {
@@ -195,21 +323,27 @@ static int find(const struct mft *m, const char *name, uint32_t type)
 	return -1;
 }
 
+/* What follows the first KEY in the command line, or NULL. */
+static const char *after_key(const char *c, const char *key)
+{
+	for (; *c; c++) {
+		const char *k = key, *p = c;
+		while (*k && *p == *k)
+			p++, k++;
+		if (!*k)
+			return p;
+	}
+	return NULL;
+}
+
 /* "status=N" anywhere in the command line, else 0. */
 static int status_of(const char *c)
 {
-	for (; *c; c++) {
-		const char *k = "status=", *p = c;
-		while (*k && *p == *k)
-			p++, k++;
-		if (*k)
-			continue;
-		int v = 0;
-		while (*p >= '0' && *p <= '9')
-			v = v * 10 + (*p++ - '0');
-		return v;
-	}
-	return 0;
+	const char *p = after_key(c, "status=");
+	int v = 0;
+	while (p && *p >= '0' && *p <= '9')
+		v = v * 10 + (*p++ - '0');
+	return v;
 }
 
 __attribute__((noreturn, section(".text.start")))
@@ -230,6 +364,10 @@ void _start(const struct hvt_boot_info *bi)
 	if (net > 0)
 		check_net(&m->e[net]);
 	int status = status_of(bi->cmdline);
+	/* net=arp: two-way traffic with Linux through the TAP; status 1 if it fails. */
+	if (after_key(bi->cmdline, "net=arp") &&
+	    !(net > 0 && check_net_arp(&m->e[net], (uint64_t)net)))
+		status = 1;
 	say(failed ? "hvt: some checks FAILED\n" : "hvt: all checks passed\n");
 	volatile struct hvt_hc_halt h = { NULL, status };
 	for (;;)

@@ -51,12 +51,11 @@ cs=""
 f=/sys/devices/system/clocksource/clocksource0/current_clocksource
 [ -r "$f" ] && read -r cs <"$f"
 echo "clocksource: $cs"
-# child_echo=1 on the kernel command line (init's environment): one line of console input
-# back, through the UART's receive side.
-if [ "${child_echo:-}" = 1 ]; then
-    line=""
-    read -r line </dev/console
-    echo "child got: $line"
+# child_shell=1 on the kernel command line (init's environment): a busybox shell on the
+# console (the UART's receive side), until it is told to power off or its input ends.
+if [ "${child_shell:-}" = 1 ]; then
+    echo "BVMM-CHILD-LINUX-INIT shell"
+    sh </dev/console >/dev/console 2>&1
 fi
 echo "BVMM-CHILD-LINUX-INIT poweroff"
 poweroff -f

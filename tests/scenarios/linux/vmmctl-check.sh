@@ -96,19 +96,21 @@ c devices-only-for-hvt 'devices are for Solo5 hvt unikernels only'
 v 0 start -m 256 -n child -i /guests/child-initrd.img /guests/child-vmlinuz -- \
     console=ttyS0 acpi=off pci=off nolapic noapic mce=off io_delay=none i8042.noaux i8042.nokbd \
     tsc=reliable panic=-1 reboot=t quiet
-c linux-child '^vmmctl: VM [0-9]+ "child": 256 MiB, Linux bzImage /guests/child-vmlinuz' \
+c linux-child '^vmmctl: VM [0-9]+ "child": 256 MiB, Linux bzImage /guests/child-vmlinuz, entry 1000200$' \
     '^child: BVMM-CHILD-LINUX-INIT up' '^vmmctl: child: halted \(status 0\) after'
 
 # The console both ways (-c): standard input (here a pipe) reaches the child's UART once its
-# driver listens, its output comes back raw (no name prefix).
-printf 'hello-through-the-uart\n' | vmmctl start -c -m 256 -n echo -i /guests/child-initrd.img \
-    /guests/child-vmlinuz -- console=ttyS0 acpi=off pci=off nolapic noapic mce=off io_delay=none \
-    i8042.noaux i8042.nokbd tsc=reliable panic=-1 reboot=t quiet child_echo=1 >"$o" 2>&1
+# driver listens, its output comes back raw (no name prefix): Debian's Linux to its shell,
+# which computes something (the terminal's echo alone would show "$((6 * 7))") and powers off.
+printf 'echo BVMM-CHILD-SHELL $((6 * 7))\npoweroff -f\n' | vmmctl start -c -m 256 -n shell \
+    -i /guests/child-initrd.img /guests/child-vmlinuz -- console=ttyS0 acpi=off pci=off nolapic \
+    noapic mce=off io_delay=none i8042.noaux i8042.nokbd tsc=reliable panic=-1 reboot=t quiet \
+    child_shell=1 >"$o" 2>&1
 st=$?
 while IFS= read -r line; do echo "  | $line"; done <"$o"
 bad=""
 [ "$st" = 0 ] || bad="exit status $st, expected 0"
-c console-both-ways '^child got: hello-through-the-uart' '^BVMM-CHILD-LINUX-INIT up'
+c console-both-ways 'BVMM-CHILD-LINUX-INIT shell' 'BVMM-CHILD-SHELL 42' 'reboot: System halted'
 
 # "~." detaches (-c): the runner's parent returns 0 at once, the VM runs on until stopped.
 printf '~.' | vmmctl start -c -n detacher /guests/spin64.elf >"$o" 2>&1
@@ -150,4 +152,12 @@ v 1 stop sleeper
 c stop-unknown 'stop sleeper: no VM with that id or name'
 v 0 status
 c status-empty-after '^vmmctl: 0 VMs$'
+/guests/hvt-net-check.sh
+# What `make run` shows: each step's exit status (the Multiboot kernel's 0 through port 0xf4
+# is 1).
+/guests/demo.sh >"$o" 2>&1
+while IFS= read -r line; do echo "  | $line"; done <"$o"
+bad=""
+c make-run-demo '^demo: linux-child exit status 0$' '^demo: hvt-unikernel exit status 0$' \
+    '^demo: multiboot-kernel exit status 1$' '^BVMM-DEMO done$' '^linux-child: BVMM-CHILD-LINUX-INIT up'
 echo "vmmctl-check done"
