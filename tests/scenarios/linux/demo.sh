@@ -4,6 +4,7 @@
 # Scenario 16 runs it too and checks each step's exit status.
 LINUX_ARGS="console=ttyS0 acpi=off pci=off nolapic noapic mce=off io_delay=none i8042.noaux i8042.nokbd tsc=reliable panic=-1 reboot=t quiet"
 
+mkdir -p /tmp
 step() { echo; echo "=== $*"; }
 done_() { echo "demo: $1 exit status $2"; }
 
