@@ -22,7 +22,7 @@ HV_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=ke
 	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fno-strict-aliasing -fno-common $(HV_DEBUG)
 
-HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c \
+HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c hv/phase.c \
 	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c arch/x86_64/msr.c \
 	arch/x86_64/pci.c arch/x86_64/pcicfg.c arch/x86_64/launch.c arch/x86_64/apic.c arch/x86_64/ipi.c \
 	arch/x86_64/lapic.c arch/x86_64/svm/svm.c arch/x86_64/svm/smp.c \
@@ -37,7 +37,7 @@ BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/e
 HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h arch/x86_64/vmx/*.h control/libvmm/*.h \
 	control/vmmctl/*.h)
 
-.PHONY: all deps run run-efi test unit scenarios bench clean image fuzz
+.PHONY: all deps run run-efi test unit scenarios bench bench-phases clean image fuzz
 .SECONDARY:
 all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin \
 	$(B)/control/hello64.elf $(B)/control/spin64.elf
@@ -264,6 +264,14 @@ scenarios: deps all $(SC_EFIS) $(B)/linux/initrd.img $(B)/linux/guests.img
 
 bench: deps all $(B)/scenarios/bin/bench.efi
 	@tests/bench.sh
+
+# Where the I/O round trip's instructions go: the hypervisor built with -DBVMM_PHASES (hv/phase.h)
+# in build-phases, the same benchmark; the phase lines come from the hypervisor log.
+bench-phases: deps
+	@$(MAKE) --no-print-directory B=build-phases HV_DEBUG=-DBVMM_PHASES all build-phases/scenarios/bin/bench.efi
+	@B=build-phases tests/bench.sh
+	@echo "phases of the I/O round trip (instructions = ticks / 32):"
+	@tr -d '\r' < build-phases/bench/com2.log | sed -n -E 's/^bvmm: cpu0: info: phase (.*)/  \1/p'
 
 test: deps
 	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img $(B)/linux/guests.img \

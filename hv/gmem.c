@@ -10,12 +10,11 @@
 #define CR4_LA57  (1ull << 12)
 #define CR4_PSE   (1ull << 4)
 
-static int read_pte(struct gview *g, uint64_t gpa, unsigned size, uint64_t *pte)
+static int read_pte(struct gview *g, uint64_t gpa, unsigned size, uint64_t *pte, uint64_t *hpa)
 {
-	uint64_t hpa;
-	int r = g->gpa_to_hpa(g, gpa, size, &hpa);
+	int r = g->gpa_to_hpa(g, gpa, size, hpa);
 	if (!r)
-		*pte = size == 8 ? *(volatile uint64_t *)(uintptr_t)hpa : *(volatile uint32_t *)(uintptr_t)hpa;
+		*pte = size == 8 ? *(volatile uint64_t *)(uintptr_t)*hpa : *(volatile uint32_t *)(uintptr_t)*hpa;
 	return r;
 }
 
@@ -38,28 +37,80 @@ static void tlb_fill(struct gview *g, uint64_t va, int writable, uint64_t gpa)
 	g->tlb_gpa[i] = gpa & PAGE_MASK;
 }
 
-static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable);
+static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
+		struct gwalk *path);
+
+/* The paging controls a walk depends on: CR0.PG, CR0.WP, CR4.PSE, CR4.PAE, CR4.LA57 and
+ * EFER.LMA (distinct bit positions). */
+static uint64_t walk_mode(const struct gview *g)
+{
+	return (g->cr0 & (CR0_PG | CR0_WP)) | (g->cr4 & (CR4_PSE | CR4_PAE | CR4_LA57)) |
+	       (g->efer & EFER_LMA);
+}
+
+#define PTE_AD (PTE_A | PTE_D)
+
+/* A kept walk of va's page, still true: 1, *gpa and *writable; else 0 (a changed entry
+ * drops it). */
+static int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable)
+{
+	uint64_t page = va & PAGE_MASK, mode = walk_mode(g);
+	for (unsigned i = 0; i < GWALK_CACHE; i++) {
+		struct gwalk *w = &g->wc->e[i];
+		if ((w->page & PAGE_MASK) != page || !w->page || w->cr3 != g->cr3 || w->mode != mode ||
+		    (write && !(w->page & 1)))
+			continue;
+		for (unsigned l = 0; l < w->levels; l++) {
+			uint64_t e = w->wide ? *(volatile uint64_t *)(uintptr_t)w->pte_hpa[l] :
+					       *(volatile uint32_t *)(uintptr_t)w->pte_hpa[l];
+			if ((e ^ w->pte[l]) & ~(uint64_t)PTE_AD) {
+				w->page = 0;
+				return 0;
+			}
+		}
+		*gpa = w->gpa | (va & ~PAGE_MASK);
+		*writable = (int)(w->page & 1);
+		return 1;
+	}
+	return 0;
+}
 
 int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
 {
 	int writable;
+	struct gwalk path;
 	if (tlb_lookup(g, va, write, gpa))
 		return 0;
-	int r = walk(g, va, write, gpa, &writable);
-	if (!r)
+	if (g->wc && wc_lookup(g, va, write, gpa, &writable)) {
 		tlb_fill(g, va, writable, *gpa);
-	return r;
+		return 0;
+	}
+	int r = walk(g, va, write, gpa, &writable, g->wc ? &path : NULL);
+	if (r)
+		return r;
+	tlb_fill(g, va, writable, *gpa);
+	if (g->wc && path.levels) {
+		path.cr3 = g->cr3;
+		path.mode = walk_mode(g);
+		path.page = (va & PAGE_MASK) | (uint64_t)!!writable;
+		path.gpa = *gpa & PAGE_MASK;
+		g->wc->e[g->wc->next++ % GWALK_CACHE] = path;
+	}
+	return 0;
 }
 
 /* The architectural walk; *writable says whether a write would be allowed. */
 /* The architectural walk (SDM vol. 3 4.3-4.5, APM vol. 2 5.3): 32-bit paging (4 MiB pages
  * with CR4.PSE, PSE-36), PAE (a 4-entry PDPT, 2 MiB pages), 4-level and 5-level (CR4.LA57)
  * long mode (2 MiB and 1 GiB pages). *writable says whether a write would be allowed. */
-static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable)
+static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
+		struct gwalk *path)
 {
 	int levels, wide = 1;   /* wide: 8-byte entries, 9 index bits */
 	uint64_t table;
 	*writable = 1;
+	if (path)
+		path->levels = 0;   /* nothing to keep (paging off: nothing to walk) */
 	if (!(g->cr0 & CR0_PG)) {
 		*gpa = va;
 		return 0;
@@ -84,9 +135,16 @@ static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *wri
 	for (int level = levels; level >= 1; level--) {
 		unsigned shift = wide ? 12 + 9 * (level - 1) : 12 + 10 * (level - 1);
 		int pdpte = levels == 3 && level == 3;   /* PAE PDPTEs have no R/W, U/S or PS */
-		uint64_t idx = (va >> shift) & (pdpte ? 3 : wide ? 511 : 1023), e;
-		if (read_pte(g, table + idx * (wide ? 8 : 4), wide ? 8 : 4, &e) || !(e & PTE_P))
+		uint64_t idx = (va >> shift) & (pdpte ? 3 : wide ? 511 : 1023), e, hpa;
+		if (read_pte(g, table + idx * (wide ? 8 : 4), wide ? 8 : 4, &e, &hpa) || !(e & PTE_P))
 			return BVMM_EFAULT;
+		if (path) {
+			unsigned l = (unsigned)(levels - level);
+			path->pte_hpa[l] = hpa;
+			path->pte[l] = e;
+			path->levels = (uint8_t)(l + 1);
+			path->wide = (uint8_t)wide;
+		}
 		if (!pdpte) {
 			if (check_w && !(e & PTE_RW))
 				return BVMM_EFAULT;

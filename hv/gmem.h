@@ -8,6 +8,24 @@
 #include <stdint.h>
 
 #define GVIEW_TLB 4
+#define GWALK_CACHE 4
+
+/* Walks kept across hypercalls (issue 10), per CPU, for the control guest only: the path a
+ * walk took (each entry's host address and value) and its result. The caller may have
+ * changed its tables since (no exit tells), so an entry is used only after every entry on
+ * its path is read again and found unchanged but for the accessed and dirty bits, which do
+ * not take part in translation: the walk would then read the same entries and end at the
+ * same page. That costs a load and a compare per level instead of a walk with its checks. */
+struct gwalk {
+	uint64_t cr3, mode, page;          /* page: VA's page | 1 if writable; 0: empty */
+	uint64_t pte_hpa[5], pte[5];
+	uint64_t gpa;                      /* the page's GPA */
+	uint8_t levels, wide;
+};
+struct gwalk_cache {
+	struct gwalk e[GWALK_CACHE];
+	unsigned next;
+};
 
 struct gview {
 	uint64_t cr0, cr3, cr4, efer;
@@ -19,6 +37,9 @@ struct gview {
 	/* GPA -> host physical for [gpa, gpa+len) within one page; 0 or BVMM_EFAULT. */
 	int (*gpa_to_hpa)(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
 	void *ctx;
+	/* Walks kept across hypercalls (NULL: none), for an address space whose GPA-to-HPA
+	 * mapping never changes (the control guest's). */
+	struct gwalk_cache *wc;
 };
 
 int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa);

@@ -9,6 +9,7 @@
 #include "validate.h"
 #include "lock.h"
 #include "percpu.h"
+#include "phase.h"
 
 typedef uint64_t (*hc_fn)(struct gview *caller, uint64_t arg);
 
@@ -26,6 +27,7 @@ static int lookup(uint32_t vm_id, uint32_t vcpu_id, struct vm **vm, struct vcpu 
 /* HVINFO: ABI version, vendor, pool size and free bytes. EFAULT. */
 static uint64_t hc_hvinfo(struct gview *c, uint64_t arg)
 {
+	phase_report();   /* -DBVMM_PHASES builds only */
 	struct vm_hvinfo_params p = {
 		.vhi_abi_version = BVMM_ABI_VERSION,
 		.vhi_vendor = hv.vendor,
@@ -170,10 +172,13 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	struct vm *vm;
 	struct vcpu *vc;
 	struct vexit vx;
+	phase(PH_DISPATCH);
 	COPY_IN(c, p, arg);
+	phase(PH_COPYIN);
 	spin_lock(&hv_lock);
 	int e = run_claim(c, arg, &p, &vm, &vc);
 	spin_unlock(&hv_lock);
+	phase(PH_CLAIM);
 	if (e)
 		return e;
 
@@ -184,15 +189,19 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 		p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
 		p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
 	}
+	phase(PH_DELIVER);
 	spin_lock(&hv_lock);
 	vc->state = VCPU_STATE_STOPPED;
 	int dying = vm->dying;   /* TERM waits for STOPPED, then frees: vm is not ours after this */
 	spin_unlock(&hv_lock);
+	phase(PH_RELEASE);
 	if (dying)
 		return BVMM_ENOENT;
 	if (e)
 		return e;
-	return gmem_copy_out(c, arg, &p, sizeof p);
+	e = gmem_copy_out(c, arg, &p, sizeof p);
+	phase(PH_COPYOUT);
+	return e;
 }
 
 /* INFO: EFAULT. A vip_size too small is answered with the size needed and no entries. */

@@ -6,6 +6,7 @@
 #ifndef HV_PERCPU_H
 #define HV_PERCPU_H
 
+#include "gmem.h"
 #include <stdint.h>
 #include "bootinfo.h"
 #include "../arch/x86_64/asid.h"
@@ -29,6 +30,7 @@ struct hv_cpu {
 	uint32_t nmi_for_guest;       /* an NMI the control guest is owed (not a kick) */
 	struct asid_cpu asid;         /* children's TLB tags on this CPU (asid.h) */
 	uint32_t icr_high;            /* xAPIC: the ICR high the control guest last wrote */
+	struct gwalk_cache wc;        /* the control guest's walks, kept across its hypercalls */
 	void *arch;                   /* vendor per-CPU state */
 };
 #define SIPI_VALID 0x100u

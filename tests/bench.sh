@@ -22,5 +22,14 @@ grep -a '^BENCH ' "$dir/com1.txt" | sed 's/^BENCH /  /'
 [ -n "$ticks" ] && echo "  launch efi_main->control-image $((ticks / 32)) instructions (incl. firmware calls, a 10 ms TSC calibration)"
 inst=$(sed -n -E 's/^bvmm: launch instant ([0-9]+) TSC ticks.*/\1/p' "$dir/com1.txt")
 [ -n "$inst" ] && echo "  launch instant (host setup, NPT build, first VMRUN) $((inst / 32)) instructions"
+# $B/bench.txt: one "name value" row per line, the emulator's version and the date first.
+{
+	echo "# bvmm make bench: instructions per operation under QEMU -icount shift=5,sleep=off"
+	echo "# $(qemu-system-x86_64 --version | head -n 1); $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	grep -a '^BENCH ' "$dir/com1.txt" | sed 's/^BENCH //'
+	[ -n "$ticks" ] && echo "launch-efi-main-to-control-image $((ticks / 32))"
+	[ -n "$inst" ] && echo "launch-instant $((inst / 32))"
+} > "$B/bench.txt"
+echo "  (also in $B/bench.txt)"
 grep -a -q '^DONE bench' "$dir/com1.txt" || { echo "bench did not finish; see $dir"; exit 1; }
 ! grep -a '^BENCH-FAILED' "$dir/com1.txt" || exit 1

@@ -775,7 +775,9 @@ static void hc_net_read(struct hvt *h, uint8_t *t)
 }
 
 /* HALT: a non-zero cookie must point at HVT_HALT_COOKIE_MAX readable bytes (Solo5 passes it
- * to its halt hooks, e.g. a core dump; vmmctl only records it). */
+ * to its halt hooks, e.g. a core dump; vmmctl only records it). The exit status is reduced
+ * to its low byte, as Solo5's tender's exit(status) is: a guest's 0x100 must not read as
+ * HVT_STATUS_ABORT. */
 static void hc_halt(struct hvt *h, uint8_t *t)
 {
 	uint64_t cookie = rd64(t);
@@ -783,7 +785,7 @@ static void hc_halt(struct hvt *h, uint8_t *t)
 		return;
 	h->halt_cookie = cookie;
 	h->halted = 1;
-	h->status = (int)rd32(t + 8);
+	h->status = (int)(rd32(t + 8) & 0xff);
 }
 
 static const uint8_t hc_size[HVT_HYPERCALL_MAX] = {

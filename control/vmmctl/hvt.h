@@ -171,7 +171,7 @@ int hvt_segments(const struct hvt *h, const struct elf_seg **segs);
  * address or length, a hypercall of a module with nothing attached, or a host I/O error
  * aborts the guest as Solo5's tender does (errx): h->halted = 1, h->status =
  * HVT_STATUS_ABORT, and a message through plat_msg. HALT sets h->halted and h->status = the
- * guest's exit_status. */
+ * guest's exit_status reduced to its low 8 bits (as a process's exit status is). */
 int hvt_io(struct hvt *h, uint16_t port, int dir_in, uint32_t value);
 
 #endif

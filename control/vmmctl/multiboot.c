@@ -297,11 +297,17 @@ static uint32_t build_mmap(uint8_t *mem, uint64_t mem_size)
 	return 4 * 24;
 }
 
-/* Modules page-aligned from the first page above the kernel (flag 0 or not: always). */
+/* Modules page-aligned from the first page above the kernel (flag 0 or not: always), and
+ * never below 1 MiB: a kernel loaded low (its segments may end below MB_INFO_ADDR) must not
+ * have its modules put over the information structure and strings at 0x8000-0x9f000, nor
+ * in the 0x9fc00-0x100000 the memory map reserves. */
 static int place_mods(struct mb_boot *b, struct low *l, uint8_t *mem, uint64_t mem_size,
 		      const struct mb_module *mods, int nmods, char *err, size_t errlen)
 {
 	uint64_t at = ((uint64_t)b->kernel_end + PAGE - 1) & ~(PAGE - 1);
+
+	if (at < HIGH_START)
+		at = HIGH_START;
 
 	b->mods_end = b->kernel_end;
 	for (int i = 0; i < nmods; i++) {

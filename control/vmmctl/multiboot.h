@@ -7,7 +7,8 @@
  *   0x8000  info structure (128 bytes), 0x8080 memory map (3 or 4 entries of 24 bytes),
  *   0x8100  module structures (16 bytes each, at most MB_MAX_MODS),
  *   0x8200  strings: boot loader name, command line, module command lines (up to 0x9f000);
- *   modules: page-aligned, from the first page above the kernel's last byte (bss included).
+ *   modules: page-aligned, from the first page above the kernel's last byte (bss included)
+ *            but never below 1 MiB.
  * 0x0-0x7fff and 0x9f000-0xfffff are left alone (the core may use them).
  * Memory map: 0-0x9fc00 available, 0x9fc00-0xa0000 reserved, 0xf0000-0x100000 reserved,
  * 0x100000-mem_size available. */

@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
-TARGETS="decode validate gmem config elf devices pci cpurules msr apic"
+TARGETS="decode validate gmem config elf devices pci cpurules msr apic vmmctl_load vmmctl_mmio vmmctl_devices"
 mkdir -p "$B/fuzz"
 make --no-print-directory -s B="$B" -k fuzz-build >"$B/fuzz/build.log" 2>&1
 built="" failed=0

@@ -463,10 +463,91 @@ static void test_table_page_refused(void **state)
 	expect_fault(&m->g, 0x400000, 0);
 }
 
+/* ---- walks kept across hypercalls (gview.wc) ---- */
+
+/* A new hypercall: its own TLB empty, the kept walks not. */
+static void next_call(struct gphys *m)
+{
+	m->g.tlb_n = 0;
+	m->calls = 0;
+}
+
+static uint64_t get_pte(struct gphys *m, uint64_t table_gpa, unsigned idx)
+{
+	uint64_t v;
+	memcpy(&v, frame(m, table_gpa + idx * 8), 8);
+	return v;
+}
+
+/* Kept and used without a walk while the path is unchanged; a changed leaf, a changed table
+ * entry above it or another CR3 is walked again, and the walk's answer is the new one. */
+static void test_walk_cache_revalidated(void **state)
+{
+	struct gphys *m = *state;
+	static struct gwalk_cache wc;
+	memset(&wc, 0, sizeof wc);
+	m->g.wc = &wc;
+	expect_gpa(&m->g, 0x400000, 0, 0x10000);
+	assert_int_equal(m->calls, 4);              /* walked: one lookup per level */
+	next_call(m);
+	expect_gpa(&m->g, 0x400123, 1, 0x10123);
+	assert_int_equal(m->calls, 0);              /* kept: no walk */
+	/* Accessed and dirty bits do not count. */
+	set_pte(m, 0x4000, 0, get_pte(m, 0x4000, 0) | PTE_A | PTE_D);
+	next_call(m);
+	expect_gpa(&m->g, 0x400000, 0, 0x10000);
+	assert_int_equal(m->calls, 0);
+	/* The leaf moved: walked, the new page. */
+	set_pte(m, 0x4000, 0, 0x30000 | RW);
+	next_call(m);
+	expect_gpa(&m->g, 0x400000, 0, 0x30000);
+	assert_int_equal(m->calls, 4);
+	/* A table entry above it made read-only: a write faults, a read still works. */
+	uint64_t pde = get_pte(m, 0x3000, 2);
+	set_pte(m, 0x3000, 2, pde & ~(uint64_t)PTE_RW);
+	next_call(m);
+	expect_fault(&m->g, 0x400000, 1);
+	expect_gpa(&m->g, 0x400000, 0, 0x30000);
+	/* ... and not present: faults. */
+	set_pte(m, 0x3000, 2, 0);
+	next_call(m);
+	expect_fault(&m->g, 0x400000, 0);
+	set_pte(m, 0x3000, 2, pde);
+	/* Another CR3 (here: the same tables at another address would be another space). */
+	next_call(m);
+	expect_gpa(&m->g, 0x400000, 0, 0x30000);
+	m->g.cr3 = 0x1000 | 0x8;                    /* PWT: another CR3 value */
+	next_call(m);
+	expect_gpa(&m->g, 0x400000, 0, 0x30000);
+	assert_int_equal(m->calls, 4);
+}
+
+/* A page kept for a read is not given out for a write it does not allow. */
+static void test_walk_cache_read_only_page(void **state)
+{
+	struct gphys *m = *state;
+	static struct gwalk_cache wc;
+	memset(&wc, 0, sizeof wc);
+	m->g.wc = &wc;
+	expect_gpa(&m->g, 0x402000, 0, 0x11000);    /* PT[2]: present, read-only */
+	next_call(m);
+	expect_fault(&m->g, 0x402000, 1);
+	next_call(m);
+	expect_gpa(&m->g, 0x402000, 0, 0x11000);
+	assert_int_equal(m->calls, 0);
+	/* Paging controls are part of the key: WP off makes it writable, by a walk. */
+	m->g.cr0 &= ~(uint64_t)CR0_WP;
+	next_call(m);
+	expect_gpa(&m->g, 0x402000, 1, 0x11000);
+	assert_int_equal(m->calls, 4);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_WC T(test_walk_cache_revalidated), T(test_walk_cache_read_only_page),
 	const struct CMUnitTest tests[] = {
+		T_WC
 		T(test_translate_4k),
 		T(test_translate_2m),
 		T(test_translate_1g),

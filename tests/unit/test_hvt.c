@@ -621,6 +621,17 @@ static void test_halt_and_ports(void **state)
 	hc(HVT_HYPERCALL_HALT);
 	assert_true(h.halted);
 	assert_int_equal(h.status, 0);
+	/* The exit status keeps its low byte: a guest's 0x100 is 0, not HVT_STATUS_ABORT
+	 * (found by fuzz_vmmctl_devices). */
+	h.halted = 0;
+	w32(mem + HC + 8, HVT_STATUS_ABORT);
+	hc(HVT_HYPERCALL_HALT);
+	assert_true(h.halted);
+	assert_int_equal(h.status, 0);
+	h.halted = 0;
+	w32(mem + HC + 8, 0xfffffe01);
+	hc(HVT_HYPERCALL_HALT);
+	assert_int_equal(h.status, 1);
 	assert_string_equal(msgs, "");
 }
 

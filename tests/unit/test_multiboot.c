@@ -213,6 +213,41 @@ static void test_modules_bounds(void **state)
 	assert_non_null(strstr(err, "command lines"));
 }
 
+/* A kernel loaded below the information structure (0x1000-0x2000): its modules still go
+ * at 1 MiB, not on the first page above it, where a large one covered the information
+ * structure, module list and strings at 0x8000 (found by fuzz_vmmctl_load). */
+static void test_modules_above_low_kernel(void **state)
+{
+	(void)state;
+	struct mb_boot b;
+	static uint8_t big[0x10000];
+	memset(big, 0xa5, sizeof big);
+	struct mb_module m[2] = { { big, sizeof big, "big" }, { big, 100, NULL } };
+	memset(img, 0, sizeof img);
+	header(img, MB_HF_AOUT_KLUDGE);
+	put32(img + 12, 0x1000);                /* header_addr = load_addr: header at offset 0 */
+	put32(img + 16, 0x1000);
+	put32(img + 20, 0x2000);                /* 0x1000 bytes of file at 0x1000 */
+	put32(img + 24, 0x2000);
+	put32(img + 28, 0x1010);
+	assert_int_equal(load("low", m, 2, 0x1000, &b), 0);
+	assert_int_equal(b.kernel_start, 0x1000);
+	assert_int_equal(b.kernel_end, 0x2000);
+	uint32_t ma = get32(MB_INFO_ADDR + 24);
+	assert_int_equal(ma, MB_MODS_ADDR);
+	assert_int_equal(get32(MB_INFO_ADDR + 20), 2);
+	assert_int_equal(get32(ma), 0x100000);
+	assert_int_equal(get32(ma + 4), 0x100000 + sizeof big);
+	assert_int_equal(get32(ma + 16), 0x110000);
+	assert_int_equal(get32(ma + 20), 0x110000 + 100);
+	assert_int_equal(b.mods_end, 0x110000 + 100);
+	assert_memory_equal(mem + 0x100000, big, sizeof big);
+	assert_string_equal((char *)mem + get32(MB_INFO_ADDR + 16), "low");
+	assert_string_equal((char *)mem + get32(ma + 8), "big");
+	for (unsigned a = 0x2000; a < 0x8000; a++)
+		assert_int_equal(mem[a], 0);
+}
+
 /* An ELF32 kernel: 2 PT_LOADs, text at paddr 0x100000 (vaddr 0xc0100000), data + bss. */
 static size_t elf32_image(void)
 {
@@ -301,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_aout_load_and_info),
 		cmocka_unit_test(test_aout_bad_fields),
 		cmocka_unit_test(test_modules_bounds),
+		cmocka_unit_test(test_modules_above_low_kernel),
 		cmocka_unit_test(test_elf),
 		cmocka_unit_test(test_elf64),
 	};

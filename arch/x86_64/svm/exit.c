@@ -11,6 +11,7 @@
 #include "../../../hv/hv.h"
 #include "../../../hv/log.h"
 #include "../../../hv/panic.h"
+#include "../../../hv/phase.h"
 #include "../../../hv/pool.h"
 #include "../../../hv/percpu.h"
 
@@ -120,6 +121,7 @@ static void control_view(const struct vmcb *v, struct gview *gv)
 	gv->gpa_to_hpa = control_gpa_to_hpa;
 	gv->ctx = NULL;
 	gv->tlb_n = 0;
+	gv->wc = &this_cpu()->wc;
 }
 
 static void exit_vmmcall(struct svm_guest *g)
@@ -417,7 +419,9 @@ int svm_run_control(struct svm_cpu *c)
 			if (hc->nmi_for_guest)
 				deliver_nmi(c, hc, v);
 		}
+		phase(PH_RETURN);
 		svm_world_switch((uint64_t)v, g->gprs, c->host_save);
+		phase(PH_CONTROL);
 		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
 			svm_log_control_state(HV_LOG_ERROR, g);

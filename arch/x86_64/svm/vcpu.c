@@ -13,6 +13,7 @@
 #include "../../../hv/mem.h"
 #include "../../../hv/validate.h"
 #include "../../../hv/vm.h"
+#include "../../../hv/phase.h"
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -600,6 +601,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	}
 	unsigned inner = 0;
 	child_state_in(c, vc);
+	phase(PH_STATE_IN);
 	for (;;) {
 		if (vc->pvclock_hpa)   /* a registered clock is kept current on every entry */
 			pvclock_update(vm, vc);
@@ -609,13 +611,17 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		 * shootdown sees the vCPU in guest mode and waits for its exit. */
 		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_SEQ_CST);
 		pick_asid(hc, vm, s);
+		phase(PH_ENTRY);
 		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
+		phase(PH_CHILD);
 		/* Out of guest mode (even): only this CPU writes it, a release store will do. */
 		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_RELEASE);
 		v->c.tlb_control = 0;
 		/* An event cut short by the exit is delivered again unless a handler injects. */
 		v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
-		if (child_exit(vm, vc, ex))
+		int done = child_exit(vm, vc, ex);
+		phase(PH_CHILD_EXIT);
+		if (done)
 			break;
 		if (++inner == VCPU_INNER_EXIT_LIMIT) {
 			ex->kind = VEXIT_NONE;   /* back to the caller, which is then in charge */
@@ -623,6 +629,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		}
 	}
 	child_state_out(c, vc);
+	phase(PH_STATE_OUT);
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN)
 		poweron(vc);   /* FPU and DR0-3 too: after the switch back saved the old ones */
 }

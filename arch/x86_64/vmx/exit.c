@@ -85,6 +85,7 @@ static void control_view(struct gview *gv)
 	gv->cr4 = vmread(GUEST_CR4);
 	gv->efer = vmread(GUEST_EFER);
 	gv->gpa_to_hpa = control_gpa_to_hpa;
+	gv->wc = &this_cpu()->wc;
 	gv->ctx = NULL;
 	gv->tlb_n = 0;
 }
