@@ -132,10 +132,14 @@ static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *v
 	gmem_copy_out(c, exit_va, &ex, sizeof ex);
 }
 
+/* RUN's results: vrp_exit_reason and vrp_irqready, the 3 bytes at offset 24. */
+#define RUN_OUT_OFF __builtin_offsetof(struct vm_run_params, vrp_exit_reason)
+#define RUN_OUT_LEN (__builtin_offsetof(struct vm_run_params, vrp_irqready) + 1 - RUN_OUT_OFF)
+
 /* Claim a stopped vCPU for RUN (under hv_lock): EINVAL, EBUSY (not STOPPED, or stopped for
  * good), EFAULT; apply the caller's reply to the previous exit. */
-static int run_claim(struct gview *c, uint64_t arg, struct vm_run_params *p, struct vm **vm,
-		     struct vcpu **vc)
+static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_run_params *p,
+		     struct vm **vm, struct vcpu **vc)
 {
 	int e = lookup(p->vrp_vm_id, p->vrp_vcpu_id, vm, vc);
 	if (e)
@@ -146,8 +150,8 @@ static int run_claim(struct gview *c, uint64_t arg, struct vm_run_params *p, str
 		return BVMM_EBUSY;
 	uint64_t exit_va = (uint64_t)(uintptr_t)p->vrp_exit;
 	e = gmem_check_out(c, exit_va, sizeof(struct vm_exit));
-	if (!e)
-		e = gmem_check_out(c, arg, sizeof *p);
+	if (!e && !out_mapped)   /* the results' bytes, unless mapped writable already */
+		e = gmem_check_out(c, arg + RUN_OUT_OFF, RUN_OUT_LEN);
 	if (!e && p->vrp_continue)
 		e = apply_continue(c, *vc, exit_va);
 	if (e)
@@ -168,15 +172,21 @@ static int run_claim(struct gview *c, uint64_t arg, struct vm_run_params *p, str
  */
 static uint64_t hc_run(struct gview *c, uint64_t arg)
 {
-	struct vm_run_params p;
+	struct vm_run_params p, *up;
 	struct vm *vm;
 	struct vcpu *vc;
 	struct vexit vx;
 	phase(PH_DISPATCH);
-	COPY_IN(c, p, arg);
+	/* Parameters in one writable page (the usual case): read once, through one mapping that
+	 * also takes the results, and no second walk. */
+	up = gmem_direct(c, arg, sizeof p, 1);
+	if (up)
+		memcpy(&p, up, sizeof p);
+	else
+		COPY_IN(c, p, arg);
 	phase(PH_COPYIN);
 	spin_lock(&hv_lock);
-	int e = run_claim(c, arg, &p, &vm, &vc);
+	int e = run_claim(c, arg, up != NULL, &p, &vm, &vc);
 	spin_unlock(&hv_lock);
 	phase(PH_CLAIM);
 	if (e)
@@ -184,6 +194,7 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 
 	vendor->run(vm, vc, p.vrp_irq == VRP_IRQ_NONE ? -1 : p.vrp_irq, &vx);
 	e = record_exit(vm, vc, &vx);
+	phase(PH_RECORD);
 	if (!e && !__atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST)) {
 		deliver_exit(c, vc, &vx, (uint64_t)(uintptr_t)p.vrp_exit);
 		p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
@@ -199,7 +210,14 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 		return BVMM_ENOENT;
 	if (e)
 		return e;
-	e = gmem_copy_out(c, arg, &p, sizeof p);
+	/* Only the results: the inputs stay as the caller has them. */
+	if (up) {
+		up->vrp_exit_reason = p.vrp_exit_reason;
+		up->vrp_irqready = p.vrp_irqready;
+		e = 0;
+	} else {
+		e = gmem_copy_out(c, arg + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);
+	}
 	phase(PH_COPYOUT);
 	return e;
 }

@@ -9,7 +9,7 @@ static uint64_t last, ticks[PH_COUNT], marks[PH_COUNT];
 
 static const char *const names[PH_COUNT] = {
 	"control-guest", "exit-dispatch", "copy-in", "claim", "state-in", "entry", "child",
-	"child-exit", "state-out", "deliver", "release", "copy-out", "return",
+	"child-exit", "state-out", "record", "deliver", "release", "copy-out", "return",
 };
 
 void phase(enum phase_id p)

@@ -16,7 +16,8 @@ enum phase_id {
 	PH_CHILD,        /* the child until its exit, with the world switch */
 	PH_CHILD_EXIT,   /* the child's exit decoded */
 	PH_STATE_OUT,    /* FPU/SSE, DR0-3, TSC_AUX back */
-	PH_DELIVER,      /* the exit recorded and copied to the caller's vm_exit */
+	PH_RECORD,       /* the exit recorded in the vCPU (what a continue applies) */
+	PH_DELIVER,      /* the exit written to the caller's vm_exit: the union, vrs, cpl */
 	PH_RELEASE,      /* hv_lock, the vCPU given back */
 	PH_COPYOUT,      /* RUN's parameters copied out */
 	PH_RETURN,       /* back to the control guest: RIP advanced, requests checked */

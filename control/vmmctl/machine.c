@@ -18,6 +18,7 @@
 #define DEBUG_EXIT_PORT 0xf4   /* QEMU's isa-debug-exit, as kvm-unit-tests use it */
 #define NS 1000000000ull
 #define INPUT_POLL_NS 2000000ull   /* console input is looked at every 2 ms of guest running */
+#define RX_SETTLE_NS 20000000ull   /* see struct machine, rdi_on */
 
 struct machine {
 	const struct start_opts *o;
@@ -42,6 +43,12 @@ struct machine {
 	 * line holds what nobody reads. */
 	uint8_t inq[1024];
 	unsigned inq_head, inq_len;
+	/* When the receive interrupt was enabled, and whether the guest has idled (HLT) since:
+	 * a driver's start-up reads and drops what is in the FIFO right after enabling it (Linux's
+	 * 8250 "clear the interrupt registers again for luck"), so input waits for the guest to
+	 * idle, or for RX_SETTLE_NS. */
+	uint64_t rdi_on;
+	int rdi_idle;
 	uint64_t next_input_poll;
 	/* The end of the run. */
 	int done, status;
@@ -123,7 +130,14 @@ static void poll_input(struct machine *m, uint64_t now)
 	m->next_input_poll = now + INPUT_POLL_NS;
 	while (m->inq_len < sizeof m->inq - 1 && plat_console_in(&c))   /* room for a held "~" */
 		console_input(m, c);
-	if (!(m->com1.ier & 1))
+	if (!(m->com1.ier & 1)) {
+		m->rdi_on = 0;
+		m->rdi_idle = 0;
+		return;
+	}
+	if (!m->rdi_on)
+		m->rdi_on = now;
+	if (!m->rdi_idle && now - m->rdi_on < RX_SETTLE_NS)
 		return;
 	while (m->inq_len && uart_rx_room(&m->com1)) {
 		uart_push_input(&m->com1, m->inq[m->inq_head]);
@@ -236,6 +250,8 @@ static int irq_pending(struct machine *m)
  * can ever wake the guest. */
 static int wait_for_interrupt(struct machine *m)
 {
+	if (m->rdi_on)
+		m->rdi_idle = 1;   /* waiting with its receiver on: it wants input */
 	if (irq_pending(m))
 		return 1;
 	uint64_t d = next_deadline(m);

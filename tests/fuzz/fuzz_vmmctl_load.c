@@ -20,6 +20,7 @@
 
 #define MEM_MAX (16ull << 20)
 #define PAGE 4096ull
+#define LONG_CMDLINE (HVT_CMDLINE_SIZE + 1024)
 
 /* hvt.c's platform calls: hvt_load and hvt_detect make none, the rest must not be reached. */
 uint64_t plat_now_ns(void) { return 0; }
@@ -35,7 +36,7 @@ int plat_tap_read(int h, void *b, size_t n) { (void)h; (void)b; (void)n; FUZZ_CH
 int plat_tap_write(int h, const void *b, size_t n) { (void)h; (void)b; (void)n; FUZZ_CHECK(0); return 0; }
 
 static uint8_t *region;            /* MEM_MAX bytes of guest memory, then a PROT_NONE page */
-static char *long_cmdline;         /* longer than any loader's command-line area */
+static char *long_cmdline;         /* longer than hvt's 8 KiB and a bzImage's cmdline_size */
 
 static void init_once(void)
 {
@@ -45,10 +46,11 @@ static void init_once(void)
 	FUZZ_CHECK(r != MAP_FAILED);
 	FUZZ_CHECK(mprotect(r + PAGE, MEM_MAX, PROT_READ | PROT_WRITE) == 0);
 	region = r + PAGE;
-	long_cmdline = malloc(0x100000);
+	(void)madvise(region, MEM_MAX, MADV_NOHUGEPAGE);   /* re-zeroing 2 MiB pages is slow */
+	long_cmdline = malloc(LONG_CMDLINE);
 	FUZZ_CHECK(long_cmdline);
-	memset(long_cmdline, 'c', 0x100000 - 1);
-	long_cmdline[0x100000 - 1] = 0;
+	memset(long_cmdline, 'c', LONG_CMDLINE - 1);
+	long_cmdline[LONG_CMDLINE - 1] = 0;
 }
 
 /* Guest memory of mem_size bytes: the region with the part beyond mem_size poisoned (kept
@@ -232,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mb_module mods[2];
 	size_t q = size / 4, s = size / 16;
 	mods[0] = (struct mb_module){ copy_of(data + size - q, q), q, (c & 0x80) ? "mod0 a" : NULL };
-	mods[1] = (struct mb_module){ copy_of(data + size - s, s), s, long_cmdline + 0x100000 - 9 };
+	mods[1] = (struct mb_module){ copy_of(data + size - s, s), s, long_cmdline + LONG_CMDLINE - 9 };
 	run_mb(img, size, mem_size, cmdline, mods, nmods);
 	run_bz(img, size, mem_size, cmdline, mods[c & 0x40 ? 0 : 1].data,
 	       (c & 0x20) ? 0 : mods[c & 0x40 ? 0 : 1].len);

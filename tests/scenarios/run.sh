@@ -211,11 +211,11 @@ s5() {
 #    console), info again (no VM left), poweroff.
 s7() {
 	need s7 "$B/bvmm.efi" "$B/control/vmmctl.efi" "$B/control/demo16.bin" "$B/control/timer16.bin" \
-		"$B/control/hello64.elf" || return
+		"$B/control/hello64.elf" "$B/control/mb_test.elf" || return
 	new_esp s7
 	cp "$B/control/vmmctl.efi" "$OUT/s7/esp/EFI/BOOT/"
-	cp "$B/control/demo16.bin" "$B/control/timer16.bin" "$B/control/hello64.elf" "$OUT/s7/esp/"
-	printf 'control=vmmctl.efi\ncontrol_args=info run \\demo16.bin mem=2 load=0x7c00 name=demo run \\timer16.bin name=timer run \\hello64.elf mem=2 name=hello64 info poweroff\n' \
+	cp "$B/control/demo16.bin" "$B/control/timer16.bin" "$B/control/hello64.elf" "$B/control/mb_test.elf" "$OUT/s7/esp/"
+	printf 'control=vmmctl.efi\ncontrol_args=info run \\demo16.bin mem=2 load=0x7c00 name=demo run \\timer16.bin name=timer run \\hello64.elf mem=2 name=hello64 start -m 4 \\mb_test.elf info poweroff\n' \
 		> "$OUT/s7/esp/EFI/BOOT/bvmm.conf"
 	boot s7 max 90
 	local c1=$OUT/s7/com1.txt
@@ -242,6 +242,10 @@ s7() {
 	check s7/elf-guest-console $? "no hello64 output"
 	grep -a -q '^vmmctl: hello64: access against MPROTECT_EPT at rip 1000[0-9a-f][0-9a-f]$' "$c1"
 	check s7/elf-text-write-stopped $? "$(grep -a 'vmmctl: hello64' "$c1" | tail -2)"
+	# vmmctl's start in EFI: a Multiboot kernel (xAPIC timer through MMIO exits, port 0xf4).
+	grep -a -q -E '^mb_test: mb: PASS apic-timer ticks=[1-9][0-9]+$' "$c1" &&
+		grep -a -q -E '^vmmctl: mb_test: exit through port 0xf4 \(status 1\) after .* [1-9][0-9]* MMIO' "$c1"
+	check s7/multiboot-kernel $? "$(grep -a '^mb_test\|vmmctl: mb_test' "$c1" | tail -4)"
 	[ "$(grep -a -c '^vmmctl: 0 VMs' "$c1")" = 2 ]
 	check s7/no-vm-left $? "$(grep -a 'VMs' "$c1")"
 	[ "$rc" = 0 ]

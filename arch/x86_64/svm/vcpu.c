@@ -50,8 +50,8 @@ static void svm_regs_read(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl)
 {
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
-	for (int i = 0; i < VCPU_REGS_NGPRS; i++)
-		rs->vrs_gprs[i] = i < GPR_COUNT ? s->gprs[i] : 0;
+	/* One block copy (same order, asserted above): on every exit's delivery. */
+	memcpy(rs->vrs_gprs, s->gprs, sizeof s->gprs);
 	rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
 	rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
 	rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
