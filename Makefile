@@ -241,7 +241,7 @@ $(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios
 
 $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/init \
 		tests/scenarios/linux/hvcheck.c control/linux/bvmm.c control/linux/Kbuild \
-		control/linux/shim/stdint.h control/linux/vmmtest.c control/linux/vmmsmp.c \
+		control/linux/shim/stdint.h control/linux/vmmtest.c control/linux/vmmsmp.c control/linux/vmmbench.c tests/guests/bench16.S \
 		control/linux/vmmguest.h control/libvmm/vmm_state.h \
 		control/libvmm/vmm_exit.h abi/bvmm.h $(wildcard control/vmmctl/*.[ch]) control/vmmctl/sources.mk
 	tests/scenarios/linux/mkinitrd.sh $(B)/linux
@@ -262,14 +262,14 @@ $(B)/linux/guests.img: tests/scenarios/linux/mkguests.sh tests/scenarios/linux/v
 scenarios: deps all $(SC_EFIS) $(B)/linux/initrd.img $(B)/linux/guests.img
 	tests/scenarios/run.sh
 
-bench: deps all $(B)/scenarios/bin/bench.efi
+bench: deps all $(B)/scenarios/bin/bench.efi $(B)/linux/initrd.img
 	@tests/bench.sh
 
 # Where the I/O round trip's instructions go: the hypervisor built with -DBVMM_PHASES (hv/phase.h)
 # in build-phases, the same benchmark; the phase lines come from the hypervisor log.
 bench-phases: deps
 	@$(MAKE) --no-print-directory B=build-phases HV_DEBUG=-DBVMM_PHASES all build-phases/scenarios/bin/bench.efi
-	@B=build-phases tests/bench.sh
+	@B=build-phases BENCH_LINUX=0 tests/bench.sh
 	@echo "phases of the I/O round trip (instructions = ticks / 32):"
 	@tr -d '\r' < build-phases/bench/com2.log | sed -n -E 's/^bvmm: cpu0: info: phase (.*)/  \1/p'
 

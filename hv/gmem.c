@@ -38,7 +38,7 @@ static void tlb_fill(struct gview *g, uint64_t va, int writable, uint64_t gpa)
 }
 
 static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
-		struct gwalk *path);
+		struct gwalk *path, uint64_t *rest);
 
 /* The paging controls a walk depends on: CR0.PG, CR0.WP, CR4.PSE, CR4.PAE, CR4.LA57 and
  * EFER.LMA (distinct bit positions). */
@@ -77,15 +77,22 @@ static int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int
 
 int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
 {
+	uint64_t rest;
+	return gmem_translate_span(g, va, write, gpa, &rest);
+}
+
+int gmem_translate_span(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *rest)
+{
 	int writable;
 	struct gwalk path;
+	*rest = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 	if (tlb_lookup(g, va, write, gpa))
 		return 0;
 	if (g->wc && wc_lookup(g, va, write, gpa, &writable)) {
 		tlb_fill(g, va, writable, *gpa);
 		return 0;
 	}
-	int r = walk(g, va, write, gpa, &writable, g->wc ? &path : NULL);
+	int r = walk(g, va, write, gpa, &writable, g->wc ? &path : NULL, rest);
 	if (r)
 		return r;
 	tlb_fill(g, va, writable, *gpa);
@@ -104,7 +111,7 @@ int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
  * with CR4.PSE, PSE-36), PAE (a 4-entry PDPT, 2 MiB pages), 4-level and 5-level (CR4.LA57)
  * long mode (2 MiB and 1 GiB pages). *writable says whether a write would be allowed. */
 static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
-		struct gwalk *path)
+		struct gwalk *path, uint64_t *rest)
 {
 	int levels, wide = 1;   /* wide: 8-byte entries, 9 index bits */
 	uint64_t table;
@@ -112,7 +119,7 @@ static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *wri
 	if (path)
 		path->levels = 0;   /* nothing to keep (paging off: nothing to walk) */
 	if (!(g->cr0 & CR0_PG)) {
-		*gpa = va;
+		*gpa = va;   /* *rest: the page's, as set by the caller */
 		return 0;
 	}
 	if (g->efer & EFER_LMA) {
@@ -163,6 +170,7 @@ static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *wri
 			else
 				base = e & 0xfffff000ull;
 			*gpa = base | (va & (span - 1));
+			*rest = span - (va & (span - 1));
 			return 0;
 		}
 		table = wide ? e & PTE_ADDR : e & 0xfffff000ull;

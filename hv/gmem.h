@@ -43,6 +43,9 @@ struct gview {
 };
 
 int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa);
+/* The same, and in *rest how many bytes from va on the same translation covers (to the end of
+ * its leaf: a 2 MiB or 1 GiB page gives more than the rest of a 4 KiB page). */
+int gmem_translate_span(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *rest);
 int gmem_copy_in(struct gview *g, void *dst, uint64_t va, size_t n);
 /* Would gmem_copy_out() of n bytes at va succeed? 0 or BVMM_EFAULT; writes nothing. */
 int gmem_check_out(struct gview *g, uint64_t va, size_t n);

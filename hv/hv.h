@@ -12,11 +12,14 @@ struct hv_state {
 	uint32_t vendor;         /* BVMM_VENDOR_* */
 	uint64_t guest_top;      /* the control guest's nested map covers [0, guest_top) */
 	int sealed;              /* the loader said the launch is complete (HV_OP_LOADER_DONE) */
+	uint64_t apic_page;      /* the local APIC's page (APIC_BASE, which may not move) */
 };
 extern struct hv_state hv;
 
-/* Control guest GPA -> HPA: identity, except the pool and anything the host does not map
- * (past the firmware memory map's extent). */
+/* Control guest GPA -> HPA: identity, except the pool, anything the host does not map (past
+ * the firmware memory map's extent), and what the control guest may not write itself: the PCI
+ * ECAM window and the local APIC's page (its writes there are judged; the hypervisor writing a
+ * hypercall's results there would skip the judge). */
 int control_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
 
 /* A hypercall from CPL 0 of the control guest; returns 0 or a BVMM_E* value for RAX. */

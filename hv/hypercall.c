@@ -581,7 +581,10 @@ int control_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hp
 	/* Only what the host maps 1:1 ([0, phys_top): the firmware memory map's extent), never
 	 * the pool. The control guest's nested map reaches further (64-bit BARs), the host's
 	 * identity map does not. */
-	if (gpa + len < gpa || gpa + len > hv.bi->phys_top || pool_overlaps(gpa, len))
+	const struct boot_info *bi = hv.bi;
+	if (gpa + len < gpa || gpa + len > bi->phys_top || pool_overlaps(gpa, len) ||
+	    (bi->ecam_size && gpa < bi->ecam_base + bi->ecam_size && gpa + len > bi->ecam_base) ||
+	    (gpa < hv.apic_page + 4096 && gpa + len > hv.apic_page))
 		return BVMM_EFAULT;
 	*hpa = gpa;
 	return 0;

@@ -56,41 +56,53 @@ int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa
 	return pt_lookup(&vm->npt, gpa, hpa, &size, &flags) ? BVMM_EFAULT : 0;
 }
 
-/* Ordinary RAM of the control guest per the firmware memory map: never the pool (reserved),
+/* How many bytes from pa on are ordinary RAM of the control guest per the firmware memory
+ * map, in pa's own map entry and before the pool (0 if pa is not): never the pool (reserved),
  * never MMIO, runtime services or ACPI memory. */
-static int is_control_ram(uint64_t pa)
+static uint64_t control_ram_run(uint64_t pa)
 {
 	static const struct mem_range *hint;
 	const struct boot_info *bi = hv.bi;
-	if (hint && pa >= hint->base && pa - hint->base < hint->size)
-		return !pool_overlaps(pa, 4096);
-	for (uint32_t i = 0; i < bi->nmem; i++) {
-		const struct mem_range *m = &bi->mem[i];
-		if (pa < m->base || pa - m->base >= m->size)
+	const struct mem_range *m = hint && pa >= hint->base && pa - hint->base < hint->size ? hint : NULL;
+	for (uint32_t i = 0; !m && i < bi->nmem; i++) {
+		const struct mem_range *r = &bi->mem[i];
+		if (pa < r->base || pa - r->base >= r->size)
 			continue;
-		switch (m->type) {
+		switch (r->type) {
 		case EFI_MT_LOADER_CODE: case EFI_MT_LOADER_DATA: case EFI_MT_BS_CODE:
 		case EFI_MT_BS_DATA: case EFI_MT_CONVENTIONAL:
-			hint = m;
-			return !pool_overlaps(pa, 4096);
+			m = hint = r;
+			break;
 		default:
 			return 0;
 		}
 	}
-	return 0;
+	if (!m || pool_overlaps(pa, 4096))
+		return 0;
+	uint64_t n = m->base + m->size - pa, lo = pool_lo;
+	return lo > pa && lo - pa < n ? lo - pa : n;
 }
 
 /* Map one caller range into the VM: every page present in the caller's tables and ordinary
  * RAM; physically contiguous runs go in whole, so 2 MiB pages are used where they fit. */
 static int back_range(struct vm *vm, struct gview *caller, const struct vm_mem_range *r)
 {
-	uint64_t run_gpa = r->vmr_gpa, run_hpa = 0, run_len = 0;
-	for (uint64_t off = 0; off < r->vmr_size; off += 4096) {
-		uint64_t hpa;
-		if (gmem_translate(caller, r->vmr_va + off, 1, &hpa) || !is_control_ram(hpa))
+	uint64_t run_gpa = r->vmr_gpa, run_hpa = 0, run_len = 0, n;
+	for (uint64_t off = 0; off < r->vmr_size; off += n) {
+		/* One walk per leaf of the caller's tables (a 2 MiB page gives 512 pages at once),
+		 * as far as its RAM goes. */
+		uint64_t hpa, leaf, ram;
+		if (gmem_translate_span(caller, r->vmr_va + off, 1, &hpa, &leaf) ||
+		    !(ram = control_ram_run(hpa)))
+			return BVMM_EINVAL;
+		n = leaf < ram ? leaf : ram;
+		if (n > r->vmr_size - off)
+			n = r->vmr_size - off;
+		n &= ~(uint64_t)4095;   /* whole pages (all of these are page multiples already) */
+		if (!n)
 			return BVMM_EINVAL;
 		if (run_len && hpa == run_hpa + run_len) {
-			run_len += 4096;
+			run_len += n;
 			continue;
 		}
 		if (run_len) {
@@ -101,7 +113,7 @@ static int back_range(struct vm *vm, struct gview *caller, const struct vm_mem_r
 		}
 		run_gpa = r->vmr_gpa + off;
 		run_hpa = hpa;
-		run_len = 4096;
+		run_len = n;
 	}
 	return pt_map(&vm->npt, run_gpa, run_hpa, run_len, vendor->npt_base | vendor->npt_leaf |
 		      vendor->npt_write);

@@ -16,9 +16,49 @@ timeout 300 qemu-system-x86_64 -machine q35 -accel tcg -icount shift=5,sleep=off
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
 	-no-reboot -monitor none -serial file:"$dir/com1.log" -serial file:"$dir/com2.log"
 tr -d '\r' < "$dir/com1.log" > "$dir/com1.txt"
+# Then the same round trip from Linux user space: OVMF -> bvmm -> Debian's kernel as the control
+# guest, whose init (vmmbench=1) runs control/linux/vmmbench through /dev/vmm and powers off.
+# BENCH_LINUX=0 skips it (make bench-phases).
+ldir=$B/bench-linux
+lfail=""
+rm -rf "$ldir"   # no rows of an earlier run
+if [ "${BENCH_LINUX:-1}" = 1 ]; then
+	mkdir -p "$ldir/esp/EFI/BOOT"
+	if cp "$B/bvmm.efi" "$ldir/esp/EFI/BOOT/BOOTX64.EFI" &&
+		cp "$B/linux/vmlinuz" "$B/linux/initrd.img" "$ldir/esp/EFI/BOOT/"; then
+		printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet nokaslr vmmbench=1\n' \
+			> "$ldir/esp/EFI/BOOT/bvmm.conf"
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$ldir/vars.fd"
+		lstart=$SECONDS
+		timeout 300 qemu-system-x86_64 -machine q35 -accel tcg -icount shift=5,sleep=off -cpu max -smp 1 \
+			-m 512M -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+			-drive if=pflash,format=raw,unit=1,file="$ldir/vars.fd" \
+			-drive file=fat:rw:"$ldir/esp",format=raw,media=disk \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
+			-no-reboot -monitor none -serial file:"$ldir/com1.log" -serial file:"$ldir/com2.log"
+		lrc=$?
+		tr -d '\r' < "$ldir/com1.log" > "$ldir/com1.txt"
+		echo "linux boot for the /dev/vmm rows: QEMU exited with $lrc after $((SECONDS - lstart)) s" > "$ldir/time.txt"
+		grep -a -q '^BVMM-LINUX-INIT bench done' "$ldir/com1.txt" ||
+			lfail="boot did not reach vmmbench's end (QEMU exit $lrc after $((SECONDS - lstart)) s; see $ldir)"
+		[ -z "$lfail" ] && [ "$(grep -a -c '^BENCH linux-' "$ldir/com1.txt")" != 2 ] &&
+			lfail="vmmbench printed no rows or not all (see $ldir/com1.txt)"
+	else
+		lfail="$B/bvmm.efi, $B/linux/vmlinuz or $B/linux/initrd.img missing (make $B/linux/initrd.img)"
+	fi
+fi
+mkdir -p "$ldir" && : > "$ldir/rows.txt"
+[ -f "$ldir/com1.txt" ] && grep -a -E '^(BENCH |BENCH-FAILED |vmmbench: )' "$ldir/com1.txt" > "$ldir/rows.txt"
+[ -n "$lfail" ] && echo "BENCH-FAILED linux $lfail" >> "$ldir/rows.txt"
 ticks=$(sed -n -E 's/^bvmm: launch cost ([0-9]+) TSC ticks.*/\1/p' "$dir/com1.txt")
 echo "bench (instructions per operation, -icount shift=5; loop overhead subtracted):"
 grep -a '^BENCH ' "$dir/com1.txt" | sed 's/^BENCH /  /'
+# The Linux rows: loop overhead subtracted too; the vmmbench: lines say how often a host
+# interrupt came back through RUN and the fastest single round trip (no interrupt in it).
+grep -a '^BENCH ' "$ldir/rows.txt" | sed 's/^BENCH /  /'
+grep -a '^vmmbench: ' "$ldir/rows.txt" | sed 's/^/  /'
+[ -f "$ldir/time.txt" ] && sed 's/^/  (/; s/$/)/' "$ldir/time.txt"
+grep -a '^BENCH-FAILED ' "$ldir/rows.txt"
 [ -n "$ticks" ] && echo "  launch efi_main->control-image $((ticks / 32)) instructions (incl. firmware calls, a 10 ms TSC calibration)"
 inst=$(sed -n -E 's/^bvmm: launch instant ([0-9]+) TSC ticks.*/\1/p' "$dir/com1.txt")
 [ -n "$inst" ] && echo "  launch instant (host setup, NPT build, first VMRUN) $((inst / 32)) instructions"
@@ -27,9 +67,12 @@ inst=$(sed -n -E 's/^bvmm: launch instant ([0-9]+) TSC ticks.*/\1/p' "$dir/com1.
 	echo "# bvmm make bench: instructions per operation under QEMU -icount shift=5,sleep=off"
 	echo "# $(qemu-system-x86_64 --version | head -n 1); $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	grep -a '^BENCH ' "$dir/com1.txt" | sed 's/^BENCH //'
+	grep -a '^BENCH ' "$ldir/rows.txt" | sed 's/^BENCH //'
+	grep -a '^vmmbench: ' "$ldir/rows.txt" | sed 's/^/# /'
 	[ -n "$ticks" ] && echo "launch-efi-main-to-control-image $((ticks / 32))"
 	[ -n "$inst" ] && echo "launch-instant $((inst / 32))"
 } > "$B/bench.txt"
 echo "  (also in $B/bench.txt)"
 grep -a -q '^DONE bench' "$dir/com1.txt" || { echo "bench did not finish; see $dir"; exit 1; }
 ! grep -a '^BENCH-FAILED' "$dir/com1.txt" || exit 1
+[ -z "$lfail" ] && ! grep -a -q '^BENCH-FAILED' "$ldir/rows.txt" || exit 1

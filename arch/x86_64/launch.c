@@ -9,6 +9,7 @@
 
 int arch_launch(struct boot_info *bi)
 {
+	hv.apic_page = rdmsr(MSR_APIC_BASE) & 0x000ffffffffff000ull;
 	if (cpuid(0x80000000, 0).eax >= 0x8000000a && (cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM)) {
 		hv.vendor = BVMM_VENDOR_AMD_SVM;
 		return svm_launch(bi);

@@ -81,6 +81,54 @@ static uint64_t loop_run(unsigned n, uint16_t port)
 	return sc_rdtsc() - t0;
 }
 
+/* Ticks for n RUNs that end in a HLT exit (the guest at 0x7c50). */
+static uint64_t loop_hlt(unsigned n)
+{
+	uint64_t t0 = sc_rdtsc();
+	for (unsigned i = 0; i < n;) {
+		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
+			return 0;
+		rp.vrp_continue = 1;
+		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_HLT;
+	}
+	return sc_rdtsc() - t0;
+}
+
+/* Ticks for n RUNs that each inject vector 0x20 (the guest at 0x7c60 has interrupts on at its
+ * OUT) and end in the next OUT to port 0x82, after the handler's IRET. */
+static uint64_t loop_irq(unsigned n)
+{
+	uint64_t t0 = sc_rdtsc();
+	for (unsigned i = 0; i < n;) {
+		rp.vrp_irq = 0x20;
+		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
+			return 0;
+		rp.vrp_continue = 1;
+		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_IO && ex.vei.vei_port == 0x82;
+	}
+	rp.vrp_irq = VRP_IRQ_NONE;
+	return sc_rdtsc() - t0;
+}
+
+/* Ticks for n CREATE+TERM pairs of a VM of `size` bytes backed from `va`. */
+static uint64_t loop_create_term(unsigned n, uint64_t va, uint64_t size)
+{
+	static struct vm_create_params cp;
+	uint64_t t0 = sc_rdtsc();
+	for (unsigned i = 0; i < n; i++) {
+		SetMem(&cp, sizeof cp, 0);
+		cp.vcp_nmemranges = 1;
+		cp.vcp_ncpus = 1;
+		cp.vcp_memranges[0] = (struct vm_mem_range){ 0, va, size };
+		if (bvmm_hypercall(BVMM_OP_CREATE, &cp))
+			return 0;
+		struct vm_terminate_params t = { cp.vcp_id };
+		if (bvmm_hypercall(BVMM_OP_TERM, &t))
+			return 0;
+	}
+	return sc_rdtsc() - t0;
+}
+
 /* Ticks for n RUNs ending in the MMIO read, each answered by skipping the instruction. */
 static uint64_t loop_mmio(unsigned n)
 {
@@ -190,6 +238,39 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		uint64_t t = loop_run(N / 100, 0x81);
 		Print(L"BENCH child-cpuid-exit %ld.%ld\n", t / ticks_per_insn / (N / 100) / 1000,
 		      t / ticks_per_insn / (N / 100) % 1000 / 100);
+	}
+	if (bench_vm(0x7c50)) {
+		loop_hlt(100);
+		report("child-run-hlt-roundtrip", loop_hlt(N), base);
+	}
+	if (bench_vm(0x7c60)) {
+		loop_irq(100);
+		report("child-run-irq-inject-roundtrip", loop_irq(N), base);
+	}
+	/* CREATE+TERM: nested tables built and freed; 2 MiB leaves where the backing is aligned,
+	 * 4 KiB leaves where it is not (offset by 4 KiB). */
+	static const struct { const char *name; uint64_t size, skew; } ct[] = {
+		{ "create-term-2m", 2ull << 20, 0 },
+		{ "create-term-64m-2m-pages", 64ull << 20, 0 },
+		{ "create-term-64m-4k-pages", 64ull << 20, 4096 },
+		{ "create-term-256m-2m-pages", 256ull << 20, 0 },
+	};
+	for (unsigned k = 0; k < sizeof ct / sizeof ct[0]; k++) {
+		EFI_PHYSICAL_ADDRESS mem;
+		uint64_t pages = (ct[k].size + (4ull << 20)) / 4096;
+		if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, pages, &mem))) {
+			Print(L"BENCH-FAILED %a (no memory for it)\n", ct[k].name);
+			continue;
+		}
+		uint64_t va = ((mem + (2 << 20) - 1) & ~(uint64_t)((2 << 20) - 1)) + ct[k].skew;
+		unsigned n = ct[k].size > (8ull << 20) ? 4 : 100;
+		loop_create_term(1, va, ct[k].size);
+		uint64_t t = loop_create_term(n, va, ct[k].size);
+		if (!t)
+			Print(L"BENCH-FAILED %a (CREATE or TERM failed)\n", ct[k].name);
+		else
+			report_n(ct[k].name, t, base, n, n);
+		uefi_call_wrapper(BS->FreePages, 2, mem, pages);
 	}
 	uint32_t mid = mprotect_vm();
 	if (!mid)

@@ -372,6 +372,11 @@ static void check_pci(void)
 	cfg_write8(0x1f, 2, 0x3c, (uint8_t)line);
 	sc_check((l1 & 0xff) == 0x5a && (l2 & 0xff) == 0xa5, "pci-ordinary-writes-pass",
 		 L"line %x then %x", l1, l2);
+	/* A hypercall told to put its results in configuration space (here HVINFO's 24 bytes over
+	 * the AHCI BAR through ECAM) would have the hypervisor write there past the judge: EFAULT. */
+	uint64_t err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(uintptr_t)ecam_reg(ecam, 0x1f, 2, 0x20));
+	sc_check(err == BVMM_EFAULT && cfg_read(0x1f, 2, 0x24) == abar, "hvinfo-into-ecam-efault",
+		 L"errno %ld abar %x, was %x", err, cfg_read(0x1f, 2, 0x24), abar);
 	cfg_write(0x1f, 2, 0x24, abar);              /* the same value: allowed, no change */
 	sc_check(cfg_read(0x1f, 2, 0x24) == abar, "pci-bar-rewrite-same", L"%x", cfg_read(0x1f, 2, 0x24));
 }
@@ -469,6 +474,10 @@ static void check_pool(void)
 	/* Hypercall structures inside the pool are refused too. */
 	uint64_t err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(pool + 64));
 	sc_check(err == BVMM_EFAULT, "hvinfo-into-pool-efault", L"errno %ld", err);
+	/* ... and in the local APIC's page (its ICR writes are judged). */
+	uint64_t apic = sc_rdmsr(0x1b, 0) & 0x000ffffffffff000ull;   /* IA32_APIC_BASE */
+	err = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(uintptr_t)(apic + 0x3f0));
+	sc_check(err == BVMM_EFAULT, "hvinfo-into-apic-page-efault", L"errno %ld (page %lx)", err, apic);
 	/* The page right after the pool is ordinary memory again. */
 	f = sc_probe(sc_read64, pool + POOL_BYTES, 0, &v);
 	sc_check(f < 0, "after-pool-readable", L"vector %d", f);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh OUTDIR - builds OUTDIR/hvcheck, OUTDIR/vmmtest, OUTDIR/vmmsmp, OUTDIR/vmmctl, OUTDIR/bvmm.ko
+# mkinitrd.sh OUTDIR - builds OUTDIR/hvcheck, OUTDIR/vmmtest, OUTDIR/vmmsmp, OUTDIR/vmmctl, OUTDIR/vmmbench, OUTDIR/bvmm.ko
 # (the /dev/vmm module, control/linux/, against the headers of the kernel copied) and
 # OUTDIR/initrd.img (gzip newc cpio), and copies the newest Debian kernel to OUTDIR/vmlinuz.
 set -eu
@@ -39,6 +39,7 @@ strip --strip-debug -o "$out/bvmm.ko" "$out/control-linux/bvmm.ko"
 cp "$out/control-linux/vmmtest" "$out/vmmtest"
 cp "$out/control-linux/vmmsmp" "$out/vmmsmp"
 cp "$out/control-linux/vmmctl" "$out/vmmctl"
+cp "$out/control-linux/vmmbench" "$out/vmmbench"
 
 # Stage the initramfs tree.
 root=$(mktemp -d "$out/initrd-root.XXXXXX")
@@ -50,12 +51,13 @@ cp "$out/hvcheck" "$root/bin/hvcheck"
 cp "$out/vmmtest" "$root/bin/vmmtest"
 cp "$out/vmmsmp" "$root/bin/vmmsmp"
 cp "$out/vmmctl" "$root/bin/vmmctl"
+cp "$out/vmmbench" "$root/bin/vmmbench"
 cp "$out/bvmm.ko" "$root/bvmm.ko"
 cp "$here/init" "$root/init"
 # TAP interfaces for vmmctl's Solo5 net devices (scenario 16): Debian builds tun as a module.
 tun=/lib/modules/$ver/kernel/drivers/net/tun.ko
 if [ -f "$tun" ]; then cp "$tun" "$root/tun.ko"; chmod 644 "$root/tun.ko"; fi
-chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvcheck" "$root/bin/vmmtest" "$root/bin/vmmsmp" "$root/bin/vmmctl"
+chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvcheck" "$root/bin/vmmtest" "$root/bin/vmmsmp" "$root/bin/vmmctl" "$root/bin/vmmbench"
 chmod 644 "$root/bvmm.ko"
 for a in sh mount cat grep poweroff echo insmod stat sleep printf dd cmp ip ping; do
     ln -s busybox "$root/bin/$a"
