@@ -290,28 +290,36 @@ static void bvmm_create_undo(uint32_t id)
 		bvmm_vm_free(gone);
 }
 
-static long bvmm_run(struct vm_run_params *p)
+/*
+ * RUN, the call a device model's loop lives on: its parameters and the exit in this call's
+ * stack frame, not allocated per call, so that the hypervisor sees the same kernel addresses
+ * each time (it keeps their translations). The exit starts as the caller's own buffer after
+ * an exit it answers (vrp_continue), else zeroed: the hypervisor leaves padding alone, and no
+ * stack bytes may reach user space.
+ */
+static long bvmm_run(void __user *uarg)
 {
-	struct vm_exit __user *uexit = (struct vm_exit __user *)p->vrp_exit;
-	struct vm_exit *x;
+	struct vm_run_params p;
+	struct vm_exit x;
+	struct vm_exit __user *uexit;
 	long ret;
 
-	/* The exit too (see bvmm_ioctl). */
-	if (fault_in_safe_writeable((const char __user *)uexit, sizeof(*x)))
+	if (copy_from_user(&p, uarg, sizeof(p)))
 		return -EFAULT;
-	x = kzalloc(sizeof(*x), GFP_KERNEL);
-	if (!x)
-		return -ENOMEM;
-	ret = -EFAULT;
-	if (p->vrp_continue && copy_from_user(x, uexit, sizeof(*x)))
-		goto out;
-	p->vrp_exit = x;
-	ret = bvmm_call(BVMM_OP_RUN, p);
-	p->vrp_exit = (struct vm_exit *)uexit;
-	if (!ret && copy_to_user(uexit, x, sizeof(*x)))
+	uexit = (struct vm_exit __user *)p.vrp_exit;
+	/* Results are written back after the vCPU ran: check first that they can be. */
+	if (fault_in_safe_writeable(uarg, sizeof(p)) ||
+	    fault_in_safe_writeable((const char __user *)uexit, sizeof(x)))
+		return -EFAULT;
+	if (!p.vrp_continue)
+		memset(&x, 0, sizeof(x));
+	else if (copy_from_user(&x, uexit, sizeof(x)))
+		return -EFAULT;
+	p.vrp_exit = &x;
+	ret = bvmm_call(BVMM_OP_RUN, &p);
+	p.vrp_exit = (struct vm_exit *)uexit;
+	if (!ret && (copy_to_user(uexit, &x, sizeof(x)) || copy_to_user(uarg, &p, sizeof(p))))
 		ret = -EFAULT;
-out:
-	kfree(x);
 	return ret;
 }
 
@@ -358,9 +366,10 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void *p;
 	long ret;
 
+	if (cmd == VMM_IOC_RUN)
+		return bvmm_run(uarg);
 	switch (cmd) {
 	case VMM_IOC_CREATE:
-	case VMM_IOC_RUN:
 	case VMM_IOC_INFO:
 	case VMM_IOC_READREGS:
 	case VMM_IOC_READVMPARAMS:
@@ -389,9 +398,6 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case VMM_IOC_CREATE:
 		ret = bvmm_create(file, p);
-		break;
-	case VMM_IOC_RUN:
-		ret = bvmm_run(p);
 		break;
 	case VMM_IOC_INFO:
 		ret = bvmm_info(p);
