@@ -48,9 +48,26 @@ static unsigned long ioctl_of(unsigned op)
 	return op < BVMM_OP_COUNT ? cmds[op] : 0;
 }
 
+/* /dev/vmm, opened at the first operation: a usage error needs no hypervisor. */
+static int vmm_open(void)
+{
+	static int err;
+	if (vmm_fd >= 0 || err)
+		return err;
+	vmm_fd = open("/dev/vmm", O_RDWR | O_CLOEXEC);
+	if (vmm_fd < 0) {
+		err = errno;
+		plat_msg("cannot open /dev/vmm: %s (is bvmm running and bvmm.ko loaded?)", strerror(err));
+	}
+	return err;
+}
+
 int plat_vmm(unsigned op, void *params)
 {
 	unsigned long cmd = ioctl_of(op);
+	int e = vmm_open();
+	if (e)
+		return e;
 	if (!cmd)
 		return VE_NOSYS;
 	while (ioctl(vmm_fd, cmd, params) < 0) {
@@ -345,11 +362,6 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		vmmctl_main(0, NULL, 0);
 		return 2;
-	}
-	vmm_fd = open("/dev/vmm", O_RDWR | O_CLOEXEC);
-	if (vmm_fd < 0) {
-		plat_msg("cannot open /dev/vmm: %s (is bvmm running and bvmm.ko loaded?)", strerror(errno));
-		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (console && !strcmp(argv[1], "start")) {
