@@ -242,7 +242,7 @@ $(B)/efi-obj/tests/scenarios/%.o: tests/scenarios/%.c $(HEADERS) tests/scenarios
 $(B)/linux/initrd.img: tests/scenarios/linux/mkinitrd.sh tests/scenarios/linux/init \
 		tests/scenarios/linux/hvcheck.c control/linux/bvmm.c control/linux/Kbuild \
 		control/linux/shim/stdint.h control/linux/vmmtest.c control/linux/vmmsmp.c control/linux/vmmbench.c tests/guests/bench16.S \
-		control/linux/vmmguest.h control/libvmm/vmm_state.h \
+		control/linux/vmmguest.h control/linux/vmmrt.h control/libvmm/vmm_state.h \
 		control/libvmm/vmm_exit.h abi/bvmm.h $(wildcard control/vmmctl/*.[ch]) control/vmmctl/sources.mk
 	tests/scenarios/linux/mkinitrd.sh $(B)/linux
 

@@ -6,10 +6,12 @@
 
 #include "../../abi/bvmm.h"
 
-/* The hypercall behind an ioctl number, or -1 for a number vmm(4) does not have. */
-static inline long vmm_ioctl_op(unsigned long cmd)
+/* The ioctl number of a hypercall, or 0 for one vmm(4) has no ioctl for. bvmm's HVINFO is
+ * BVMM_IOC_HVINFO (its /dev/vmm extension). */
+static inline uint32_t vmm_ioctl_cmd(uint64_t op)
 {
 	static const uint32_t cmds[BVMM_OP_COUNT] = {
+		[BVMM_OP_HVINFO] = BVMM_IOC_HVINFO,
 		[BVMM_OP_CREATE] = VMM_IOC_CREATE, [BVMM_OP_RUN] = VMM_IOC_RUN,
 		[BVMM_OP_INFO] = VMM_IOC_INFO, [BVMM_OP_TERM] = VMM_IOC_TERM,
 		[BVMM_OP_RESETCPU] = VMM_IOC_RESETCPU, [BVMM_OP_INTR] = VMM_IOC_INTR,
@@ -18,8 +20,14 @@ static inline long vmm_ioctl_op(unsigned long cmd)
 		[BVMM_OP_WRITEVMPARAMS] = VMM_IOC_WRITEVMPARAMS,
 		[BVMM_OP_MPROTECT_EPT] = VMM_IOC_MPROTECT_EPT,
 	};
+	return op < BVMM_OP_COUNT ? cmds[op] : 0;
+}
+
+/* The hypercall behind an ioctl number, or -1 for a number vmm(4) does not have. */
+static inline long vmm_ioctl_op(unsigned long cmd)
+{
 	for (long op = BVMM_OP_CREATE; op < BVMM_OP_COUNT; op++)
-		if (cmds[op] == cmd)
+		if (vmm_ioctl_cmd((uint64_t)op) == cmd)
 			return op;
 	return -1;
 }

@@ -18,8 +18,7 @@
  * static (no libc), like vmmtest: the initramfs runs it as a child of PID 1.
  */
 #include "vmmguest.h"
-
-typedef unsigned long ulong;
+#include "vmmrt.h"
 
 #define N 2000
 #define WARMUP 100
@@ -27,97 +26,11 @@ typedef unsigned long ulong;
 #define GUEST_AT 0x7c00
 #define MEM_SIZE (1ul << 20)
 
-/* ---- system calls (x86_64 Linux) ---- */
-#define SYS_write 1
-#define SYS_open 2
-#define SYS_mmap 9
-#define SYS_ioctl 16
-#define SYS_getppid 110
-#define SYS_sched_setaffinity 203
-#define SYS_exit_group 231
-
-static inline long sys3(long nr, long a, long b, long c)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long sys6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	long ret;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	__asm__ volatile("syscall" : "=a"(ret)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
 	return (uint64_t)hi << 32 | lo;
-}
-
-/* The compiler may emit calls to these. */
-void *memset(void *d, int c, ulong n)
-{
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
-	return d;
-}
-
-void *memcpy(void *d, const void *s, ulong n)
-{
-	unsigned char *p = d;
-	const unsigned char *q = s;
-	while (n--)
-		*p++ = *q++;
-	return d;
-}
-
-/* ---- output: one line per write ---- */
-static char line[256];
-static ulong pos;
-
-static void putch(char c)
-{
-	if (pos < sizeof line)
-		line[pos++] = c;
-	if (c == '\n' || pos == sizeof line) {
-		for (ulong off = 0; off < pos;) {
-			long n = sys3(SYS_write, 1, (long)(line + off), (long)(pos - off));
-			if (n <= 0)
-				break;
-			off += (ulong)n;
-		}
-		pos = 0;
-	}
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		putch(*s++);
-}
-
-static void putnum(long v)
-{
-	char b[24];
-	int i = 0;
-	ulong u = v < 0 ? -(ulong)v : (ulong)v;
-	if (v < 0)
-		putch('-');
-	do
-		b[i++] = (char)('0' + u % 10);
-	while (u /= 10);
-	while (i)
-		putch(b[--i]);
 }
 
 /* ticks for n operations as instructions per operation, in tenths: "X.Y". */

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "../../abi/bvmm.h"
+#include "../libvmm/vmm.h"
 #include "../../hv/fmt.h"
 #include "plat.h"
 #include "vmmctl.h"
@@ -32,21 +33,6 @@ static int detached;
 static int input_eof;        /* standard input ended: no more console input */
 static struct termios saved_tty;
 static int taps[MAX_TAPS] = { -1, -1, -1, -1 };
-
-static unsigned long ioctl_of(unsigned op)
-{
-	static const unsigned long cmds[BVMM_OP_COUNT] = {
-		[BVMM_OP_HVINFO] = BVMM_IOC_HVINFO,
-		[BVMM_OP_CREATE] = VMM_IOC_CREATE, [BVMM_OP_RUN] = VMM_IOC_RUN,
-		[BVMM_OP_INFO] = VMM_IOC_INFO, [BVMM_OP_TERM] = VMM_IOC_TERM,
-		[BVMM_OP_RESETCPU] = VMM_IOC_RESETCPU, [BVMM_OP_INTR] = VMM_IOC_INTR,
-		[BVMM_OP_READREGS] = VMM_IOC_READREGS, [BVMM_OP_WRITEREGS] = VMM_IOC_WRITEREGS,
-		[BVMM_OP_READVMPARAMS] = VMM_IOC_READVMPARAMS,
-		[BVMM_OP_WRITEVMPARAMS] = VMM_IOC_WRITEVMPARAMS,
-		[BVMM_OP_MPROTECT_EPT] = VMM_IOC_MPROTECT_EPT,
-	};
-	return op < BVMM_OP_COUNT ? cmds[op] : 0;
-}
 
 /* /dev/vmm, opened at the first operation: a usage error needs no hypervisor. */
 static int vmm_open(void)
@@ -64,7 +50,7 @@ static int vmm_open(void)
 
 int plat_vmm(unsigned op, void *params)
 {
-	unsigned long cmd = ioctl_of(op);
+	unsigned long cmd = vmm_ioctl_cmd(op);
 	int e = vmm_open();
 	if (e)
 		return e;
