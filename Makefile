@@ -134,6 +134,20 @@ QEMU := qemu-system-x86_64
 OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
 
+# Boot $(B)/run/esp under QEMU with AMD SVM on 2 CPUs, COM1 on the terminal: $(1) the timeout
+# in seconds, $(2) the memory. Single-threaded TCG: nested SVM under multi-threaded TCG is not
+# reliable (README, SMP).
+define qemu_run
+cp $(OVMF_VARS) $(B)/run/vars.fd
+timeout $(1) $(QEMU) -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m $(2) \
+	-drive if=pflash,format=raw,unit=0,readonly=on,file=$(OVMF_CODE) \
+	-drive if=pflash,format=raw,unit=1,file=$(B)/run/vars.fd \
+	-drive file=fat:rw:$(B)/run/esp,format=raw,media=disk \
+	-display none -vga none -net none -no-reboot -monitor none \
+	-serial stdio -serial file:$(B)/run/com2.log
+@echo "hypervisor log: $(B)/run/com2.log"
+endef
+
 # On AMD (QEMU): Debian's Linux as the control domain on 2 CPUs, which runs
 # tests/scenarios/linux/demo.sh: vmmctl starts Debian's kernel as a child, a Solo5 unikernel
 # and a Multiboot kernel. `make run-efi` (and VENDOR=intel, under Bochs): the EFI demo control
@@ -147,15 +161,7 @@ run: deps all $(B)/linux/initrd.img $(B)/linux/guests.img
 	cp $(B)/linux/vmlinuz $(B)/linux/initrd.img $(B)/linux/guests.img $(B)/run/esp/EFI/BOOT/
 	printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img initrd=\\EFI\\BOOT\\guests.img console=ttyS0 panic=-1 quiet nokaslr vmmctl_demo=1\n' \
 		> $(B)/run/esp/EFI/BOOT/bvmm.conf
-	@# Single-threaded TCG: nested SVM under multi-threaded TCG is not reliable (README, SMP).
-	cp $(OVMF_VARS) $(B)/run/vars.fd
-	timeout 300 $(QEMU) -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m 1G \
-		-drive if=pflash,format=raw,unit=0,readonly=on,file=$(OVMF_CODE) \
-		-drive if=pflash,format=raw,unit=1,file=$(B)/run/vars.fd \
-		-drive file=fat:rw:$(B)/run/esp,format=raw,media=disk \
-		-display none -vga none -net none -no-reboot -monitor none \
-		-serial stdio -serial file:$(B)/run/com2.log
-	@echo "hypervisor log: $(B)/run/com2.log"
+	$(call qemu_run,300,1G)
 endif
 
 run-efi: deps all
@@ -174,15 +180,7 @@ ifeq ($(VENDOR),intel)
 		>$(B)/run/bochs.out 2>&1; st=$$?; [ $$st = 1 ] || { echo "Bochs status $$st"; exit 1; }
 	@echo "hypervisor log: $(B)/run/com2.log; Bochs: $(B)/run/bochs.out, $(B)/run/bochs.log"
 else
-	@# Single-threaded TCG: nested SVM under multi-threaded TCG is not reliable (README, SMP).
-	cp $(OVMF_VARS) $(B)/run/vars.fd
-	timeout 120 $(QEMU) -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m 512M \
-		-drive if=pflash,format=raw,unit=0,readonly=on,file=$(OVMF_CODE) \
-		-drive if=pflash,format=raw,unit=1,file=$(B)/run/vars.fd \
-		-drive file=fat:rw:$(B)/run/esp,format=raw,media=disk \
-		-display none -vga none -net none -no-reboot -monitor none \
-		-serial stdio -serial file:$(B)/run/com2.log
-	@echo "hypervisor log: $(B)/run/com2.log"
+	$(call qemu_run,120,512M)
 endif
 
 # ---- tests ----

@@ -719,15 +719,24 @@ static void hc_block(struct hvt *h, uint8_t *t, int write)
 	wr32(t + 32, SOLO5_R_OK);
 }
 
+/* A net call's device and guest buffer (handle at 0, data at 8, length at 16, result at 24,
+ * the same in NET_WRITE and NET_READ); NULL once it is answered (EINVAL) or aborted. */
+static uint8_t *net_args(struct hvt *h, uint8_t *t, const struct hvt_dev **d, uint64_t *len)
+{
+	*d = dev_by_index(h, rd64(t), MFT_DEV_NET_BASIC);
+	*len = rd64(t + 16);
+	if (!*d) {
+		wr32(t + 24, SOLO5_R_EINVAL);
+		return NULL;
+	}
+	return gpa_p(h, rd64(t + 8), *len);
+}
+
 static void hc_net_write(struct hvt *h, uint8_t *t)
 {
-	const struct hvt_dev *d = dev_by_index(h, rd64(t), MFT_DEV_NET_BASIC);
-	uint64_t len = rd64(t + 16);
-	if (!d) {
-		wr32(t + 24, SOLO5_R_EINVAL);
-		return;
-	}
-	uint8_t *buf = gpa_p(h, rd64(t + 8), len);
+	const struct hvt_dev *d;
+	uint64_t len;
+	uint8_t *buf = net_args(h, t, &d, &len);
 	if (!buf)
 		return;
 	int r = plat_tap_write(d->handle, buf, (size_t)len);
@@ -741,13 +750,9 @@ static void hc_net_write(struct hvt *h, uint8_t *t)
 
 static void hc_net_read(struct hvt *h, uint8_t *t)
 {
-	const struct hvt_dev *d = dev_by_index(h, rd64(t), MFT_DEV_NET_BASIC);
-	uint64_t len = rd64(t + 16);
-	if (!d) {
-		wr32(t + 24, SOLO5_R_EINVAL);
-		return;
-	}
-	uint8_t *buf = gpa_p(h, rd64(t + 8), len);
+	const struct hvt_dev *d;
+	uint64_t len;
+	uint8_t *buf = net_args(h, t, &d, &len);
 	if (!buf)
 		return;
 	uint32_t *held = &h->rx_len[d->slot];
