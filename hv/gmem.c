@@ -57,16 +57,19 @@ static int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int
 	uint64_t page = va & PAGE_MASK, mode = walk_mode(g);
 	for (unsigned i = 0; i < GWALK_CACHE; i++) {
 		struct gwalk *w = &g->wc->e[i];
-		if ((w->page & PAGE_MASK) != page || !w->page || w->cr3 != g->cr3 || w->mode != mode ||
+		if (!w->levels || (w->page & PAGE_MASK) != page || w->cr3 != g->cr3 || w->mode != mode ||
 		    (write && !(w->page & 1)))
 			continue;
-		for (unsigned l = 0; l < w->levels; l++) {
+		unsigned l = 0;
+		for (; l < w->levels; l++) {
 			uint64_t e = w->wide ? *(volatile uint64_t *)(uintptr_t)w->pte_hpa[l] :
 					       *(volatile uint32_t *)(uintptr_t)w->pte_hpa[l];
-			if ((e ^ w->pte[l]) & ~(uint64_t)PTE_AD) {
-				w->page = 0;
-				return 0;
-			}
+			if ((e ^ w->pte[l]) & ~(uint64_t)PTE_AD)
+				break;
+		}
+		if (l < w->levels) {
+			w->levels = 0;   /* stale: dropped; another entry may still hold the page */
+			continue;
 		}
 		*gpa = w->gpa | (va & ~PAGE_MASK);
 		*writable = (int)(w->page & 1);
@@ -101,7 +104,18 @@ int gmem_translate_span(struct gview *g, uint64_t va, int write, uint64_t *gpa, 
 		path.mode = walk_mode(g);
 		path.page = (va & PAGE_MASK) | (uint64_t)!!writable;
 		path.gpa = *gpa & PAGE_MASK;
-		g->wc->e[g->wc->next++ % GWALK_CACHE] = path;
+		/* Replace a kept walk of the same page and space (e.g. a read-only one), else the
+		 * oldest. */
+		unsigned slot = g->wc->next % GWALK_CACHE;
+		for (unsigned i = 0; i < GWALK_CACHE; i++) {
+			const struct gwalk *w = &g->wc->e[i];
+			if (w->levels && (w->page & PAGE_MASK) == (path.page & PAGE_MASK) &&
+			    w->cr3 == path.cr3 && w->mode == path.mode)
+				slot = i;
+		}
+		if (slot == g->wc->next % GWALK_CACHE)
+			g->wc->next++;
+		g->wc->e[slot] = path;
 	}
 	return 0;
 }

@@ -17,10 +17,10 @@
  * not take part in translation: the walk would then read the same entries and end at the
  * same page. That costs a load and a compare per level instead of a walk with its checks. */
 struct gwalk {
-	uint64_t cr3, mode, page;          /* page: VA's page | 1 if writable; 0: empty */
+	uint64_t cr3, mode, page;          /* page: VA's page | 1 if writable */
 	uint64_t pte_hpa[5], pte[5];
 	uint64_t gpa;                      /* the page's GPA */
-	uint8_t levels, wide;
+	uint8_t levels, wide;              /* levels 0: an empty entry */
 };
 struct gwalk_cache {
 	struct gwalk e[GWALK_CACHE];

@@ -211,9 +211,8 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	if (e)
 		return e;
 	/* Only the results: the inputs stay as the caller has them. */
-	if (up) {
-		up->vrp_exit_reason = p.vrp_exit_reason;
-		up->vrp_irqready = p.vrp_irqready;
+	if (up) {   /* bytes, not fields: the caller's block need not be aligned */
+		memcpy((uint8_t *)up + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);
 		e = 0;
 	} else {
 		e = gmem_copy_out(c, arg + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);

@@ -169,6 +169,9 @@ static void check_create_errors(uint8_t *mem, uint64_t pool_pa)
 			   p.vcp_memranges[1] = (struct vm_mem_range){ 0, (uint64_t)mem + MIB, MIB }));
 	BAD("backing-unmapped", p.vcp_memranges[0].vmr_va = 0x00007fff00000000ull);
 	BAD("backing-in-pool", p.vcp_memranges[0].vmr_va = pool_pa);
+	/* CREATE walks once per leaf of the caller's tables: a 2 MiB range whose second half is the
+	 * pool's first MiB (one 2 MiB leaf in the firmware's identity map) must still be refused. */
+	BAD("backing-runs-into-pool", p.vcp_memranges[0].vmr_va = pool_pa - MIB);
 	BAD("backing-mmio", p.vcp_memranges[0].vmr_va = 0xfec00000ull);   /* the IOAPIC */
 #undef BAD
 	e = hc(BVMM_OP_CREATE, (void *)0x00007fff00000000ull);

@@ -522,6 +522,28 @@ static void test_walk_cache_revalidated(void **state)
 	assert_int_equal(m->calls, 4);
 }
 
+/* A kept walk at VA 0 is used like any other (no "page 0 means empty"), and a walk of a page
+ * already kept replaces it rather than filling the cache with copies. */
+static void test_walk_cache_page_zero_and_replacement(void **state)
+{
+	struct gphys *m = *state;
+	static struct gwalk_cache wc;
+	memset(&wc, 0, sizeof wc);
+	m->g.wc = &wc;
+	set_pte(m, 0x4000, 0, 0x10000 | PTE_P);     /* VA 0x400000 read-only first */
+	expect_gpa(&m->g, 0x400000, 0, 0x10000);
+	set_pte(m, 0x4000, 0, 0x10000 | RW);        /* made writable: the kept walk is stale */
+	next_call(m);
+	expect_gpa(&m->g, 0x400000, 1, 0x10000);
+	unsigned kept = 0;
+	for (unsigned i = 0; i < GWALK_CACHE; i++)
+		kept += wc.e[i].levels && (wc.e[i].page & ~0xfffull) == 0x400000;
+	assert_int_equal(kept, 1);
+	next_call(m);
+	expect_gpa(&m->g, 0x400000, 1, 0x10000);
+	assert_int_equal(m->calls, 0);
+}
+
 /* A page kept for a read is not given out for a write it does not allow. */
 static void test_walk_cache_read_only_page(void **state)
 {
@@ -545,7 +567,8 @@ static void test_walk_cache_read_only_page(void **state)
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define T_WC T(test_walk_cache_revalidated), T(test_walk_cache_read_only_page),
+#define T_WC T(test_walk_cache_revalidated), T(test_walk_cache_read_only_page), \
+	T(test_walk_cache_page_zero_and_replacement),
 	const struct CMUnitTest tests[] = {
 		T_WC
 		T(test_translate_4k),
