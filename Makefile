@@ -18,7 +18,7 @@ EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .r
 	-j .rela.* -j .reloc
 
 # The hypervisor image: freestanding, no FPU/SSE (the guest owns that state), fixed address.
-HV_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
 	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fno-strict-aliasing -fno-common $(HV_DEBUG)
 
@@ -37,7 +37,7 @@ BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/efi-obj/%.o) $(B)/efi-obj/boot/launch.o $(B)/e
 HEADERS := $(wildcard abi/*.h hv/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h arch/x86_64/vmx/*.h control/libvmm/*.h \
 	control/vmmctl/*.h)
 
-.PHONY: all deps run run-efi test unit scenarios bench bench-phases clean image fuzz
+.PHONY: all deps run run-efi test unit scenarios bench bench-phases prof clean image fuzz
 .SECONDARY:
 all: $(B)/bvmm.efi $(B)/control/hello.efi $(B)/control/vmmctl.efi $(B)/control/timer16.bin \
 	$(B)/control/hello64.elf $(B)/control/spin64.elf
@@ -270,6 +270,11 @@ bench-phases: deps
 	@B=build-phases BENCH_LINUX=0 tests/bench.sh
 	@echo "phases of the I/O round trip (instructions = ticks / 32):"
 	@tr -d '\r' < build-phases/bench/com2.log | sed -n -E 's/^bvmm: cpu0: info: phase (.*)/  \1/p'
+
+# Where one bench row's hypervisor instructions go, by function (ROW=io, io-gprs, mmio, enosys,
+# cpuid, create-1g, ...; LINES=1 by source line): QEMU's execution log, tests/prof.sh.
+prof: deps all $(B)/scenarios/bin/bench.efi
+	@B=$(B) ROW=$(or $(ROW),io-gprs) LINES=$(LINES) tests/prof.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all unit $(SC_EFIS) $(B)/bvmm-test.efi $(B)/linux/initrd.img $(B)/linux/guests.img \

@@ -166,6 +166,11 @@ _Static_assert(sizeof(struct vm_hvinfo_params) == 24, "vm_hvinfo_params is 24 by
 #define VM_RWVMPARAMS_XAPIC              0x4
 #define VPP_XAPIC_NONE  0   /* no local APIC: CPUID.1:EDX.APIC clear, APIC_BASE #GP (default) */
 #define VPP_XAPIC_MMIO  1   /* an xAPIC at 0xfee00000, enabled, fixed */
+/* bvmm's extension: vpp_exit_regs, the VM_RWREGS_* groups every exit of this vCPU writes into
+ * vrp_exit->vrs (default VM_RWREGS_ALL, vmm(4)'s behaviour); VM_RWREGS_GPRS must be one of
+ * them. The other groups are left as the caller has them: a device-model loop that needs only
+ * the general registers saves the rest of the 568 bytes on every exit (KVM's sync_regs). */
+#define VM_RWVMPARAMS_EXIT_REGS          0x8
 
 /* vsi_ar: the VMX access-rights layout */
 #define VSI_AR_P        (1u << 7)
@@ -330,6 +335,7 @@ struct vm_rwvmparams_params {
 	uint32_t vpp_vm_id;
 	uint32_t vpp_vcpu_id;
 	uint32_t vpp_mask;
+	uint32_t vpp_exit_regs;    /* bvmm: VM_RWREGS_* (VM_RWVMPARAMS_EXIT_REGS); in OpenBSD's padding */
 	uint64_t vpp_pvclock_system_gpa;
 	uint32_t vpp_pvclock_version;
 	uint32_t vpp_xapic;        /* bvmm: VPP_XAPIC_* (VM_RWVMPARAMS_XAPIC); in OpenBSD's padding */

@@ -18,27 +18,31 @@ static int read_pte(struct gview *g, uint64_t gpa, unsigned size, uint64_t *pte,
 	return r;
 }
 
-static int tlb_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa)
+static int tlb_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *hpa)
 {
 	uint64_t page = va & PAGE_MASK;
 	unsigned n = g->tlb_n < GVIEW_TLB ? g->tlb_n : GVIEW_TLB;
 	for (unsigned i = 0; i < n; i++)
 		if ((g->tlb_va[i] & PAGE_MASK) == page && (!write || (g->tlb_va[i] & 1))) {
 			*gpa = g->tlb_gpa[i] | (va & ~PAGE_MASK);
+			*hpa = g->tlb_hpa[i];
 			return 1;
 		}
 	return 0;
 }
 
-static void tlb_fill(struct gview *g, uint64_t va, int writable, uint64_t gpa)
+static void tlb_fill(struct gview *g, uint64_t va, int writable, uint64_t gpa, uint64_t hpa)
 {
 	unsigned i = g->tlb_n++ % GVIEW_TLB;
 	g->tlb_va[i] = (va & PAGE_MASK) | (uint64_t)!!writable;
 	g->tlb_gpa[i] = gpa & PAGE_MASK;
+	g->tlb_hpa[i] = hpa;
 }
 
 static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
 		struct gwalk *path, uint64_t *rest);
+static int xlate(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *hpa,
+		 uint64_t *rest, int want_hpa);
 
 /* The paging controls a walk depends on: CR0.PG, CR0.WP, CR4.PSE, CR4.PAE, CR4.LA57 and
  * EFER.LMA (distinct bit positions). */
@@ -50,60 +54,184 @@ static uint64_t walk_mode(const struct gview *g)
 
 #define PTE_AD (PTE_A | PTE_D)
 
-/* A kept walk of va's page, still true: 1, *gpa and *writable; else 0 (a changed entry
- * drops it). */
-static int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable)
+/* Keep a long-mode walk's leaf table for the rest of the hypercall (psc_lookup). */
+static void psc_fill(struct gview *g, uint64_t va, const struct gwalk *path)
+{
+	if (!(g->efer & EFER_LMA) || !path->wide)
+		return;
+	unsigned top = (g->cr4 & CR4_LA57) ? 5 : 4, leaf = top - (path->levels - 1u);
+	uint64_t upper_w = 1;
+	for (unsigned l = 0; l + 1 < path->levels; l++)
+		upper_w &= !!(path->pte[l] & PTE_RW);
+	g->psc_size = 1ull << (12 + 9 * leaf);
+	g->psc_lo = va & ~(g->psc_size - 1);
+	g->psc_table = path->pte_hpa[path->levels - 1] & ~0xfffull;
+	g->psc_level = (uint8_t)leaf;
+	g->psc_upper_w = (uint8_t)upper_w;
+}
+
+/* Whether every entry on w's path still reads as it did, but for the accessed and dirty
+ * bits. */
+static int wc_still_true(const struct gwalk *w)
+{
+	if (w->wide) {
+		for (unsigned l = 0; l < w->levels; l++)
+			if ((*(volatile uint64_t *)(uintptr_t)w->pte_hpa[l] ^ w->pte[l]) & ~(uint64_t)PTE_AD)
+				return 0;
+	} else {
+		for (unsigned l = 0; l < w->levels; l++)
+			if ((*(volatile uint32_t *)(uintptr_t)w->pte_hpa[l] ^ w->pte[l]) & ~(uint64_t)PTE_AD)
+				return 0;
+	}
+	return 1;
+}
+
+/* A kept walk of va's page, still true: 1, *gpa, *writable and *hpa; else 0 (a changed
+ * entry drops it). The entry that answered last is asked first. */
+static int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
+		     uint64_t *hpa)
 {
 	uint64_t page = va & PAGE_MASK, mode = walk_mode(g);
-	for (unsigned i = 0; i < GWALK_CACHE; i++) {
-		struct gwalk *w = &g->wc->e[i];
-		if (!w->levels || (w->page & PAGE_MASK) != page || w->cr3 != g->cr3 || w->mode != mode ||
+	struct gwalk_cache *wc = g->wc;
+	for (unsigned k = 0; k < GWALK_CACHE; k++) {
+		unsigned i = (wc->hit + k) % GWALK_CACHE;
+		struct gwalk *w = &wc->e[i];
+		if ((w->page & PAGE_MASK) != page || !w->levels || w->cr3 != g->cr3 || w->mode != mode ||
 		    (write && !(w->page & 1)))
 			continue;
-		unsigned l = 0;
-		for (; l < w->levels; l++) {
-			uint64_t e = w->wide ? *(volatile uint64_t *)(uintptr_t)w->pte_hpa[l] :
-					       *(volatile uint32_t *)(uintptr_t)w->pte_hpa[l];
-			if ((e ^ w->pte[l]) & ~(uint64_t)PTE_AD)
-				break;
-		}
-		if (l < w->levels) {
+		if (!wc_still_true(w)) {
 			w->levels = 0;   /* stale: dropped; another entry may still hold the page */
 			continue;
 		}
+		wc->hit = i;
 		*gpa = w->gpa | (va & ~PAGE_MASK);
 		*writable = (int)(w->page & 1);
+		*hpa = w->hpa;
 		return 1;
 	}
 	return 0;
 }
 
+/* A kept long-mode walk whose leaf sits in the same table as va's would (every index above
+ * the leaf's level the same), with its path above the leaf still true: va's leaf entry is then
+ * read from that table directly, which is what a walk would read (the table's page passed
+ * gpa_to_hpa when it was kept; the same page, the same answer). CREATE's walk over a VM's
+ * backing reads one entry per 2 MiB this way instead of four. 1 and *path filled (to be
+ * kept), or 0: walk. */
+static int wc_sibling(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
+		      uint64_t *rest, struct gwalk *path)
+{
+	uint64_t mode = walk_mode(g);
+	if (!(mode & EFER_LMA))
+		return 0;
+	unsigned top = (g->cr4 & CR4_LA57) ? 5 : 4;
+	for (unsigned i = 0; i < GWALK_CACHE; i++) {
+		const struct gwalk *w = &g->wc->e[i];
+		if (!w->levels || w->cr3 != g->cr3 || w->mode != mode)
+			continue;
+		unsigned leaf = top - (w->levels - 1u);     /* the leaf's level: 1, 2 or 3 */
+		unsigned shift = 12 + 9 * (leaf - 1);
+		if ((va >> (shift + 9)) != (w->page >> (shift + 9)) || ((va ^ w->page) >> shift) == 0)
+			continue;   /* another table, or the very entry (wc_lookup's business) */
+		uint64_t upper_w = 1;
+		for (unsigned l = 0; l + 1 < w->levels; l++) {
+			uint64_t e = *(volatile uint64_t *)(uintptr_t)w->pte_hpa[l];
+			if ((e ^ w->pte[l]) & ~(uint64_t)PTE_AD)
+				return 0;
+			upper_w &= !!(e & PTE_RW);
+		}
+		uint64_t hpa = (w->pte_hpa[w->levels - 1] & ~0xfffull) | (((va >> shift) & 511) * 8);
+		uint64_t e = *(volatile uint64_t *)(uintptr_t)hpa, span = 1ull << shift;
+		if (!(e & PTE_P) || (leaf > 1 && !(e & PTE_PS)))
+			return 0;   /* not present, or a table below: the walk says what it is */
+		*writable = !(g->cr0 & CR0_WP) || (upper_w && (e & PTE_RW));
+		if (write && !*writable)
+			return 0;
+		*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
+		*rest = span - (va & (span - 1));
+		*path = *w;
+		path->pte_hpa[w->levels - 1] = hpa;
+		path->pte[w->levels - 1] = e;
+		return 1;
+	}
+	return 0;
+}
+
+/* va's leaf entry read from the leaf table this hypercall walked last (g->psc_*): 1 with
+ * *gpa, *writable and *rest; 0 when the entry alone does not settle it (not present, a table
+ * below, a write it refuses): the walk then says what it is. */
+static int psc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
+		      uint64_t *rest)
+{
+	unsigned shift = 12 + 9 * (g->psc_level - 1u);
+	uint64_t e = ((volatile uint64_t *)(uintptr_t)g->psc_table)[(va >> shift) & 511];
+	uint64_t span = 1ull << shift;
+	if (!(e & PTE_P) || (g->psc_level > 1 && !(e & PTE_PS)))
+		return 0;
+	*writable = !(g->cr0 & CR0_WP) || (g->psc_upper_w && (e & PTE_RW));
+	if (write && !*writable)
+		return 0;
+	*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
+	*rest = span - (va & (span - 1));
+	return 1;
+}
+
 int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
 {
-	uint64_t rest;
-	return gmem_translate_span(g, va, write, gpa, &rest);
+	uint64_t rest, hpa;
+	return xlate(g, va, write, gpa, &hpa, &rest, 0);
 }
 
 int gmem_translate_span(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *rest)
 {
+	uint64_t hpa;
+	int writable;
+	if (va - g->psc_lo < g->psc_size && psc_lookup(g, va, write, gpa, &writable, rest))
+		return 0;   /* before xlate's frame is set up: CREATE's path, once per leaf */
+	return xlate(g, va, write, gpa, &hpa, rest, 0);
+}
+
+/* va's GPA, and in *hpa its page's host address if known (GMEM_NO_HPA if not; a new walk
+ * asks gpa_to_hpa about the whole page only if want_hpa). */
+static int xlate(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *hpa,
+		 uint64_t *rest, int want_hpa)
+{
 	int writable;
 	struct gwalk path;
 	*rest = PAGE_SIZE - (va & (PAGE_SIZE - 1));
-	if (tlb_lookup(g, va, write, gpa))
+	/* A caller that maps looks in the TLB first, which keeps host addresses; a walk over
+	 * many pages (CREATE's) in the leaf table first, and fills no TLB entry. */
+	if (want_hpa && tlb_lookup(g, va, write, gpa, hpa))
 		return 0;
-	if (g->wc && wc_lookup(g, va, write, gpa, &writable)) {
-		tlb_fill(g, va, writable, *gpa);
+	if (va - g->psc_lo < g->psc_size && psc_lookup(g, va, write, gpa, &writable, rest)) {
+		*hpa = GMEM_NO_HPA;
+		if (want_hpa)
+			tlb_fill(g, va, writable, *gpa, *hpa);
 		return 0;
 	}
-	int r = walk(g, va, write, gpa, &writable, g->wc ? &path : NULL, rest);
+	if (!want_hpa && tlb_lookup(g, va, write, gpa, hpa))
+		return 0;
+	if (g->wc && wc_lookup(g, va, write, gpa, &writable, hpa)) {
+		tlb_fill(g, va, writable, *gpa, *hpa);
+		return 0;
+	}
+	int r = g->wc && wc_sibling(g, va, write, gpa, &writable, rest, &path) ? 0 :
+		walk(g, va, write, gpa, &writable, g->wc ? &path : NULL, rest);
 	if (r)
 		return r;
-	tlb_fill(g, va, writable, *gpa);
+	if (g->wc && path.levels)
+		psc_fill(g, va, &path);
+	/* The page's host address, for the callers that map (not for CREATE's walks) */
+	*hpa = GMEM_NO_HPA;
+	if (g->wc && want_hpa && g->gpa_to_hpa(g, *gpa & PAGE_MASK, PAGE_SIZE, hpa))
+		*hpa = GMEM_NO_HPA;
+	tlb_fill(g, va, writable, *gpa, *hpa);
 	if (g->wc && path.levels) {
 		path.cr3 = g->cr3;
 		path.mode = walk_mode(g);
 		path.page = (va & PAGE_MASK) | (uint64_t)!!writable;
 		path.gpa = *gpa & PAGE_MASK;
+		path.hpa = *hpa;
 		/* Replace a kept walk of the same page and space (e.g. a read-only one), else the
 		 * oldest. */
 		unsigned slot = g->wc->next % GWALK_CACHE;
@@ -198,12 +326,14 @@ static int gmem_each(struct gview *g, uint64_t va, size_t n, int write,
 {
 	size_t done = 0;
 	while (done < n) {
-		uint64_t gpa, hpa, cur = va + done;
+		uint64_t gpa, hpa, rest, cur = va + done;
 		size_t len = PAGE_SIZE - (cur & (PAGE_SIZE - 1));
 		if (len > n - done)
 			len = n - done;
-		int r = gmem_translate(g, cur, write, &gpa);
-		if (!r)
+		int r = xlate(g, cur, write, &gpa, &hpa, &rest, 1);
+		if (!r && hpa != GMEM_NO_HPA)
+			hpa |= cur & ~PAGE_MASK;
+		else if (!r)
 			r = g->gpa_to_hpa(g, gpa, len, &hpa);
 		if (r)
 			return r;
@@ -231,9 +361,12 @@ int gmem_copy_in(struct gview *g, void *dst, uint64_t va, size_t n)
 
 void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write)
 {
-	uint64_t gpa, hpa;
-	if (!n || (va & (PAGE_SIZE - 1)) + n > PAGE_SIZE || gmem_translate(g, va, write, &gpa) ||
-	    g->gpa_to_hpa(g, gpa, n, &hpa))
+	uint64_t gpa, hpa, rest;
+	if (!n || (va & (PAGE_SIZE - 1)) + n > PAGE_SIZE || xlate(g, va, write, &gpa, &hpa, &rest, 1))
+		return NULL;
+	if (hpa != GMEM_NO_HPA)
+		return (void *)(uintptr_t)(hpa | (va & ~PAGE_MASK));
+	if (g->gpa_to_hpa(g, gpa, n, &hpa))
 		return NULL;
 	return (void *)(uintptr_t)hpa;
 }

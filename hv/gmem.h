@@ -9,6 +9,7 @@
 
 #define GVIEW_TLB 4
 #define GWALK_CACHE 4
+#define GMEM_NO_HPA 1ull   /* no page address: ask gpa_to_hpa for the bytes at hand */
 
 /* Walks kept across hypercalls (issue 10), per CPU, for the control guest only: the path a
  * walk took (each entry's host address and value) and its result. The caller may have
@@ -20,25 +21,38 @@ struct gwalk {
 	uint64_t cr3, mode, page;          /* page: VA's page | 1 if writable */
 	uint64_t pte_hpa[5], pte[5];
 	uint64_t gpa;                      /* the page's GPA */
+	uint64_t hpa;                      /* its host address if gpa_to_hpa allows the whole
+					    * page, else GMEM_NO_HPA */
 	uint8_t levels, wide;              /* levels 0: an empty entry */
 };
 struct gwalk_cache {
 	struct gwalk e[GWALK_CACHE];
 	unsigned next;
+	unsigned hit;                      /* the entry that answered last */
 };
 
 struct gview {
 	uint64_t cr0, cr3, cr4, efer;
 	/* Translations already walked during this one hypercall (the caller cannot run, so
 	 * they stay true until it returns): page VA | 1 if writable, and the page's GPA; the
-	 * first tlb_n entries are valid. A gview lives for one hypercall: set tlb_n = 0. */
+	 * first tlb_n entries are valid. A gview lives for one hypercall: set tlb_n = 0 and
+	 * psc_size = 0. */
 	uint64_t tlb_va[GVIEW_TLB], tlb_gpa[GVIEW_TLB];
+	uint64_t tlb_hpa[GVIEW_TLB];   /* as struct gwalk's hpa (views with kept walks only) */
 	unsigned tlb_n;
+	/* The last long-mode walk's leaf table, for this hypercall (a paging-structure cache:
+	 * the caller cannot run, so the entries above it stay true until it returns): VAs
+	 * [psc_lo, psc_lo + psc_size) find their leaf entry in the table at psc_table, entries
+	 * of level psc_level; psc_upper_w: the entries above allow writes. psc_size 0: none.
+	 * Reset with tlb_n. */
+	uint64_t psc_lo, psc_size, psc_table;
+	uint8_t psc_level, psc_upper_w;
 	/* GPA -> host physical for [gpa, gpa+len) within one page; 0 or BVMM_EFAULT. */
 	int (*gpa_to_hpa)(struct gview *g, uint64_t gpa, uint64_t len, uint64_t *hpa);
 	void *ctx;
 	/* Walks kept across hypercalls (NULL: none), for an address space whose GPA-to-HPA
-	 * mapping never changes (the control guest's). */
+	 * mapping and gpa_to_hpa's answers never change (the control guest's): a kept walk
+	 * keeps its page's host address too. */
 	struct gwalk_cache *wc;
 };
 

@@ -56,11 +56,16 @@ static uint64_t hc_create(struct gview *c, uint64_t arg)
 
 /* The caller's reply to the previous exit (vrp_continue): only the part that exit uses is
  * read, once. EFAULT. */
-static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va)
+static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va,
+			  const struct vm_exit *direct)
 {
 	if (vc->last_exit == VEXIT_IO && vc->last_io_in) {
 		struct vm_exit_inout io;
-		int e = gmem_copy_in(c, &io, exit_va, sizeof io);
+		int e = 0;
+		if (direct)
+			memcpy(&io, &direct->vei, sizeof io);
+		else
+			e = gmem_copy_in(c, &io, exit_va, sizeof io);
 		if (!e)
 			vendor->io_in_done(vc, vc->last_io_size, io.vei_data);
 		return e;
@@ -68,9 +73,13 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va)
 	if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
 		struct vcpu_reg_state rs;
 		int cpl;
-		vendor->regs_read(vc, &rs, &cpl);
-		int e = gmem_copy_in(c, rs.vrs_gprs, exit_va + __builtin_offsetof(struct vm_exit, vrs),
-				     sizeof rs.vrs_gprs);
+		vendor->regs_read(vc, VM_RWREGS_ALL, &rs, &cpl);
+		int e = 0;
+		if (direct)
+			memcpy(rs.vrs_gprs, direct->vrs.vrs_gprs, sizeof rs.vrs_gprs);
+		else
+			e = gmem_copy_in(c, rs.vrs_gprs, exit_va + __builtin_offsetof(struct vm_exit, vrs),
+					 sizeof rs.vrs_gprs);
 		if (!e && validate_regs(&rs))
 			e = BVMM_EINVAL;   /* e.g. RFLAGS reserved bits, or VM in long mode */
 		if (!e)
@@ -92,7 +101,7 @@ static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *e
 		ex->vee.vee_insn_len = vx->insn_len;
 		memcpy(ex->vee.vee_insn_bytes, vx->insn, sizeof vx->insn);
 	}
-	vendor->regs_read(vc, &ex->vrs, &ex->cpl);
+	vendor->regs_read(vc, vc->exit_regs, &ex->vrs, &ex->cpl);
 }
 
 /* What the next RUN needs to know about this exit; EIO for the exits that fail the RUN
@@ -119,15 +128,20 @@ static int record_exit(struct vm *vm, struct vcpu *vc, const struct vexit *vx)
 }
 
 /* The exit into the caller's buffer (checked writable before the run): straight in when it
- * sits in one page (the common case: no staging copy of 600 bytes on every exit). */
-static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *vx, uint64_t exit_va)
+ * sits in one page (the common case: no staging copy of 600 bytes on every exit), through
+ * the mapping the claim made. */
+static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *vx, uint64_t exit_va,
+			 struct vm_exit *direct)
 {
-	struct vm_exit ex, *direct = gmem_direct(c, exit_va, sizeof ex, 1);
+	struct vm_exit ex;
 	if (direct) {
 		fill_exit(vc, vx, direct);
 		return;
 	}
-	memset(&ex, 0, sizeof ex);
+	/* Staged: what fill_exit leaves alone (padding, vrs groups outside vpp_exit_regs) goes
+	 * back as the caller had it. Checked writable at the claim, so readable too. */
+	if (gmem_copy_in(c, &ex, exit_va, sizeof ex))
+		memset(&ex, 0, sizeof ex);
 	fill_exit(vc, vx, &ex);
 	gmem_copy_out(c, exit_va, &ex, sizeof ex);
 }
@@ -139,7 +153,7 @@ static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *v
 /* Claim a stopped vCPU for RUN (under hv_lock): EINVAL, EBUSY (not STOPPED, or stopped for
  * good), EFAULT; apply the caller's reply to the previous exit. */
 static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_run_params *p,
-		     struct vm **vm, struct vcpu **vc)
+		     struct vm **vm, struct vcpu **vc, struct vm_exit **direct)
 {
 	int e = lookup(p->vrp_vm_id, p->vrp_vcpu_id, vm, vc);
 	if (e)
@@ -148,12 +162,16 @@ static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_ru
 		return BVMM_EINVAL;
 	if ((*vc)->state != VCPU_STATE_STOPPED || (*vc)->dead)
 		return BVMM_EBUSY;
+	/* The exit buffer: mapped writable once, for the continue and the delivery (the
+	 * caller cannot run before RUN returns: the mapping stays its own, as a TLB entry
+	 * would), or checked writable page by page when it crosses one. */
 	uint64_t exit_va = (uint64_t)(uintptr_t)p->vrp_exit;
-	e = gmem_check_out(c, exit_va, sizeof(struct vm_exit));
+	*direct = gmem_direct(c, exit_va, sizeof(struct vm_exit), 1);
+	e = *direct ? 0 : gmem_check_out(c, exit_va, sizeof(struct vm_exit));
 	if (!e && !out_mapped)   /* the results' bytes, unless mapped writable already */
 		e = gmem_check_out(c, arg + RUN_OUT_OFF, RUN_OUT_LEN);
 	if (!e && p->vrp_continue)
-		e = apply_continue(c, *vc, exit_va);
+		e = apply_continue(c, *vc, exit_va, *direct);
 	if (e)
 		return e;
 	(*vc)->state = VCPU_STATE_RUNNING;
@@ -176,6 +194,7 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	struct vm *vm;
 	struct vcpu *vc;
 	struct vexit vx;
+	struct vm_exit *direct;
 	phase(PH_DISPATCH);
 	/* Parameters in one writable page (the usual case): read once, through one mapping that
 	 * also takes the results, and no second walk. */
@@ -186,7 +205,7 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 		COPY_IN(c, p, arg);
 	phase(PH_COPYIN);
 	spin_lock(&hv_lock);
-	int e = run_claim(c, arg, up != NULL, &p, &vm, &vc);
+	int e = run_claim(c, arg, up != NULL, &p, &vm, &vc, &direct);
 	spin_unlock(&hv_lock);
 	phase(PH_CLAIM);
 	if (e)
@@ -196,7 +215,7 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	e = record_exit(vm, vc, &vx);
 	phase(PH_RECORD);
 	if (!e && !__atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST)) {
-		deliver_exit(c, vc, &vx, (uint64_t)(uintptr_t)p.vrp_exit);
+		deliver_exit(c, vc, &vx, (uint64_t)(uintptr_t)p.vrp_exit, direct);
 		p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
 		p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
 	}
@@ -366,7 +385,7 @@ static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 	if (vc->state != VCPU_STATE_STOPPED)
 		return BVMM_EBUSY;
 	memset(&rs, 0, sizeof rs);
-	vendor->regs_read(vc, &rs, &cpl);
+	vendor->regs_read(vc, VM_RWREGS_ALL, &rs, &cpl);
 	merge_regs(&p.vrwp_regs, &rs, p.vrwp_mask);
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
@@ -388,7 +407,7 @@ static uint64_t hc_writeregs(struct gview *c, uint64_t arg)
 		return BVMM_EINVAL;
 	if (vc->state != VCPU_STATE_STOPPED)
 		return BVMM_EBUSY;
-	vendor->regs_read(vc, &rs, &cpl);
+	vendor->regs_read(vc, VM_RWREGS_ALL, &rs, &cpl);
 	merge_regs(&rs, &p.vrwp_regs, p.vrwp_mask);
 	if (validate_regs(&rs))
 		return BVMM_EINVAL;
@@ -396,7 +415,8 @@ static uint64_t hc_writeregs(struct gview *c, uint64_t arg)
 	return 0;
 }
 
-#define VMPARAMS_KNOWN ((uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC))
+#define VMPARAMS_KNOWN ((uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC | \
+				   VM_RWVMPARAMS_EXIT_REGS))
 
 /* READVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits). */
 static uint64_t hc_readvmparams(struct gview *c, uint64_t arg)
@@ -416,11 +436,14 @@ static uint64_t hc_readvmparams(struct gview *c, uint64_t arg)
 		p.vpp_pvclock_version = vc->pvclock_version;
 	if (p.vpp_mask & VM_RWVMPARAMS_XAPIC)
 		p.vpp_xapic = vc->xapic;
+	if (p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS)
+		p.vpp_exit_regs = vc->exit_regs;
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
 
 /* WRITEVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits; an enabled structure address
- * outside guest RAM or crossing a page; vpp_xapic not a VPP_XAPIC_* value), EBUSY (running). */
+ * outside guest RAM or crossing a page; vpp_xapic not a VPP_XAPIC_* value; vpp_exit_regs
+ * with unknown groups or without VM_RWREGS_GPRS), EBUSY (running). */
 static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 {
 	struct vm_rwvmparams_params p;
@@ -440,6 +463,13 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 		return BVMM_EINVAL;
 	if ((p.vpp_mask & VM_RWVMPARAMS_XAPIC) && p.vpp_xapic > VPP_XAPIC_MMIO)
 		return BVMM_EINVAL;
+	/* The general registers always: a continue after an MMIO or protection exit takes them
+	 * back from vrs. */
+	if ((p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) &&
+	    ((p.vpp_exit_regs & ~(uint32_t)VM_RWREGS_ALL) || !(p.vpp_exit_regs & VM_RWREGS_GPRS)))
+		return BVMM_EINVAL;
+	if (p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS)
+		vc->exit_regs = (uint8_t)p.vpp_exit_regs;
 	if (p.vpp_mask & VM_RWVMPARAMS_XAPIC)
 		vc->xapic = (uint8_t)p.vpp_xapic;
 	if (p.vpp_mask & VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA)

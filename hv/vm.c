@@ -87,14 +87,21 @@ static uint64_t control_ram_run(uint64_t pa)
  * RAM; physically contiguous runs go in whole, so 2 MiB pages are used where they fit. */
 static int back_range(struct vm *vm, struct gview *caller, const struct vm_mem_range *r)
 {
-	uint64_t run_gpa = r->vmr_gpa, run_hpa = 0, run_len = 0, n;
+	uint64_t run_gpa = r->vmr_gpa, run_hpa = 0, run_len = 0, n, ram_lo = 0, ram_end = 0;
 	for (uint64_t off = 0; off < r->vmr_size; off += n) {
 		/* One walk per leaf of the caller's tables (a 2 MiB page gives 512 pages at once),
-		 * as far as its RAM goes. */
+		 * as far as its RAM goes; the memory map asked again only outside the last run. */
 		uint64_t hpa, leaf, ram;
-		if (gmem_translate_span(caller, r->vmr_va + off, 1, &hpa, &leaf) ||
-		    !(ram = control_ram_run(hpa)))
+		if (gmem_translate_span(caller, r->vmr_va + off, 1, &hpa, &leaf))
 			return BVMM_EINVAL;
+		if (hpa >= ram_lo && hpa < ram_end) {
+			ram = ram_end - hpa;
+		} else {
+			if (!(ram = control_ram_run(hpa)))
+				return BVMM_EINVAL;
+			ram_lo = hpa;
+			ram_end = hpa + ram;
+		}
 		n = leaf < ram ? leaf : ram;
 		if (n > r->vmr_size - off)
 			n = r->vmr_size - off;
@@ -189,6 +196,7 @@ int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *
 		}
 		struct vcpu *vc = (struct vcpu *)(uintptr_t)vpa;
 		vc->id = i;
+		vc->exit_regs = VM_RWREGS_ALL;   /* vmm(4): every exit carries all of vrs */
 		vm->vcpus[i] = vc;
 		vm->ncpus = i + 1;
 		err = vendor->vcpu_init(vm, vc);

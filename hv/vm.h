@@ -40,6 +40,7 @@ struct vcpu {
 	uint8_t last_exit;        /* VEXIT_* of the previous RUN, for vrp_continue */
 	uint8_t last_io_size, last_io_in;
 	uint8_t xapic;            /* VPP_XAPIC_*: the caller models an xAPIC (WRITEVMPARAMS) */
+	uint8_t exit_regs;        /* VM_RWREGS_* groups each exit writes (WRITEVMPARAMS) */
 	uint64_t pvclock_msr;     /* guest's MSR_KVM_SYSTEM_TIME_NEW value, bit 0 = enabled */
 	uint64_t pvclock_hpa;     /* where that structure is (even), resolved once, | 1; 0 = none */
 	uint32_t pvclock_version;
@@ -70,7 +71,8 @@ struct vendor_ops {
 	int (*vcpu_init)(struct vm *vm, struct vcpu *vc);      /* BVMM_ENOMEM */
 	void (*vcpu_fini)(struct vm *vm, struct vcpu *vc);
 	/* Every field of rs (padding left as it is: hand in a zeroed buffer if it goes out). */
-	void (*regs_read)(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl);
+	/* The groups of mask (VM_RWREGS_*); the rest of *rs is left as it is. */
+	void (*regs_read)(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl);
 	void (*regs_write)(struct vcpu *vc, uint64_t mask, const struct vcpu_reg_state *rs);
 	/* RESETCPU: every register, and no pending event or interrupt window left. */
 	void (*reset)(struct vcpu *vc, const struct vcpu_reg_state *rs);

@@ -10,7 +10,7 @@ cp "$B/bvmm.efi" "$dir/esp/EFI/BOOT/BOOTX64.EFI"
 cp "$B/scenarios/bin/bench.efi" "$dir/esp/EFI/BOOT/control.efi"
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
 timeout 300 qemu-system-x86_64 -machine q35 -accel tcg -icount shift=5,sleep=off -cpu max -smp 1 \
-	-m 512M -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+	-m 2G -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
 	-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
 	-drive file=fat:rw:"$dir/esp",format=raw,media=disk \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
@@ -41,7 +41,7 @@ if [ "${BENCH_LINUX:-1}" = 1 ]; then
 		echo "linux boot for the /dev/vmm rows: QEMU exited with $lrc after $((SECONDS - lstart)) s" > "$ldir/time.txt"
 		grep -a -q '^BVMM-LINUX-INIT bench done' "$ldir/com1.txt" ||
 			lfail="boot did not reach vmmbench's end (QEMU exit $lrc after $((SECONDS - lstart)) s; see $ldir)"
-		[ -z "$lfail" ] && [ "$(grep -a -c '^BENCH linux-' "$ldir/com1.txt")" != 2 ] &&
+		[ -z "$lfail" ] && [ "$(grep -a -c '^BENCH linux-' "$ldir/com1.txt")" != 3 ] &&
 			lfail="vmmbench printed no rows or not all (see $ldir/com1.txt)"
 	else
 		lfail="$B/bvmm.efi, $B/linux/vmlinuz or $B/linux/initrd.img missing (make $B/linux/initrd.img)"

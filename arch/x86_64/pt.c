@@ -65,6 +65,8 @@ int pt_map(struct pt_ctx *c, uint64_t va, uint64_t pa, uint64_t size, uint64_t f
 {
 	if ((va | pa | size) & 0xfff)
 		return BVMM_EINVAL;
+	if (va + size > c->top || va + size < va)   /* before mapping: a failure part-way */
+		c->top = va + size < va ? ~0ull : va + size;   /* may leave tables */
 	return map_level(c, c->root, PT_LEVELS, va, pa, size, flags);
 }
 
@@ -152,12 +154,15 @@ int pt_protect(struct pt_ctx *c, uint64_t va, uint64_t size, uint64_t clear, uin
 	return r ? r : protect_level(c, c->root, PT_LEVELS, va, size, clear, set, 1);
 }
 
-static void destroy_level(struct pt_ctx *c, uint64_t tpa, int level)
+/* The table at tpa maps from base on; nothing at or above c->top was ever mapped, so the
+ * entries from there on are empty (a VM's 512-entry root and upper tables are not scanned
+ * whole on every TERM). */
+static void destroy_level(struct pt_ctx *c, uint64_t tpa, int level, uint64_t base)
 {
-	uint64_t *t = table(c, tpa);
-	for (unsigned i = 0; level > 1 && i < 512; i++)
+	uint64_t *t = table(c, tpa), span = pt_span(level);
+	for (unsigned i = 0; level > 1 && i < 512 && base + i * span < c->top; i++)
 		if (pt_present(c, t[i]) && !(t[i] & PTE_PS))
-			destroy_level(c, t[i] & PTE_ADDR, level - 1);
+			destroy_level(c, t[i] & PTE_ADDR, level - 1, base + i * span);
 	c->free(c->arg, tpa & PTE_ADDR);
 	c->tables--;
 }
@@ -165,6 +170,6 @@ static void destroy_level(struct pt_ctx *c, uint64_t tpa, int level)
 void pt_destroy(struct pt_ctx *c)
 {
 	if (c->root)
-		destroy_level(c, c->root, PT_LEVELS);
+		destroy_level(c, c->root, PT_LEVELS, 0);
 	c->root = 0;
 }

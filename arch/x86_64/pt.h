@@ -33,6 +33,8 @@ struct pt_ctx {
 	uint64_t present;      /* bits any of which make an entry present: 0 = P (EPT: R|W|X,
 				* so that an execute-only page is still mapped) */
 	unsigned tables;       /* table pages allocated, root included */
+	uint64_t top;          /* above every address pt_map was asked for: pt_destroy looks
+				* no further (a VM's tables cover only its first GiBs) */
 };
 
 static inline int pt_present(const struct pt_ctx *c, uint64_t e)

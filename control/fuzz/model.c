@@ -89,6 +89,7 @@ struct mvm *model_add(const struct vm_create_params *p, int slot)
 	m->vc = AllocateZeroPool(m->ncpus * sizeof *m->vc);
 	for (uint64_t i = 0; m->vc && i < m->ncpus; i++) {
 		m->vc[i].pristine = 1;
+		m->vc[i].exit_regs = VM_RWREGS_ALL;
 		m->vc[i].pv_known = 1;
 		m->vc[i].pv_ver = 0xffffffffu;   /* not documented before the first update */
 	}

@@ -284,8 +284,10 @@ static void op_writeregs(struct call *c)
 static uint32_t vp_mask(void)
 {
 	uint64_t r = rn(100);
-	return (uint32_t)(r < 80 ? 1 + rn(7) : r < 85 ? 0 : rn(8) | (1u << (3 + rn(29))));
+	return (uint32_t)(r < 80 ? 1 + rn(15) : r < 85 ? 0 : rn(16) | (1u << (4 + rn(28))));
 }
+
+#define VP_KNOWN ((uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC | VM_RWVMPARAMS_EXIT_REGS))
 
 static void op_readvmparams(struct call *c)
 {
@@ -295,7 +297,7 @@ static void op_readvmparams(struct call *c)
 	p.vpp_vm_id = vm_id_of(c);
 	p.vpp_vcpu_id = c->vcpu;
 	p.vpp_mask = vp_mask();
-	if (p.vpp_mask & ~(uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC))
+	if (p.vpp_mask & ~VP_KNOWN)
 		c->must |= EB(BVMM_EINVAL);
 	c->describe = describe_ids;
 	if (call_run(c, &p) || !c->p)
@@ -307,7 +309,11 @@ static void op_readvmparams(struct call *c)
 		vio("READVMPARAMS wrote the version not selected", L"expected %x, got %x", b->vpp_pvclock_version, o->vpp_pvclock_version);
 	if (!(p.vpp_mask & VM_RWVMPARAMS_XAPIC) && o->vpp_xapic != b->vpp_xapic)
 		vio("READVMPARAMS wrote vpp_xapic not selected", L"expected %x, got %x", b->vpp_xapic, o->vpp_xapic);
+	if (!(p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) && o->vpp_exit_regs != b->vpp_exit_regs)
+		vio("READVMPARAMS wrote vpp_exit_regs not selected", L"expected %x, got %x", b->vpp_exit_regs, o->vpp_exit_regs);
 	struct mvcpu *v = c->vcpu_ok ? &c->vm->vc[c->vcpu] : NULL;
+	if (v && (p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) && o->vpp_exit_regs != v->exit_regs)
+		vio("vpp_exit_regs", L"expected %x, got %x", v->exit_regs, o->vpp_exit_regs);
 	if (v && (p.vpp_mask & VM_RWVMPARAMS_XAPIC) && o->vpp_xapic != v->xapic)
 		vio("vpp_xapic", L"expected %u, got %u", v->xapic, o->vpp_xapic);
 	if (v && v->pv_known && (p.vpp_mask & 1) && o->vpp_pvclock_system_gpa != v->pv_gpa)
@@ -341,9 +347,14 @@ static void op_writevmparams(struct call *c)
 	uint64_t gpa = p.vpp_pvclock_system_gpa & ~1ull;
 	if (chance(50))
 		p.vpp_xapic = (uint32_t)rn(3);   /* else SetMem's byte: mostly not a VPP_XAPIC_* */
-	if (p.vpp_mask & ~(uint32_t)(VM_RWVMPARAMS_ALL | VM_RWVMPARAMS_XAPIC))
+	if (chance(60))   /* a valid set of groups, or one without the GPRs; else SetMem's bytes */
+		p.vpp_exit_regs = chance(80) ? VM_RWREGS_GPRS | (uint32_t)rn(32) : (uint32_t)rn(32);
+	if (p.vpp_mask & ~VP_KNOWN)
 		c->must |= EB(BVMM_EINVAL);
 	else if ((p.vpp_mask & VM_RWVMPARAMS_XAPIC) && p.vpp_xapic > VPP_XAPIC_MMIO)
+		c->must |= EB(BVMM_EINVAL);
+	else if ((p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) &&
+		 ((p.vpp_exit_regs & ~(uint32_t)VM_RWREGS_ALL) || !(p.vpp_exit_regs & VM_RWREGS_GPRS)))
 		c->must |= EB(BVMM_EINVAL);
 	else if (c->vm && (p.vpp_mask & 1) && (p.vpp_pvclock_system_gpa & 1) &&
 		 ((gpa & 0xfff) + 32 > PAGE || !model_contains(c->vm, gpa, 32)))
@@ -358,6 +369,8 @@ static void op_writevmparams(struct call *c)
 		v->pv_ver = p.vpp_pvclock_version;
 	if (p.vpp_mask & VM_RWVMPARAMS_XAPIC)
 		v->xapic = (uint8_t)p.vpp_xapic;
+	if (p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS)
+		v->exit_regs = (uint8_t)p.vpp_exit_regs;
 	v->pv_known = v->pv_known || (p.vpp_mask & VM_RWVMPARAMS_ALL) == VM_RWVMPARAMS_ALL;
 }
 

@@ -125,6 +125,34 @@ static void check_npf(const struct vm_exit *ex)
 		    v->vee_insn_info, v->vee_insn_len);
 }
 
+/* vrs's groups outside the vCPU's vpp_exit_regs: as the caller left them. */
+static void check_untouched(const struct vm_exit *ex, unsigned groups)
+{
+	const struct vcpu_reg_state *a = &ex->vrs, *b = &ex_before.vrs;
+	int bad = 0;
+	if (!(groups & VM_RWREGS_GPRS))
+		bad |= CompareMem((void *)a->vrs_gprs, (void *)b->vrs_gprs, sizeof a->vrs_gprs) != 0;
+	if (!(groups & VM_RWREGS_SREGS))
+		bad |= (CompareMem((void *)a->vrs_sregs, (void *)b->vrs_sregs, sizeof a->vrs_sregs) ||
+			CompareMem((void *)&a->vrs_gdtr, (void *)&b->vrs_gdtr, sizeof a->vrs_gdtr) ||
+			CompareMem((void *)&a->vrs_idtr, (void *)&b->vrs_idtr, sizeof a->vrs_idtr)) << 1;
+	if (!(groups & VM_RWREGS_CRS))
+		bad |= (CompareMem((void *)a->vrs_crs, (void *)b->vrs_crs, sizeof a->vrs_crs) != 0) << 2;
+	if (!(groups & VM_RWREGS_MSRS))
+		bad |= (CompareMem((void *)a->vrs_msrs, (void *)b->vrs_msrs, sizeof a->vrs_msrs) != 0) << 3;
+	if (!(groups & VM_RWREGS_DRS))
+		bad |= (CompareMem((void *)a->vrs_drs, (void *)b->vrs_drs, sizeof a->vrs_drs) != 0) << 4;
+	if (bad)
+		vio("RUN wrote vrs groups outside vpp_exit_regs", L"expected groups %x only, got also %x", groups, bad);
+}
+
+/* regs_poweron()'s difference bits that the groups an exit writes can show. */
+static int poweron_bits(unsigned groups)
+{
+	return ((groups & VM_RWREGS_GPRS) ? 0x05 : 0) | ((groups & VM_RWREGS_SREGS) ? 0x42 : 0) |
+	       ((groups & VM_RWREGS_CRS) ? 0x18 : 0) | ((groups & VM_RWREGS_DRS) ? 0x20 : 0);
+}
+
 /* Every documented property of a successful RUN's answer; updates the vCPU's model. */
 static void run_success(struct call *c, const struct vm_run_params *p, const struct vm_exit *ex)
 {
@@ -135,6 +163,7 @@ static void run_success(struct call *c, const struct vm_run_params *p, const str
 		vio("vrp_irqready", L"expected 0 or 1, got %d", p->vrp_irqready);
 	if (!v || !ex)
 		return;
+	check_untouched(ex, v->exit_regs);
 	v->last = LX_NONE;
 	switch (p->vrp_exit_reason) {
 	case SVM_VMEXIT_IOIO:
@@ -148,9 +177,9 @@ static void run_success(struct call *c, const struct vm_run_params *p, const str
 		break;
 	case SVM_VMEXIT_SHUTDOWN:
 		check_union_zero(ex, 0);
-		if (regs_poweron(&ex->vrs) || ex->cpl)
+		if ((regs_poweron(&ex->vrs) & poweron_bits(v->exit_regs)) || ex->cpl)
 			vio("state after SHUTDOWN is not the power-on state", L"expected 0 differences, got mask %x cpl %d",
-			    regs_poweron(&ex->vrs), ex->cpl);
+			    regs_poweron(&ex->vrs) & poweron_bits(v->exit_regs), ex->cpl);
 		break;
 	case SVM_VMEXIT_VINTR:
 		if (p->vrp_irqready != 1)

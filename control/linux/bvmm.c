@@ -293,9 +293,10 @@ static void bvmm_create_undo(uint32_t id)
 /*
  * RUN, the call a device model's loop lives on: its parameters and the exit in this call's
  * stack frame, not allocated per call, so that the hypervisor sees the same kernel addresses
- * each time (it keeps their translations). The exit starts as the caller's own buffer after
- * an exit it answers (vrp_continue), else zeroed: the hypervisor leaves padding alone, and no
- * stack bytes may reach user space.
+ * each time (it keeps their translations). The exit starts as the caller's own buffer: the
+ * hypervisor reads it after an exit the caller answers (vrp_continue), and leaves alone the
+ * padding and the vrs groups outside the vCPU's vpp_exit_regs, which must reach user space
+ * as the caller left them (and no stack bytes may).
  */
 static long bvmm_run(void __user *uarg)
 {
@@ -311,9 +312,7 @@ static long bvmm_run(void __user *uarg)
 	if (fault_in_safe_writeable(uarg, sizeof(p)) ||
 	    fault_in_safe_writeable((const char __user *)uexit, sizeof(x)))
 		return -EFAULT;
-	if (!p.vrp_continue)
-		memset(&x, 0, sizeof(x));
-	else if (copy_from_user(&x, uexit, sizeof(x)))
+	if (copy_from_user(&x, uexit, sizeof(x)))
 		return -EFAULT;
 	p.vrp_exit = &x;
 	ret = bvmm_call(BVMM_OP_RUN, &p);

@@ -223,6 +223,22 @@ __attribute__((noreturn, used)) void vmmbench_main(void)
 			puttenths(best, 1);
 			puts_(" (its rdtsc pair included)\n");
 		}
+		/* The same loop with exits that carry the general registers only (bvmm's
+		 * vpp_exit_regs, what vmmctl asks for). */
+		struct vm_rwvmparams_params xr = { .vpp_vm_id = cp.vcp_id,
+						   .vpp_mask = VM_RWVMPARAMS_EXIT_REGS,
+						   .vpp_exit_regs = VM_RWREGS_GPRS };
+		long err = vmm_ioctl(VMM_IOC_WRITEVMPARAMS, &xr);
+		if (err)
+			failed("linux-devvmm-run-io-roundtrip-gprs", "WRITEVMPARAMS", err);
+		else {
+			loop_run(WARMUP);
+			t = loop_run(N);
+			if (!t)
+				failed("linux-devvmm-run-io-roundtrip-gprs", "RUN", run_err);
+			else
+				report("linux-devvmm-run-io-roundtrip-gprs", t, base, N);
+		}
 	}
 
 	loop_getppid(WARMUP);

@@ -94,6 +94,7 @@ static struct gview fresh(const struct run *r)
 {
 	struct gview g = r->g;
 	g.tlb_n = 0;
+	g.psc_size = 0;
 	return g;
 }
 
@@ -182,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1: op_copy_in(&r, va, n); break;
 		case 2: op_copy_out(&r, va, n, k); break;
 		case 3: op_direct(&r, va, n, (k >> 3) & 1); break;
-		default: r.g.tlb_n = 0; break;   /* a new hypercall */
+		default: r.g.tlb_n = 0; r.g.psc_size = 0; break;   /* a new hypercall */
 		}
 		FUZZ_CHECK(r.m.bad == 0);
 	}

@@ -13,29 +13,52 @@
 static uint64_t ticks_per_insn = 32;
 static uint32_t vendor = BVMM_VENDOR_AMD_SVM;
 
+/* Loops that make no RUN run with interrupts off: the firmware's timer handler would
+ * otherwise land in some of them (a 10 ms tick is 312,500 instructions here) and move their
+ * figures by thousands between builds. A RUN loop cannot: RUN gives a pending host interrupt
+ * back to the control guest (VM_EXIT_NONE) until it takes it. */
+static uint64_t irq_off(void)
+{
+	uint64_t f;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+	return f;
+}
+
+static void irq_restore(uint64_t f)
+{
+	if (f & (1ull << 9))
+		__asm__ volatile("sti" : : : "memory");
+}
+
 static uint64_t loop_nop(void)
 {
-	uint64_t t0 = sc_rdtsc();
+	uint64_t f = irq_off(), t0 = sc_rdtsc();
 	for (int i = 0; i < N; i++)
 		__asm__ volatile("nop");
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	irq_restore(f);
+	return t;
 }
 
 static uint64_t loop_hypercall(uint64_t op, void *p)
 {
-	uint64_t t0 = sc_rdtsc();
+	uint64_t f = irq_off(), t0 = sc_rdtsc();
 	for (int i = 0; i < N; i++)
 		bvmm_hypercall(op, p);
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	irq_restore(f);
+	return t;
 }
 
 static uint64_t loop_cpuid(uint32_t leaf)
 {
 	uint32_t r[4];
-	uint64_t t0 = sc_rdtsc();
+	uint64_t f = irq_off(), t0 = sc_rdtsc();
 	for (int i = 0; i < N; i++)
 		sc_cpuid(leaf, 0, r);
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	irq_restore(f);
+	return t;
 }
 
 extern uint8_t guest_bench16[], guest_bench16_end[];
@@ -66,6 +89,15 @@ static uint32_t bench_vm(uint64_t rip)
 	bvmm_hypercall(BVMM_OP_RESETCPU, &rr);
 	rp = (struct vm_run_params){ .vrp_vm_id = cp.vcp_id, .vrp_irq = 0xffff, .vrp_exit = &ex };
 	return cp.vcp_id;
+}
+
+/* Exits of the VM's vCPU 0 carry these vrs groups (vpp_exit_regs); 0 or an errno. */
+static uint64_t exit_regs(uint32_t id, uint32_t groups)
+{
+	static struct vm_rwvmparams_params xr;
+	xr = (struct vm_rwvmparams_params){ .vpp_vm_id = id, .vpp_mask = VM_RWVMPARAMS_EXIT_REGS,
+					    .vpp_exit_regs = groups };
+	return bvmm_hypercall(BVMM_OP_WRITEVMPARAMS, &xr);
 }
 
 /* Ticks for n RUNs that end in the expected port's exit (VM_EXIT_NONE ones are redone). */
@@ -114,19 +146,19 @@ static uint64_t loop_irq(unsigned n)
 static uint64_t loop_create_term(unsigned n, uint64_t va, uint64_t size)
 {
 	static struct vm_create_params cp;
-	uint64_t t0 = sc_rdtsc();
-	for (unsigned i = 0; i < n; i++) {
-		SetMem(&cp, sizeof cp, 0);
-		cp.vcp_nmemranges = 1;
-		cp.vcp_ncpus = 1;
-		cp.vcp_memranges[0] = (struct vm_mem_range){ 0, va, size };
-		if (bvmm_hypercall(BVMM_OP_CREATE, &cp))
-			return 0;
+	SetMem(&cp, sizeof cp, 0);   /* once: CREATE writes only vcp_id */
+	cp.vcp_nmemranges = 1;
+	cp.vcp_ncpus = 1;
+	cp.vcp_memranges[0] = (struct vm_mem_range){ 0, va, size };
+	uint64_t f = irq_off(), t0 = sc_rdtsc(), e = 0;
+	for (unsigned i = 0; !e && i < n; i++) {
+		e = bvmm_hypercall(BVMM_OP_CREATE, &cp);
 		struct vm_terminate_params t = { cp.vcp_id };
-		if (bvmm_hypercall(BVMM_OP_TERM, &t))
-			return 0;
+		e = e ? e : bvmm_hypercall(BVMM_OP_TERM, &t);
 	}
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	irq_restore(f);
+	return e ? 0 : t;
 }
 
 /* Ticks for n RUNs ending in the MMIO read, each answered by skipping the instruction. */
@@ -175,12 +207,13 @@ static uint64_t loop_mprotect(uint32_t id, unsigned n, uint64_t gpa, uint64_t si
 {
 	mprot[0] = (struct vm_mprotect_ept_params){ id, 0, gpa, size, PROT_READ | PROT_WRITE };
 	mprot[1] = (struct vm_mprotect_ept_params){ id, 0, gpa, size, PROT_READ | PROT_EXEC };
-	uint64_t e = 0, t0 = sc_rdtsc();
+	uint64_t e = 0, f = irq_off(), t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n / 2; i++) {
 		e |= bvmm_hypercall(BVMM_OP_MPROTECT_EPT, &mprot[0]);
 		e |= bvmm_hypercall(BVMM_OP_MPROTECT_EPT, &mprot[1]);
 	}
 	uint64_t t = sc_rdtsc() - t0;
+	irq_restore(f);
 	return e ? 0 : t;
 }
 
@@ -202,6 +235,50 @@ static void report(const char *name, uint64_t ticks, uint64_t base)
 	report_n(name, ticks, base, N, N);
 }
 
+/* One row alone, for tests/prof.sh (no warm-up: the profile counts executions, not
+ * translations); "PROF n i" says how many operations it ran and i their instructions each,
+ * loop included. "none" runs nothing: the profile of the boot alone, to subtract. */
+static void only(const CHAR16 *row)
+{
+	struct vm_hvinfo_params p;
+	uint64_t t = 0;
+	uint32_t id;
+	unsigned n = N;
+	if (!StrCmp(row, L"enosys")) {
+		t = loop_hypercall(BVMM_OP_COUNT, &p);
+	} else if (!StrCmp(row, L"hvinfo")) {
+		t = loop_hypercall(BVMM_OP_HVINFO, &p);
+	} else if (!StrCmp(row, L"cpuid")) {
+		t = loop_cpuid(0x40000000);
+	} else if (!StrCmp(row, L"io") && bench_vm(0x7c00)) {
+		t = loop_run(N, 0x80);
+	} else if (!StrCmp(row, L"io-gprs") && (id = bench_vm(0x7c00)) && !exit_regs(id, VM_RWREGS_GPRS)) {
+		t = loop_run(N, 0x80);
+	} else if (!StrCmp(row, L"mmio-gprs") && (id = bench_vm(0x7c30)) && !exit_regs(id, VM_RWREGS_GPRS)) {
+		t = loop_mmio(N);
+	} else if (!StrCmp(row, L"mmio") && bench_vm(0x7c30)) {
+		t = loop_mmio(N);
+	} else if (!StrCmp(row, L"create-2m") || !StrCmp(row, L"create-256m") ||
+		   !StrCmp(row, L"create-1g")) {
+		uint64_t size = row[7] == '2' && row[8] == 'm' ? 2ull << 20 :
+				row[7] == '2' ? 256ull << 20 : 1ull << 30;
+		EFI_PHYSICAL_ADDRESS mem;
+		n = size > (8ull << 20) ? 4 : 100;
+		if (!EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
+						 (size + (4ull << 20)) / 4096, &mem)))
+			t = loop_create_term(n, ((mem + (2 << 20) - 1) & ~(uint64_t)((2 << 20) - 1)), size);
+	} else if (!StrCmp(row, L"child-cpuid") && bench_vm(0x7c10)) {
+		n = N / 100 * 1000;
+		t = loop_run(N / 100, 0x81);
+	}
+	if (!StrCmp(row, L"none"))
+		Print(L"PROF 0 0\n");
+	else if (!t)
+		Print(L"BENCH-FAILED only=%s\n", row);
+	else
+		Print(L"PROF %d %ld\n", n, t / ticks_per_insn / n);
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	struct vm_hvinfo_params p;
@@ -210,6 +287,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li);
 	if (li && li->LoadOptions && !StrnCmp(li->LoadOptions, L"ticks=1", 7))
 		ticks_per_insn = 1;
+	/* "only=ROW" (tests/prof.sh): just that row, for an instruction profile of the
+	 * hypervisor's part in it. */
+	if (li && li->LoadOptions && !StrnCmp(li->LoadOptions, L"only=", 5)) {
+		only((CHAR16 *)li->LoadOptions + 5);
+		sc_finish();
+	}
 	if (!bvmm_hypercall(BVMM_OP_HVINFO, &p))
 		vendor = p.vhi_vendor;
 	/* Warm up (TCG translates each block on first use), then measure. */
@@ -222,16 +305,30 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	report("hypercall-enosys", loop_hypercall(BVMM_OP_COUNT, &p), base);
 	report("hypercall-hvinfo", loop_hypercall(BVMM_OP_HVINFO, &p), base);
 	report("cpuid-exit", loop_cpuid(0x40000000), base);
-	if (bench_vm(0x7c00)) {
+	uint32_t id;
+	if ((id = bench_vm(0x7c00))) {
 		loop_run(100, 0x80);
-		bvmm_hypercall(BVMM_OP_HVINFO, &p);   /* a phases build: the marks start over */
-		uint64_t t = loop_run(N, 0x80);
-		bvmm_hypercall(BVMM_OP_HVINFO, &p);   /* ... and are logged (make bench-phases) */
-		report("child-run-io-exit-roundtrip", t, base);
+		report("child-run-io-exit-roundtrip", loop_run(N, 0x80), base);
+		/* Exits with the general registers only (bvmm's vpp_exit_regs, as vmmctl runs). */
+		if (exit_regs(id, VM_RWREGS_GPRS)) {
+			Print(L"BENCH-FAILED child-run-io-exit-roundtrip-gprs (WRITEVMPARAMS)\n");
+		} else {
+			loop_run(100, 0x80);
+			bvmm_hypercall(BVMM_OP_HVINFO, &p);   /* a phases build: the marks start over */
+			uint64_t t = loop_run(N, 0x80);
+			bvmm_hypercall(BVMM_OP_HVINFO, &p);   /* ... and are logged (make bench-phases) */
+			report("child-run-io-exit-roundtrip-gprs", t, base);
+		}
 	}
-	if (bench_vm(0x7c30)) {
+	if ((id = bench_vm(0x7c30))) {
 		loop_mmio(100);
 		report("child-run-mmio-exit-roundtrip", loop_mmio(N), base);
+		if (exit_regs(id, VM_RWREGS_GPRS)) {
+			Print(L"BENCH-FAILED child-run-mmio-exit-roundtrip-gprs (WRITEVMPARAMS)\n");
+		} else {
+			loop_mmio(100);
+			report("child-run-mmio-exit-roundtrip-gprs", loop_mmio(N), base);
+		}
 	}
 	if (bench_vm(0x7c10)) {
 		loop_run(2, 0x81);
@@ -254,6 +351,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		{ "create-term-64m-2m-pages", 64ull << 20, 0 },
 		{ "create-term-64m-4k-pages", 64ull << 20, 4096 },
 		{ "create-term-256m-2m-pages", 256ull << 20, 0 },
+		{ "create-term-1g-2m-pages", 1ull << 30, 0 },
 	};
 	for (unsigned k = 0; k < sizeof ct / sizeof ct[0]; k++) {
 		EFI_PHYSICAL_ADDRESS mem;

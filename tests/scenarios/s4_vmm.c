@@ -109,6 +109,14 @@ static int io_exit(uint16_t port, uint8_t size, uint8_t dir, uint32_t data)
 	       ex.vei.vei_size == size && ex.vei.vei_dir == dir && ex.vei.vei_data == data;
 }
 
+static int all_bytes(const void *p, uint64_t n, uint8_t v)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (((const uint8_t *)p)[i] != v)
+			return 0;
+	return 1;
+}
+
 static uint64_t readregs(uint32_t vm, uint64_t mask, struct vcpu_reg_state *rs)
 {
 	static struct vm_rwregs_params p;
@@ -449,7 +457,7 @@ static void check_long64(void)
 	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && ex.vei.vei_port == 0x503, "pvclock-first-read", L"port %x", ex.vei.vei_port);
-	struct vm_rwvmparams_params vp = { vm, 0, VM_RWVMPARAMS_ALL, 0, 0, 0 };
+	struct vm_rwvmparams_params vp = { .vpp_vm_id = vm, .vpp_mask = VM_RWVMPARAMS_ALL };
 	e = hc(BVMM_OP_READVMPARAMS, &vp);
 	CHECK(!e && vp.vpp_pvclock_system_gpa == 0x300001 && vp.vpp_pvclock_version >= 2 &&
 	      !(vp.vpp_pvclock_version & 1), "readvmparams-pvclock",
@@ -482,12 +490,48 @@ static void check_long64(void)
 	CHECK(!e && xp.vpp_xapic == VPP_XAPIC_MMIO && xp.vpp_pvclock_version == 77,
 	      "readvmparams-xapic-only", L"errno %ld xapic %u version %u", e, xp.vpp_xapic,
 	      xp.vpp_pvclock_version);
+	/* 6a'. vpp_exit_regs (bvmm): the vrs groups each exit writes; the rest stays as the
+	 * caller left it. */
+	xp = (struct vm_rwvmparams_params){ .vpp_vm_id = vm, .vpp_mask = VM_RWVMPARAMS_EXIT_REGS };
+	e = hc(BVMM_OP_READVMPARAMS, &xp);
+	CHECK(!e && xp.vpp_exit_regs == VM_RWREGS_ALL, "readvmparams-exit-regs-default-all",
+	      L"errno %ld groups %x", e, xp.vpp_exit_regs);
+	xp.vpp_exit_regs = VM_RWREGS_SREGS | VM_RWREGS_CRS;
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	CHECK(e == BVMM_EINVAL, "writevmparams-exit-regs-without-gprs-einval", L"errno %ld", e);
+	xp.vpp_exit_regs = VM_RWREGS_GPRS | 0x20;
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	CHECK(e == BVMM_EINVAL, "writevmparams-exit-regs-unknown-group-einval", L"errno %ld", e);
+	xp.vpp_exit_regs = 0;
+	e = hc(BVMM_OP_READVMPARAMS, &xp);
+	CHECK(!e && xp.vpp_exit_regs == VM_RWREGS_ALL, "writevmparams-exit-regs-refused-unchanged",
+	      L"errno %ld groups %x", e, xp.vpp_exit_regs);
+	xp.vpp_exit_regs = VM_RWREGS_GPRS | VM_RWREGS_CRS;
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	CHECK(!e, "writevmparams-exit-regs", L"errno %ld", e);
+	SetMem(&ex.vrs, sizeof ex.vrs, 0x5a);
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && ex.vei.vei_port == 0x510 && (ex.vei.vei_data & (1u << 9)), "child-cpuid-apic-declared",
 	      L"errno %ld port %x edx %x", e, ex.vei.vei_port, ex.vei.vei_data);
-	e = run_until(vm, 1, 0xffff);
+	CHECK(!e && (ex.vrs.vrs_crs[VCPU_REGS_CR0] & 0x80000001) == 0x80000001 &&
+	      ex.vrs.vrs_gprs[VCPU_REGS_RIP] < 0x200000 && ex.vrs.vrs_gprs[VCPU_REGS_RFLAGS] < 0x400000 &&
+	      all_bytes(ex.vrs.vrs_sregs, sizeof ex.vrs.vrs_sregs, 0x5a) &&
+	      all_bytes(&ex.vrs.vrs_gdtr, 2 * sizeof ex.vrs.vrs_gdtr, 0x5a) &&
+	      all_bytes(ex.vrs.vrs_msrs, sizeof ex.vrs.vrs_msrs, 0x5a) &&
+	      all_bytes(ex.vrs.vrs_drs, sizeof ex.vrs.vrs_drs, 0x5a),
+	      "exit-regs-gprs-crs-only-written", L"errno %ld cr0 %lx rip %lx cs sel %x efer %lx dr7 %lx",
+	      e, ex.vrs.vrs_crs[VCPU_REGS_CR0], ex.vrs.vrs_gprs[VCPU_REGS_RIP],
+	      ex.vrs.vrs_sregs[VCPU_REGS_CS].vsi_sel, ex.vrs.vrs_msrs[VCPU_REGS_EFER], ex.vrs.vrs_drs[VCPU_REGS_DR7]);
+	xp.vpp_exit_regs = VM_RWREGS_ALL;
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	e = e ? e : run_until(vm, 1, 0xffff);
 	CHECK(!e && io_exit(0x511, 4, VEI_DIR_OUT, 0xfee00900), "child-apic-base-bsp-enabled",
 	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	CHECK(!e && (ex.vrs.vrs_msrs[VCPU_REGS_EFER] & 0x500) == 0x500 &&
+	      ex.vrs.vrs_sregs[VCPU_REGS_CS].vsi_sel != 0x5a5a && ex.vrs.vrs_drs[VCPU_REGS_DR7] == 0x400,
+	      "exit-regs-all-again", L"errno %ld efer %lx cs sel %x dr7 %lx", e,
+	      ex.vrs.vrs_msrs[VCPU_REGS_EFER], ex.vrs.vrs_sregs[VCPU_REGS_CS].vsi_sel,
+	      ex.vrs.vrs_drs[VCPU_REGS_DR7]);
 	e = run_until(vm, 1, 0xffff);
 	CHECK(!e && io_exit(0x509, 4, VEI_DIR_OUT, 13), "child-apic-base-move-gp",
 	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
@@ -699,16 +743,18 @@ static void check_errnos(uint8_t *mem)
 	readregs(vm, VM_RWREGS_GPRS, &rs);
 	CHECK(!e && rs.vrs_gprs[VCPU_REGS_RSI] == 0xabcdef, "writeregs-readregs-roundtrip", L"%ld", e);
 
-	struct vm_rwvmparams_params vp = { vm, 0, 0x8, 0, 0, 0 };
+	struct vm_rwvmparams_params vp = { .vpp_vm_id = vm, .vpp_mask = 0x10 };
 	CHECK(hc(BVMM_OP_READVMPARAMS, &vp) == BVMM_EINVAL, "readvmparams-einval-mask", L"");
 	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-mask", L"");
-	vp = (struct vm_rwvmparams_params){ vm, 0, VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA, 0x10000001, 0, 0 };
+	vp = (struct vm_rwvmparams_params){ .vpp_vm_id = vm, .vpp_mask = VM_RWVMPARAMS_PVCLOCK_SYSTEM_GPA,
+					    .vpp_pvclock_system_gpa = 0x10000001 };
 	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-outside-ram", L"");
 	vp.vpp_pvclock_system_gpa = 0x1ff1;   /* 32 bytes from 0x1ff0 cross a page */
 	CHECK(hc(BVMM_OP_WRITEVMPARAMS, &vp) == BVMM_EINVAL, "writevmparams-einval-crosses-page", L"");
-	vp = (struct vm_rwvmparams_params){ vm, 1, VM_RWVMPARAMS_ALL, 0x5001, 6, 0 };
+	vp = (struct vm_rwvmparams_params){ .vpp_vm_id = vm, .vpp_vcpu_id = 1, .vpp_mask = VM_RWVMPARAMS_ALL,
+					    .vpp_pvclock_system_gpa = 0x5001, .vpp_pvclock_version = 6 };
 	e = hc(BVMM_OP_WRITEVMPARAMS, &vp);
-	struct vm_rwvmparams_params rv = { vm, 1, VM_RWVMPARAMS_ALL, 0, 0, 0 };
+	struct vm_rwvmparams_params rv = { .vpp_vm_id = vm, .vpp_vcpu_id = 1, .vpp_mask = VM_RWVMPARAMS_ALL };
 	uint64_t e2 = hc(BVMM_OP_READVMPARAMS, &rv);
 	CHECK(!e && !e2 && rv.vpp_pvclock_system_gpa == 0x5001 && rv.vpp_pvclock_version == 6,
 	      "writevmparams-roundtrip", L"%ld %ld %lx %d", e, e2, rv.vpp_pvclock_system_gpa, rv.vpp_pvclock_version);

@@ -276,6 +276,7 @@ static void test_five_level_walk(void **state)
 	m->g.cr4 &= ~CR4_LA57;
 	m->g.cr3 = 0x1000;
 	m->g.tlb_n = 0;
+	m->g.psc_size = 0;
 	expect_fault(&m->g, 0x0000800000000000ull, 0);
 	expect_gpa(&m->g, 0x400000, 0, 0x10000);
 }
@@ -469,6 +470,7 @@ static void test_table_page_refused(void **state)
 static void next_call(struct gphys *m)
 {
 	m->g.tlb_n = 0;
+	m->g.psc_size = 0;
 	m->calls = 0;
 }
 
@@ -564,11 +566,67 @@ static void test_walk_cache_read_only_page(void **state)
 	assert_int_equal(m->calls, 4);
 }
 
+/* A neighbour of a kept walk's leaf in the same table is read from that table without a walk
+ * (no gpa_to_hpa call), only while the entries above are unchanged; anything the neighbour's
+ * entry does not settle alone (not present, read-only for a write, a table below) is walked. */
+static void test_walk_cache_sibling(void **state)
+{
+	struct gphys *m = *state;
+	static struct gwalk_cache wc;
+	memset(&wc, 0, sizeof wc);
+	m->g.wc = &wc;
+	expect_gpa(&m->g, 0x400000, 0, 0x10000);    /* PT[0]: walked */
+	assert_int_equal(m->calls, 4);
+	next_call(m);
+	expect_gpa(&m->g, 0x401234, 1, 0x30234);    /* PT[1]: from the kept PT[0]'s table */
+	assert_int_equal(m->calls, 0);
+	next_call(m);
+	expect_fault(&m->g, 0x402000, 1);           /* PT[2] read-only: walked, EFAULT */
+	expect_gpa(&m->g, 0x402000, 0, 0x11000);
+	next_call(m);
+	expect_fault(&m->g, 0x403000, 0);           /* PT[3] not present */
+	/* The table entry above made read-only: no neighbour is taken from the old path. */
+	uint64_t pde = get_pte(m, 0x3000, 2);
+	set_pte(m, 0x3000, 2, pde & ~(uint64_t)PTE_RW);
+	next_call(m);
+	expect_fault(&m->g, 0x407000, 1);
+	expect_gpa(&m->g, 0x407000, 0, 0x13000);
+	assert_true(m->calls >= 4);
+	/* ... and pointing at another table: the walk's answer, not the old table's. */
+	set_pte(m, 0x3000, 2, 0x3000 | RW);         /* PD[2] -> the PD itself as a PT */
+	next_call(m);
+	expect_gpa(&m->g, 0x403000, 0, get_pte(m, 0x3000, 3) & PTE_ADDR);
+	set_pte(m, 0x3000, 2, pde);
+	/* 2 MiB leaves: PD[3] kept, PD[4] (read-only) read beside it, PD[2] (a table) walked. */
+	next_call(m);
+	expect_gpa(&m->g, 0x600000, 0, 0x40000000);
+	next_call(m);
+	expect_gpa(&m->g, 0x812345, 0, 0x40212345);
+	assert_int_equal(m->calls, 0);
+	expect_fault(&m->g, 0x800000, 1);
+	next_call(m);
+	expect_fault(&m->g, 0xa00000, 0);           /* PD[5] not present */
+	expect_gpa(&m->g, 0x401000, 0, 0x30000);    /* PD[2] -> PT: walked or kept */
+	/* Within one call the leaf table walked last answers its neighbours (no more lookups);
+	 * in the next call an entry above changed is seen. */
+	next_call(m);
+	expect_gpa(&m->g, 0x400000, 0, 0x10000);
+	unsigned calls = m->calls;
+	expect_gpa(&m->g, 0x405000, 1, 0x12000);
+	expect_gpa(&m->g, 0x407000, 1, 0x13000);
+	assert_int_equal(m->calls, calls);
+	set_pte(m, 0x3000, 2, 0);
+	next_call(m);
+	expect_fault(&m->g, 0x401000, 0);
+	expect_fault(&m->g, 0x405000, 0);
+	set_pte(m, 0x3000, 2, pde);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_WC T(test_walk_cache_revalidated), T(test_walk_cache_read_only_page), \
-	T(test_walk_cache_page_zero_and_replacement),
+	T(test_walk_cache_page_zero_and_replacement), T(test_walk_cache_sibling),
 	const struct CMUnitTest tests[] = {
 		T_WC
 		T(test_translate_4k),

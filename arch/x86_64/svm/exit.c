@@ -121,6 +121,7 @@ static void control_view(const struct vmcb *v, struct gview *gv)
 	gv->gpa_to_hpa = control_gpa_to_hpa;
 	gv->ctx = NULL;
 	gv->tlb_n = 0;
+	gv->psc_size = 0;
 	gv->wc = &this_cpu()->wc;
 }
 

@@ -46,50 +46,60 @@ static struct vmcb_seg *vmcb_sreg(struct vmcb *v, int i)
 	return (struct vmcb_seg *)((uint8_t *)v + sreg_off[i]);
 }
 
-static void svm_regs_read(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl)
+static void svm_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
 {
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
-	/* One block copy (same order, asserted above): on every exit's delivery. */
-	memcpy(rs->vrs_gprs, s->gprs, sizeof s->gprs);
-	rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
-	rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
-	rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = v->s.rflags;
-	/* Field by field: the caller's buffer keeps its (zeroed) padding. */
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
-		struct vmcb_seg *g = vmcb_sreg(v, i);
-		rs->vrs_sregs[i].vsi_sel = g->sel;
-		rs->vrs_sregs[i].vsi_limit = g->limit;
-		rs->vrs_sregs[i].vsi_ar = seg_svm_to_ar(g->attrib);
-		rs->vrs_sregs[i].vsi_base = g->base;
-	}
-	rs->vrs_gdtr.vsi_sel = rs->vrs_idtr.vsi_sel = 0;
-	rs->vrs_gdtr.vsi_ar = rs->vrs_idtr.vsi_ar = 0;
-	rs->vrs_gdtr.vsi_limit = v->s.gdtr.limit;
-	rs->vrs_gdtr.vsi_base = v->s.gdtr.base;
-	rs->vrs_idtr.vsi_limit = v->s.idtr.limit;
-	rs->vrs_idtr.vsi_base = v->s.idtr.base;
-	rs->vrs_crs[VCPU_REGS_CR0] = v->s.cr0;
-	rs->vrs_crs[VCPU_REGS_CR2] = v->s.cr2;
-	rs->vrs_crs[VCPU_REGS_CR3] = v->s.cr3;
-	rs->vrs_crs[VCPU_REGS_CR4] = v->s.cr4;
-	rs->vrs_crs[VCPU_REGS_CR8] = v->c.int_ctl & 0xf;
-	rs->vrs_crs[VCPU_REGS_XCR0] = vc->xcr0;
-	for (int i = VCPU_REGS_PDPTE0; i <= VCPU_REGS_PDPTE3; i++)
-		rs->vrs_crs[i] = 0;   /* SVM loads PDPTEs from memory: none to report */
-	rs->vrs_msrs[VCPU_REGS_EFER] = v->s.efer & ~EFER_SVME;
-	rs->vrs_msrs[VCPU_REGS_STAR] = v->s.star;
-	rs->vrs_msrs[VCPU_REGS_LSTAR] = v->s.lstar;
-	rs->vrs_msrs[VCPU_REGS_CSTAR] = v->s.cstar;
-	rs->vrs_msrs[VCPU_REGS_SFMASK] = v->s.sfmask;
-	rs->vrs_msrs[VCPU_REGS_KGSBASE] = v->s.kernel_gs_base;
-	rs->vrs_msrs[VCPU_REGS_MISC_ENABLE] = vc->misc_enable;
-	for (int i = 0; i < 4; i++)
-		rs->vrs_drs[i] = vc->dr[i];
-	rs->vrs_drs[VCPU_REGS_DR6] = v->s.dr6;
-	rs->vrs_drs[VCPU_REGS_DR7] = v->s.dr7;
 	*cpl = v->s.cpl;
+	/* One block copy (same order, asserted above): on every exit's delivery. */
+	if (mask & VM_RWREGS_GPRS) {
+		memcpy(rs->vrs_gprs, s->gprs, sizeof s->gprs);
+		rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
+		rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
+		rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
+		rs->vrs_gprs[VCPU_REGS_RFLAGS] = v->s.rflags;
+	}
+	/* Field by field: the caller's buffer keeps its (zeroed) padding. */
+	if (mask & VM_RWREGS_SREGS) {
+		for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
+			struct vmcb_seg *g = vmcb_sreg(v, i);
+			rs->vrs_sregs[i].vsi_sel = g->sel;
+			rs->vrs_sregs[i].vsi_limit = g->limit;
+			rs->vrs_sregs[i].vsi_ar = seg_svm_to_ar(g->attrib);
+			rs->vrs_sregs[i].vsi_base = g->base;
+		}
+		rs->vrs_gdtr.vsi_sel = rs->vrs_idtr.vsi_sel = 0;
+		rs->vrs_gdtr.vsi_ar = rs->vrs_idtr.vsi_ar = 0;
+		rs->vrs_gdtr.vsi_limit = v->s.gdtr.limit;
+		rs->vrs_gdtr.vsi_base = v->s.gdtr.base;
+		rs->vrs_idtr.vsi_limit = v->s.idtr.limit;
+		rs->vrs_idtr.vsi_base = v->s.idtr.base;
+	}
+	if (mask & VM_RWREGS_CRS) {
+		rs->vrs_crs[VCPU_REGS_CR0] = v->s.cr0;
+		rs->vrs_crs[VCPU_REGS_CR2] = v->s.cr2;
+		rs->vrs_crs[VCPU_REGS_CR3] = v->s.cr3;
+		rs->vrs_crs[VCPU_REGS_CR4] = v->s.cr4;
+		rs->vrs_crs[VCPU_REGS_CR8] = v->c.int_ctl & 0xf;
+		rs->vrs_crs[VCPU_REGS_XCR0] = vc->xcr0;
+		for (int i = VCPU_REGS_PDPTE0; i <= VCPU_REGS_PDPTE3; i++)
+			rs->vrs_crs[i] = 0;   /* SVM loads PDPTEs from memory: none to report */
+	}
+	if (mask & VM_RWREGS_MSRS) {
+		rs->vrs_msrs[VCPU_REGS_EFER] = v->s.efer & ~EFER_SVME;
+		rs->vrs_msrs[VCPU_REGS_STAR] = v->s.star;
+		rs->vrs_msrs[VCPU_REGS_LSTAR] = v->s.lstar;
+		rs->vrs_msrs[VCPU_REGS_CSTAR] = v->s.cstar;
+		rs->vrs_msrs[VCPU_REGS_SFMASK] = v->s.sfmask;
+		rs->vrs_msrs[VCPU_REGS_KGSBASE] = v->s.kernel_gs_base;
+		rs->vrs_msrs[VCPU_REGS_MISC_ENABLE] = vc->misc_enable;
+	}
+	if (mask & VM_RWREGS_DRS) {
+		for (int i = 0; i < 4; i++)
+			rs->vrs_drs[i] = vc->dr[i];
+		rs->vrs_drs[VCPU_REGS_DR6] = v->s.dr6;
+		rs->vrs_drs[VCPU_REGS_DR7] = v->s.dr7;
+	}
 }
 
 /* The groups of `mask`, already validated by hv/ (validate_regs). */

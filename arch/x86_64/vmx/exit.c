@@ -88,6 +88,7 @@ static void control_view(struct gview *gv)
 	gv->wc = &this_cpu()->wc;
 	gv->ctx = NULL;
 	gv->tlb_n = 0;
+	gv->psc_size = 0;
 }
 
 /* ---- handlers ---- */

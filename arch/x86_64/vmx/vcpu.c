@@ -62,53 +62,63 @@ static uint64_t visible_cr(uint64_t real, uint64_t mask, uint64_t shadow)
 	return (vmread(real) & ~m) | (vmread(shadow) & m);
 }
 
-static void regs_read_current(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl)
+static void regs_read_current(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
 {
 	struct vmx_vcpu *x = xv(vc);
-	for (int i = 0; i < 16; i++)
-		rs->vrs_gprs[i] = x->gprs[i];
-	rs->vrs_gprs[VCPU_REGS_RSP] = vmread(GUEST_RSP);
-	rs->vrs_gprs[VCPU_REGS_RIP] = vmread(GUEST_RIP);
-	rs->vrs_gprs[VCPU_REGS_RFLAGS] = vmread(GUEST_RFLAGS);
-	for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
-		unsigned k = seg_index(i);
-		rs->vrs_sregs[i].vsi_sel = (uint16_t)vmread(seg_sel[i]);
-		rs->vrs_sregs[i].vsi_limit = (uint32_t)vmread(GUEST_ES_LIMIT + 2 * k);
-		rs->vrs_sregs[i].vsi_ar = (uint32_t)vmread(GUEST_ES_AR + 2 * k);
-		rs->vrs_sregs[i].vsi_base = vmread(GUEST_ES_BASE + 2 * k);
-	}
-	rs->vrs_gdtr.vsi_sel = rs->vrs_idtr.vsi_sel = 0;
-	rs->vrs_gdtr.vsi_ar = rs->vrs_idtr.vsi_ar = 0;
-	rs->vrs_gdtr.vsi_limit = (uint32_t)vmread(GUEST_GDTR_LIMIT);
-	rs->vrs_gdtr.vsi_base = vmread(GUEST_GDTR_BASE);
-	rs->vrs_idtr.vsi_limit = (uint32_t)vmread(GUEST_IDTR_LIMIT);
-	rs->vrs_idtr.vsi_base = vmread(GUEST_IDTR_BASE);
-	rs->vrs_crs[VCPU_REGS_CR0] = visible_cr(GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
-	rs->vrs_crs[VCPU_REGS_CR2] = x->cr2;
-	rs->vrs_crs[VCPU_REGS_CR3] = vmread(GUEST_CR3);
-	rs->vrs_crs[VCPU_REGS_CR4] = visible_cr(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
-	rs->vrs_crs[VCPU_REGS_CR8] = x->tpr;
-	rs->vrs_crs[VCPU_REGS_XCR0] = vc->xcr0;
-	for (int i = 0; i < 4; i++)
-		rs->vrs_crs[VCPU_REGS_PDPTE0 + i] = vmread(GUEST_PDPTE0 + 2 * i);
-	rs->vrs_msrs[VCPU_REGS_EFER] = vmread(GUEST_EFER);
-	rs->vrs_msrs[VCPU_REGS_STAR] = x->star;
-	rs->vrs_msrs[VCPU_REGS_LSTAR] = x->lstar;
-	rs->vrs_msrs[VCPU_REGS_CSTAR] = x->cstar;
-	rs->vrs_msrs[VCPU_REGS_SFMASK] = x->sfmask;
-	rs->vrs_msrs[VCPU_REGS_KGSBASE] = x->kgsbase;
-	rs->vrs_msrs[VCPU_REGS_MISC_ENABLE] = vc->misc_enable;
-	for (int i = 0; i < 4; i++)
-		rs->vrs_drs[i] = vc->dr[i];
-	rs->vrs_drs[VCPU_REGS_DR6] = x->dr6;
-	rs->vrs_drs[VCPU_REGS_DR7] = vmread(GUEST_DR7);
 	*cpl = (int)((vmread(GUEST_SS_AR) >> 5) & 3);
+	if (mask & VM_RWREGS_GPRS) {
+		for (int i = 0; i < 16; i++)
+			rs->vrs_gprs[i] = x->gprs[i];
+		rs->vrs_gprs[VCPU_REGS_RSP] = vmread(GUEST_RSP);
+		rs->vrs_gprs[VCPU_REGS_RIP] = vmread(GUEST_RIP);
+		rs->vrs_gprs[VCPU_REGS_RFLAGS] = vmread(GUEST_RFLAGS);
+	}
+	if (mask & VM_RWREGS_SREGS) {
+		for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
+			unsigned k = seg_index(i);
+			rs->vrs_sregs[i].vsi_sel = (uint16_t)vmread(seg_sel[i]);
+			rs->vrs_sregs[i].vsi_limit = (uint32_t)vmread(GUEST_ES_LIMIT + 2 * k);
+			rs->vrs_sregs[i].vsi_ar = (uint32_t)vmread(GUEST_ES_AR + 2 * k);
+			rs->vrs_sregs[i].vsi_base = vmread(GUEST_ES_BASE + 2 * k);
+		}
+		rs->vrs_gdtr.vsi_sel = rs->vrs_idtr.vsi_sel = 0;
+		rs->vrs_gdtr.vsi_ar = rs->vrs_idtr.vsi_ar = 0;
+		rs->vrs_gdtr.vsi_limit = (uint32_t)vmread(GUEST_GDTR_LIMIT);
+		rs->vrs_gdtr.vsi_base = vmread(GUEST_GDTR_BASE);
+		rs->vrs_idtr.vsi_limit = (uint32_t)vmread(GUEST_IDTR_LIMIT);
+		rs->vrs_idtr.vsi_base = vmread(GUEST_IDTR_BASE);
+	}
+	if (mask & VM_RWREGS_CRS) {
+		rs->vrs_crs[VCPU_REGS_CR0] = visible_cr(GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
+		rs->vrs_crs[VCPU_REGS_CR2] = x->cr2;
+		rs->vrs_crs[VCPU_REGS_CR3] = vmread(GUEST_CR3);
+		rs->vrs_crs[VCPU_REGS_CR4] = visible_cr(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+		rs->vrs_crs[VCPU_REGS_CR8] = x->tpr;
+		rs->vrs_crs[VCPU_REGS_XCR0] = vc->xcr0;
+		for (int i = 0; i < 4; i++)
+			rs->vrs_crs[VCPU_REGS_PDPTE0 + i] = vmread(GUEST_PDPTE0 + 2 * i);
+	}
+	if (mask & VM_RWREGS_MSRS) {
+		rs->vrs_msrs[VCPU_REGS_EFER] = vmread(GUEST_EFER);
+		rs->vrs_msrs[VCPU_REGS_STAR] = x->star;
+		rs->vrs_msrs[VCPU_REGS_LSTAR] = x->lstar;
+		rs->vrs_msrs[VCPU_REGS_CSTAR] = x->cstar;
+		rs->vrs_msrs[VCPU_REGS_SFMASK] = x->sfmask;
+		rs->vrs_msrs[VCPU_REGS_KGSBASE] = x->kgsbase;
+		rs->vrs_msrs[VCPU_REGS_MISC_ENABLE] = vc->misc_enable;
+	}
+	if (mask & VM_RWREGS_DRS) {
+		for (int i = 0; i < 4; i++)
+			rs->vrs_drs[i] = vc->dr[i];
+		rs->vrs_drs[VCPU_REGS_DR6] = x->dr6;
+		rs->vrs_drs[VCPU_REGS_DR7] = vmread(GUEST_DR7);
+	}
 }
 
-static void vmx_regs_read(struct vcpu *vc, struct vcpu_reg_state *rs, int *cpl)
+static void vmx_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
 {
 	enter_vmcs(vc);
-	regs_read_current(vc, rs, cpl);
+	regs_read_current(vc, mask, rs, cpl);
 	leave_vmcs();
 }
 

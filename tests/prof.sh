@@ -1,0 +1,33 @@
+#!/bin/bash
+# make prof ROW=io: where the hypervisor's instructions go in one make bench row, by function.
+# Boots the benchmark program with only=ROW (rows: enosys hvinfo cpuid io io-gprs mmio mmio-gprs child-cpuid create-2m create-256m create-1g)
+# under QEMU's -d in_asm,exec,nochain limited to the hypervisor's addresses, and again with
+# only=none (the boot alone), and charges each executed block to its function (scripts/prof.py).
+set -eu
+cd "$(dirname "$0")/.." || exit 1
+B=${B:-build}
+ROW=${ROW:-io}
+dir=$B/prof
+mkdir -p "$dir"
+boot() {   # $1 = row, $2 = log
+	rm -rf "$dir/esp" && mkdir -p "$dir/esp/EFI/BOOT"
+	cp "$B/bvmm.efi" "$dir/esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$B/scenarios/bin/bench.efi" "$dir/esp/EFI/BOOT/control.efi"
+	printf 'control_args=only=%s\n' "$1" > "$dir/esp/EFI/BOOT/bvmm.conf"
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
+	timeout 600 qemu-system-x86_64 -machine q35 -accel tcg -icount shift=5,sleep=off -cpu max -smp 1 \
+		-m 2G -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+		-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
+		-drive file=fat:rw:"$dir/esp",format=raw,media=disk \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
+		-no-reboot -monitor none -serial file:"$dir/com1-$1.log" -serial file:"$dir/com2-$1.log" \
+		-d in_asm,exec,nochain -dfilter 0xffffffff80000000+0x40000000 -D "$2" || true
+}
+[ -s "$dir/none.log" ] && [ "$dir/none.log" -nt "$B/bvmm.efi" ] &&
+	[ "$dir/none.log" -nt "$B/scenarios/bin/bench.efi" ] || boot none "$dir/none.log"
+boot "$ROW" "$dir/$ROW.log"
+line=$(tr -d '\r' < "$dir/com1-$ROW.log" | grep -a '^PROF ' || true)
+[ -n "$line" ] || { echo "prof: no PROF line for $ROW (see $dir/com1-$ROW.log)"; exit 1; }
+set -- $line
+echo "row $ROW: $3 instructions per operation in all (control guest, hypervisor, child)"
+scripts/prof.py "$B/hv.elf" "$dir/$ROW.log" "$2" "$dir/none.log" ${LINES:+--lines}
