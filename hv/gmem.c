@@ -362,7 +362,28 @@ int gmem_copy_in(struct gview *g, void *dst, uint64_t va, size_t n)
 void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write)
 {
 	uint64_t gpa, hpa, rest;
-	if (!n || (va & (PAGE_SIZE - 1)) + n > PAGE_SIZE || xlate(g, va, write, &gpa, &hpa, &rest, 1))
+	if (!n || (va & (PAGE_SIZE - 1)) + n > PAGE_SIZE)
+		return NULL;
+	/* RUN's path, twice per call: a kept walk that knows its page's host address answers
+	 * without xlate's frame, TLB and leaf-table lookups (the same checks as wc_lookup). */
+	if (g->wc) {
+		uint64_t page = va & PAGE_MASK, mode = walk_mode(g);
+		struct gwalk_cache *wc = g->wc;
+		for (unsigned k = 0; k < GWALK_CACHE; k++) {
+			unsigned i = (wc->hit + k) % GWALK_CACHE;
+			struct gwalk *w = &wc->e[i];
+			if ((w->page & PAGE_MASK) != page || !w->levels || w->cr3 != g->cr3 ||
+			    w->mode != mode || (write && !(w->page & 1)) || w->hpa == GMEM_NO_HPA)
+				continue;
+			if (!wc_still_true(w)) {
+				w->levels = 0;
+				continue;
+			}
+			wc->hit = i;
+			return (void *)(uintptr_t)(w->hpa | (va & ~PAGE_MASK));
+		}
+	}
+	if (xlate(g, va, write, &gpa, &hpa, &rest, 1))
 		return NULL;
 	if (hpa != GMEM_NO_HPA)
 		return (void *)(uintptr_t)(hpa | (va & ~PAGE_MASK));

@@ -483,6 +483,73 @@ static void check_pool(void)
 	sc_check(f < 0, "after-pool-readable", L"vector %d", f);
 }
 
+/* The hypervisor keeps walks of the caller's page tables across hypercalls (issue 10): none may
+ * outlive a change of them. A private hierarchy maps one test page at a VA the firmware does not
+ * use (its root a copy of the firmware's, so everything else stays mapped); HVINFO's 24 bytes go
+ * there, then the mapping changes as an OS would change it (PTE rewritten + INVLPG, made
+ * read-only, the PDE removed, CR3 back to the firmware's) and each next HVINFO must follow. */
+static void check_walk_changes(void)
+{
+	EFI_PHYSICAL_ADDRESS mem = 0xffffffffull;   /* below 4 GiB: the firmware maps it 1:1 */
+	if (!sc_check(!EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress,
+						   EfiLoaderData, 6, &mem)),
+		      "walk-change-setup", L"no 6 pages"))
+		return;
+	uint64_t *pml4 = (uint64_t *)mem, *pdpt = pml4 + 512, *pd = pml4 + 1024, *pt = pml4 + 1536;
+	uint8_t *pa = (uint8_t *)(mem + 4 * 4096), *pb = (uint8_t *)(mem + 5 * 4096);
+	uint64_t old_cr3, flags, cr0 = sc_read_cr0(0, 0);
+	__asm__ volatile("mov %%cr3, %0" : "=r"(old_cr3));
+	const uint64_t *old = (const uint64_t *)(old_cr3 & 0x000ffffffffff000ull);
+	unsigned slot = 255;   /* VA 0x7f8000000000: far above any RAM the firmware maps 1:1 */
+	while (slot > 1 && (old[slot] & 1))
+		slot--;
+	uint64_t va = (uint64_t)slot << 39, r[6];
+	CopyMem(pml4, (void *)old, 4096);
+	SetMem(pdpt, 4 * 4096, 0);
+	pml4[slot] = (uint64_t)pdpt | 3;
+	pdpt[0] = (uint64_t)pd | 3;
+	pd[0] = (uint64_t)pt | 3;
+	pt[0] = (uint64_t)pa | 3;
+	SetMem(pa, 2 * 4096, 0x5a);
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)pml4) : "memory");
+	r[0] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
+	uint32_t a0 = *(volatile uint32_t *)(pa + 0x100), b0 = *(volatile uint32_t *)(pb + 0x100);
+	SetMem(pa, 4096, 0x5a);
+	pt[0] = (uint64_t)pb | 3;            /* the page moved */
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	r[1] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
+	uint32_t a1 = *(volatile uint32_t *)(pa + 0x100), b1 = *(volatile uint32_t *)(pb + 0x100);
+	SetMem(pb, 4096, 0x5a);
+	pt[0] = (uint64_t)pb | 1;            /* read-only */
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	r[2] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
+	uint32_t b2 = *(volatile uint32_t *)(pb + 0x100);
+	pt[0] = (uint64_t)pb | 3;
+	pd[0] = 0;                           /* the table above gone */
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	r[3] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
+	pd[0] = (uint64_t)pt | 3;
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	r[4] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x200));
+	uint32_t b4 = *(volatile uint32_t *)(pb + 0x200);
+	__asm__ volatile("mov %0, %%cr3" : : "r"(old_cr3) : "memory");   /* another space */
+	r[5] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x200));
+	if (flags & (1u << 9))
+		__asm__ volatile("sti" : : : "memory");
+	sc_check(!r[0] && a0 == BVMM_ABI_VERSION && b0 == 0x5a5a5a5a, "walk-first-mapping",
+		 L"errno %ld page A %x page B %x", r[0], a0, b0);
+	sc_check(!r[1] && a1 == 0x5a5a5a5a && b1 == BVMM_ABI_VERSION, "walk-pte-moved-followed",
+		 L"errno %ld page A %x page B %x", r[1], a1, b1);
+	int wp = !!(cr0 & (1ull << 16));
+	sc_check(wp ? r[2] == BVMM_EFAULT && b2 == 0x5a5a5a5a : !r[2], "walk-pte-read-only-followed",
+		 L"CR0.WP %d errno %ld page B %x", wp, r[2], b2);
+	sc_check(r[3] == BVMM_EFAULT, "walk-pde-removed-followed", L"errno %ld", r[3]);
+	sc_check(!r[4] && b4 == BVMM_ABI_VERSION, "walk-pde-back", L"errno %ld page B %x", r[4], b4);
+	sc_check(r[5] == BVMM_EFAULT, "walk-cr3-switch-followed", L"errno %ld (slot %d)", r[5], slot);
+	uefi_call_wrapper(BS->FreePages, 2, mem, 6);
+}
+
 static void check_firmware(EFI_HANDLE image)
 {
 	EFI_EVENT ev;
@@ -577,6 +644,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_pci();
 	check_enospc();
 	check_pool();
+	check_walk_changes();
 	check_firmware(image);
 	sc_finish();
 }
