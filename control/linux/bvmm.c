@@ -291,33 +291,54 @@ static void bvmm_create_undo(uint32_t id)
 }
 
 /*
- * RUN, the call a device model's loop lives on: its parameters and the exit in this call's
- * stack frame, not allocated per call, so that the hypervisor sees the same kernel addresses
- * each time (it keeps their translations). The exit starts as the caller's own buffer: the
- * hypervisor reads it after an exit the caller answers (vrp_continue), and leaves alone the
- * padding and the vrs groups outside the vCPU's vpp_exit_regs, which must reach user space
- * as the caller left them (and no stack bytes may).
+ * RUN, the call a device model's loop lives on. Its parameters are in this call's stack
+ * frame, not allocated per call, so that the hypervisor sees the same kernel addresses each
+ * time (it keeps their translations); only the results (vrp_exit_reason, vrp_irqready) go
+ * back. The exit buffer, when it lies in one page, is that page itself, pinned for the call
+ * and shown to the hypervisor at its kernel address (it is then marked dirty): no copy of the
+ * 600 bytes in or out, and still no user address given to the hypervisor. Otherwise it is
+ * staged here: the copy starts as the caller's own buffer, since the hypervisor reads it after
+ * an exit the caller answers (vrp_continue) and leaves alone the padding and the vrs groups
+ * outside the vCPU's vpp_exit_regs, which must reach user space as the caller left them (and
+ * no stack bytes may).
  */
+/* RUN's results: vrp_exit_reason and vrp_irqready. */
+#define RUN_OUT_OFF offsetof(struct vm_run_params, vrp_exit_reason)
+#define RUN_OUT_LEN (offsetofend(struct vm_run_params, vrp_irqready) - RUN_OUT_OFF)
+
 static long bvmm_run(void __user *uarg)
 {
 	struct vm_run_params p;
 	struct vm_exit x;
 	struct vm_exit __user *uexit;
+	unsigned long ua;
+	struct page *pg;
 	long ret;
 
 	if (copy_from_user(&p, uarg, sizeof(p)))
 		return -EFAULT;
 	uexit = (struct vm_exit __user *)p.vrp_exit;
-	/* Results are written back after the vCPU ran: check first that they can be. */
-	if (fault_in_safe_writeable(uarg, sizeof(p)) ||
-	    fault_in_safe_writeable((const char __user *)uexit, sizeof(x)))
+	ua = (unsigned long)uexit;
+	/* Results are written back after the vCPU ran: check first that they can be, by
+	 * writing the caller's own bytes there (they are outputs; this also breaks a COW). */
+	if (copy_to_user((char __user *)uarg + RUN_OUT_OFF, (char *)&p + RUN_OUT_OFF, RUN_OUT_LEN))
 		return -EFAULT;
-	if (copy_from_user(&x, uexit, sizeof(x)))
-		return -EFAULT;
-	p.vrp_exit = &x;
-	ret = bvmm_call(BVMM_OP_RUN, &p);
-	p.vrp_exit = (struct vm_exit *)uexit;
-	if (!ret && (copy_to_user(uexit, &x, sizeof(x)) || copy_to_user(uarg, &p, sizeof(p))))
+	if (offset_in_page(ua) + sizeof(x) <= PAGE_SIZE && access_ok(uexit, sizeof(x)) &&
+	    pin_user_pages_fast(ua & PAGE_MASK, 1, FOLL_WRITE, &pg) == 1) {
+		p.vrp_exit = (struct vm_exit *)((char *)page_address(pg) + offset_in_page(ua));
+		ret = bvmm_call(BVMM_OP_RUN, &p);
+		unpin_user_pages_dirty_lock(&pg, 1, true);
+	} else {
+		if (fault_in_safe_writeable((const char __user *)uexit, sizeof(x)) ||
+		    copy_from_user(&x, uexit, sizeof(x)))
+			return -EFAULT;
+		p.vrp_exit = &x;
+		ret = bvmm_call(BVMM_OP_RUN, &p);
+		if (!ret && copy_to_user(uexit, &x, sizeof(x)))
+			ret = -EFAULT;
+	}
+	if (!ret && copy_to_user((char __user *)uarg + RUN_OUT_OFF, (char *)&p + RUN_OUT_OFF,
+				 RUN_OUT_LEN))
 		ret = -EFAULT;
 	return ret;
 }
