@@ -540,6 +540,11 @@ static void find_ecam(struct boot_info *bi)
 			bi->ecam_bus0 = a[10];
 			bi->ecam_base = *(const uint64_t *)a + ((uint64_t)a[10] << 20);
 			bi->ecam_size = (uint64_t)(a[11] - a[10] + 1) << 20;
+			/* Whole pages (PCIe puts it on a 1 MiB boundary; a table that does not is
+			 * rounded outward): the hypervisor write-protects and refuses it by page. */
+			uint64_t end = (bi->ecam_base + bi->ecam_size + 0xfff) & ~0xfffull;
+			bi->ecam_base &= ~0xfffull;
+			bi->ecam_size = end - bi->ecam_base;
 			return;
 		}
 	}

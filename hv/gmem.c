@@ -63,9 +63,12 @@ static void psc_fill(struct gview *g, uint64_t va, const struct gwalk *path)
 	uint64_t upper_w = 1;
 	for (unsigned l = 0; l + 1 < path->levels; l++)
 		upper_w &= !!(path->pte[l] & PTE_RW);
-	g->psc_size = 1ull << (12 + 9 * leaf);
+	unsigned shift = 12 + 9 * (leaf - 1);
+	g->psc_size = 1ull << (shift + 9);
 	g->psc_lo = va & ~(g->psc_size - 1);
-	g->psc_table = path->pte_hpa[path->levels - 1] & ~0xfffull;
+	/* The table's start: the entry's address less its index (no alignment of the host
+	 * addresses gpa_to_hpa gives is assumed). */
+	g->psc_table = path->pte_hpa[path->levels - 1] - ((va >> shift) & 511) * 8;
 	g->psc_level = (uint8_t)leaf;
 	g->psc_upper_w = (uint8_t)upper_w;
 }
@@ -87,9 +90,11 @@ static int wc_still_true(const struct gwalk *w)
 }
 
 /* A kept walk of va's page, still true: 1, *gpa, *writable and *hpa; else 0 (a changed
- * entry drops it). The entry that answered last is asked first. */
-static int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
-		     uint64_t *hpa)
+ * entry drops it). The entry that answered last is asked first. need_hpa: only one that
+ * knows its page's host address (gmem_direct's fast path). */
+static inline __attribute__((always_inline))
+int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
+	      uint64_t *hpa, int need_hpa)
 {
 	uint64_t page = va & PAGE_MASK, mode = walk_mode(g);
 	struct gwalk_cache *wc = g->wc;
@@ -97,7 +102,7 @@ static int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int
 		unsigned i = (wc->hit + k) % GWALK_CACHE;
 		struct gwalk *w = &wc->e[i];
 		if ((w->page & PAGE_MASK) != page || !w->levels || w->cr3 != g->cr3 || w->mode != mode ||
-		    (write && !(w->page & 1)))
+		    (write && !(w->page & 1)) || (need_hpa && w->hpa == GMEM_NO_HPA))
 			continue;
 		if (!wc_still_true(w)) {
 			w->levels = 0;   /* stale: dropped; another entry may still hold the page */
@@ -140,7 +145,8 @@ static int wc_sibling(struct gview *g, uint64_t va, int write, uint64_t *gpa, in
 				return 0;
 			upper_w &= !!(e & PTE_RW);
 		}
-		uint64_t hpa = (w->pte_hpa[w->levels - 1] & ~0xfffull) | (((va >> shift) & 511) * 8);
+		uint64_t hpa = w->pte_hpa[w->levels - 1] - ((w->page >> shift) & 511) * 8 +
+			       ((va >> shift) & 511) * 8;
 		uint64_t e = *(volatile uint64_t *)(uintptr_t)hpa, span = 1ull << shift;
 		if (!(e & PTE_P) || (leaf > 1 && !(e & PTE_PS)))
 			return 0;   /* not present, or a table below: the walk says what it is */
@@ -211,7 +217,7 @@ static int xlate(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_
 	}
 	if (!want_hpa && tlb_lookup(g, va, write, gpa, hpa))
 		return 0;
-	if (g->wc && wc_lookup(g, va, write, gpa, &writable, hpa)) {
+	if (g->wc && wc_lookup(g, va, write, gpa, &writable, hpa, 0)) {
 		tlb_fill(g, va, writable, *gpa, *hpa);
 		return 0;
 	}
@@ -332,7 +338,7 @@ static int gmem_each(struct gview *g, uint64_t va, size_t n, int write,
 			len = n - done;
 		int r = xlate(g, cur, write, &gpa, &hpa, &rest, 1);
 		if (!r && hpa != GMEM_NO_HPA)
-			hpa |= cur & ~PAGE_MASK;
+			hpa += cur & ~PAGE_MASK;   /* + : no alignment assumed */
 		else if (!r)
 			r = g->gpa_to_hpa(g, gpa, len, &hpa);
 		if (r)
@@ -365,28 +371,14 @@ void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write)
 	if (!n || (va & (PAGE_SIZE - 1)) + n > PAGE_SIZE)
 		return NULL;
 	/* RUN's path, twice per call: a kept walk that knows its page's host address answers
-	 * without xlate's frame, TLB and leaf-table lookups (the same checks as wc_lookup). */
-	if (g->wc) {
-		uint64_t page = va & PAGE_MASK, mode = walk_mode(g);
-		struct gwalk_cache *wc = g->wc;
-		for (unsigned k = 0; k < GWALK_CACHE; k++) {
-			unsigned i = (wc->hit + k) % GWALK_CACHE;
-			struct gwalk *w = &wc->e[i];
-			if ((w->page & PAGE_MASK) != page || !w->levels || w->cr3 != g->cr3 ||
-			    w->mode != mode || (write && !(w->page & 1)) || w->hpa == GMEM_NO_HPA)
-				continue;
-			if (!wc_still_true(w)) {
-				w->levels = 0;
-				continue;
-			}
-			wc->hit = i;
-			return (void *)(uintptr_t)(w->hpa | (va & ~PAGE_MASK));
-		}
-	}
+	 * without xlate's frame, TLB and leaf-table lookups. */
+	int writable;
+	if (g->wc && wc_lookup(g, va, write, &gpa, &writable, &hpa, 1))
+		return (void *)(uintptr_t)(hpa + (va & ~PAGE_MASK));
 	if (xlate(g, va, write, &gpa, &hpa, &rest, 1))
 		return NULL;
 	if (hpa != GMEM_NO_HPA)
-		return (void *)(uintptr_t)(hpa | (va & ~PAGE_MASK));
+		return (void *)(uintptr_t)(hpa + (va & ~PAGE_MASK));
 	if (g->gpa_to_hpa(g, gpa, n, &hpa))
 		return NULL;
 	return (void *)(uintptr_t)hpa;

@@ -9,7 +9,7 @@
 static struct spinlock log_lock;   /* whole lines: CPUs never interleave within one */
 
 static uint16_t log_port;
-static int log_level = HV_LOG_INFO;
+int hv_log_level = HV_LOG_INFO;
 
 #define UART_LSR      5
 #define UART_LSR_THRE 0x20
@@ -29,7 +29,7 @@ static void port_putc(char ch)
 void log_init(uint16_t port, int level)
 {
 	log_port = port;
-	log_level = level;
+	hv_log_level = level;
 }
 
 void log_write(int level, const char *f, ...)
@@ -38,7 +38,7 @@ void log_write(int level, const char *f, ...)
 	char line[256];
 	va_list ap;
 
-	if (!log_port || level > log_level)
+	if (!log_port || level > hv_log_level)
 		return;
 	unsigned cpu = cpu_index();
 	if (panic_cpu >= 0 && (unsigned)panic_cpu != cpu)

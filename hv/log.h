@@ -17,6 +17,10 @@ void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2,
 #define log_err(...)   log_write(HV_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_write(HV_LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_write(HV_LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_write(HV_LOG_DEBUG, __VA_ARGS__)
+/* Debug lines are asked for on hot paths (every failed hypercall): the level is tested
+ * before the call, which otherwise costs its variadic frame every time. */
+extern int hv_log_level;
+#define log_debug(...) do { if (hv_log_level >= HV_LOG_DEBUG) \
+	log_write(HV_LOG_DEBUG, __VA_ARGS__); } while (0)
 
 #endif

@@ -21,7 +21,7 @@ boot() {   # $1 = row, $2 = log
 		-drive file=fat:rw:"$dir/esp",format=raw,media=disk \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
 		-no-reboot -monitor none -serial file:"$dir/com1-$1.log" -serial file:"$dir/com2-$1.log" \
-		-d in_asm,exec,nochain -dfilter 0xffffffff80000000+0x40000000 -D "$2" || true
+		-singlestep -d in_asm,exec,nochain -dfilter 0xffffffff80000000+0x40000000 -D "$2" || true
 }
 [ -s "$dir/none.log" ] && [ "$dir/none.log" -nt "$B/bvmm.efi" ] &&
 	[ "$dir/none.log" -nt "$B/scenarios/bin/bench.efi" ] || boot none "$dir/none.log"

@@ -323,12 +323,16 @@ static long bvmm_run(void __user *uarg)
 	 * writing the caller's own bytes there (they are outputs; this also breaks a COW). */
 	if (copy_to_user((char __user *)uarg + RUN_OUT_OFF, (char *)&p + RUN_OUT_OFF, RUN_OUT_LEN))
 		return -EFAULT;
+	ret = -EFAULT;
 	if (offset_in_page(ua) + sizeof(x) <= PAGE_SIZE && access_ok(uexit, sizeof(x)) &&
 	    pin_user_pages_fast(ua & PAGE_MASK, 1, FOLL_WRITE, &pg) == 1) {
 		p.vrp_exit = (struct vm_exit *)((char *)page_address(pg) + offset_in_page(ua));
 		ret = bvmm_call(BVMM_OP_RUN, &p);
-		unpin_user_pages_dirty_lock(&pg, 1, true);
-	} else {
+		unpin_user_pages_dirty_lock(&pg, 1, ret == 0);
+	}
+	/* Otherwise, or if the hypervisor refused that page (EFAULT comes before anything
+	 * happens to the vCPU): staged here. */
+	if (ret == -EFAULT) {
 		if (fault_in_safe_writeable((const char __user *)uexit, sizeof(x)) ||
 		    copy_from_user(&x, uexit, sizeof(x)))
 			return -EFAULT;

@@ -2,7 +2,9 @@
  * CR0/CR3/CR4/EFER, then translations and copies. Oracles: every access goes through gpa_to_hpa
  * for a non-empty range inside one page of the fake memory (ASan guards the rest), copies stay
  * inside their buffers, a failed copy-out changes nothing, and cached translations agree with
- * a fresh walk while memory is unchanged. */
+ * a fresh walk while memory is unchanged within a call, and always from the next call on
+ * (walks kept across calls, the hypervisor's control-guest view, when the input asks for
+ * them: tables rewritten between calls must be seen). */
 #include <string.h>
 #include "fuzz_input.h"
 #include "../../hv/gmem.h"
@@ -95,6 +97,7 @@ static struct gview fresh(const struct run *r)
 	struct gview g = r->g;
 	g.tlb_n = 0;
 	g.psc_size = 0;
+	g.wc = NULL;   /* the reference: a plain walk */
 	return g;
 }
 
@@ -169,11 +172,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fin f = { data, size };
 	struct run r = { .m = { .mem = calloc(1, MEM) }, .snap = malloc(MEM) };
+	static struct gwalk_cache wc;
 	FUZZ_CHECK(r.m.mem && r.snap);
 	write_tables(&f, r.m.mem);
 	set_mode(&f, &r.g);
 	r.g.gpa_to_hpa = fake_gpa_to_hpa;
 	r.g.ctx = &r.m;
+	memset(&wc, 0, sizeof wc);
+	r.g.wc = fin_u8(&f) & 1 ? &wc : NULL;
 	for (unsigned ops = 0; f.n && ops < 16; ops++) {
 		uint8_t k = fin_u8(&f);
 		uint64_t va = vaddr(&f);
@@ -183,7 +189,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1: op_copy_in(&r, va, n); break;
 		case 2: op_copy_out(&r, va, n, k); break;
 		case 3: op_direct(&r, va, n, (k >> 3) & 1); break;
-		default: r.g.tlb_n = 0; r.g.psc_size = 0; break;   /* a new hypercall */
+		default:   /* a new hypercall, after the tables changed (kept walks must see it) */
+			if (k & 0x40)
+				write_tables(&f, r.m.mem);
+			r.g.tlb_n = 0;
+			r.g.psc_size = 0;
+			r.dirty = 0;
+			break;
 		}
 		FUZZ_CHECK(r.m.bad == 0);
 	}

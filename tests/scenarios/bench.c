@@ -30,6 +30,27 @@ static void irq_restore(uint64_t f)
 		__asm__ volatile("sti" : : : "memory");
 }
 
+/* RUN loops keep interrupts on (a pending host interrupt would bring every RUN back), so the
+ * firmware's timer is stopped at its source instead: IRQ 0 masked at the 8259 and the local
+ * APIC's timer LVT masked (OVMF ticks with one of them), both put back afterwards. */
+static uint8_t pic_mask;
+static uint32_t lvt_timer;
+#define LAPIC_LVT_TIMER ((volatile uint32_t *)0xfee00320ull)
+
+static void timers_off(void)
+{
+	__asm__ volatile("inb $0x21, %0" : "=a"(pic_mask));
+	__asm__ volatile("outb %0, $0x21" : : "a"((uint8_t)(pic_mask | 1)));
+	lvt_timer = *LAPIC_LVT_TIMER;
+	*LAPIC_LVT_TIMER = lvt_timer | (1u << 16);
+}
+
+static void timers_on(void)
+{
+	*LAPIC_LVT_TIMER = lvt_timer;
+	__asm__ volatile("outb %0, $0x21" : : "a"(pic_mask));
+}
+
 static uint64_t loop_nop(void)
 {
 	uint64_t f = irq_off(), t0 = sc_rdtsc();
@@ -103,43 +124,52 @@ static uint64_t exit_regs(uint32_t id, uint32_t groups)
 /* Ticks for n RUNs that end in the expected port's exit (VM_EXIT_NONE ones are redone). */
 static uint64_t loop_run(unsigned n, uint16_t port)
 {
+	timers_off();
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
 		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
-			return 0;
+			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_IO && ex.vei.vei_port == port;
 	}
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	timers_on();
+	return t;
 }
 
 /* Ticks for n RUNs that end in a HLT exit (the guest at 0x7c50). */
 static uint64_t loop_hlt(unsigned n)
 {
+	timers_off();
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
 		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
-			return 0;
+			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_HLT;
 	}
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	timers_on();
+	return t;
 }
 
 /* Ticks for n RUNs that each inject vector 0x20 (the guest at 0x7c60 has interrupts on at its
  * OUT) and end in the next OUT to port 0x82, after the handler's IRET. */
 static uint64_t loop_irq(unsigned n)
 {
+	timers_off();
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
 		rp.vrp_irq = 0x20;
 		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
-			return 0;
+			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_IO && ex.vei.vei_port == 0x82;
 	}
 	rp.vrp_irq = VRP_IRQ_NONE;
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	timers_on();
+	return t;
 }
 
 /* Ticks for n CREATE+TERM pairs of a VM of `size` bytes backed from `va`. */
@@ -164,17 +194,20 @@ static uint64_t loop_create_term(unsigned n, uint64_t va, uint64_t size)
 /* Ticks for n RUNs ending in the MMIO read, each answered by skipping the instruction. */
 static uint64_t loop_mmio(unsigned n)
 {
+	timers_off();
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
 		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
-			return 0;
+			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		if (vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_NPF) {
 			ex.vrs.vrs_gprs[VCPU_REGS_RIP] += 3;
 			i++;
 		}
 	}
-	return sc_rdtsc() - t0;
+	uint64_t t = sc_rdtsc() - t0;
+	timers_on();
+	return t;
 }
 
 /* MPROTECT_EPT of a stopped vCPU's VM: a 64 MiB VM on 4 KiB nested pages (its backing starts

@@ -484,70 +484,118 @@ static void check_pool(void)
 }
 
 /* The hypervisor keeps walks of the caller's page tables across hypercalls (issue 10): none may
- * outlive a change of them. A private hierarchy maps one test page at a VA the firmware does not
+ * outlive a change of them. A private hierarchy maps test pages at a VA the firmware does not
  * use (its root a copy of the firmware's, so everything else stays mapped); HVINFO's 24 bytes go
- * there, then the mapping changes as an OS would change it (PTE rewritten + INVLPG, made
- * read-only, the PDE removed, CR3 back to the firmware's) and each next HVINFO must follow. */
+ * there (the kept walks through the copy path), and RUN's parameters are read there (through
+ * gmem_direct's own lookup of the kept walks: an unknown VM id answers ENOENT only while the
+ * page is mapped). Between calls the mapping changes as an OS would change it (PTE rewritten
+ * + INVLPG, read-only, not present, the PDE pointing at another table, the PDE removed, CR3
+ * back to the firmware's) and each next call must follow. */
 static void check_walk_changes(void)
 {
+	if (sc_read_cr4(0, 0) & (1ull << 12)) {   /* CR4.LA57: the root below would be a PML5 */
+		sc_check(1, "walk-change-setup", L"");
+		Print(L"SKIP walk-*: the firmware runs 5-level paging\n");
+		return;
+	}
 	EFI_PHYSICAL_ADDRESS mem = 0xffffffffull;   /* below 4 GiB: the firmware maps it 1:1 */
 	if (!sc_check(!EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress,
-						   EfiLoaderData, 6, &mem)),
-		      "walk-change-setup", L"no 6 pages"))
+						   EfiLoaderData, 7, &mem)),
+		      "walk-change-setup", L"no 7 pages"))
 		return;
 	uint64_t *pml4 = (uint64_t *)mem, *pdpt = pml4 + 512, *pd = pml4 + 1024, *pt = pml4 + 1536;
-	uint8_t *pa = (uint8_t *)(mem + 4 * 4096), *pb = (uint8_t *)(mem + 5 * 4096);
+	uint64_t *pt2 = pml4 + 2048;
+	uint8_t *pa = (uint8_t *)(mem + 5 * 4096), *pb = (uint8_t *)(mem + 6 * 4096);
 	uint64_t old_cr3, flags, cr0 = sc_read_cr0(0, 0);
 	__asm__ volatile("mov %%cr3, %0" : "=r"(old_cr3));
 	const uint64_t *old = (const uint64_t *)(old_cr3 & 0x000ffffffffff000ull);
-	unsigned slot = 255;   /* VA 0x7f8000000000: far above any RAM the firmware maps 1:1 */
-	while (slot > 1 && (old[slot] & 1))
+	unsigned slot = 255;   /* VA 0x7f8000000000 and below: far above what the firmware maps */
+	while (slot >= 2 && (old[slot] & 1))
 		slot--;
-	uint64_t va = (uint64_t)slot << 39, r[6];
+	if (!sc_check(slot >= 2, "walk-free-root-slot", L"PML4 slots 2-255 all present")) {
+		uefi_call_wrapper(BS->FreePages, 2, mem, 7);
+		return;
+	}
+	uint64_t va = (uint64_t)slot << 39, r[12];
 	CopyMem(pml4, (void *)old, 4096);
 	SetMem(pdpt, 4 * 4096, 0);
 	pml4[slot] = (uint64_t)pdpt | 3;
 	pdpt[0] = (uint64_t)pd | 3;
 	pd[0] = (uint64_t)pt | 3;
 	pt[0] = (uint64_t)pa | 3;
-	SetMem(pa, 2 * 4096, 0x5a);
+	pt[1] = (uint64_t)pb | 3;
+	pt2[0] = pt2[1] = (uint64_t)pa | 3;
+	SetMem(pa, 2 * 4096, 0x5a);   /* RUN's parameters there: VM 0x5a5a5a5a, which is none */
+#define INVLPG(a) __asm__ volatile("invlpg (%0)" : : "r"(a) : "memory")
+#define RD32(p, off) (*(volatile uint32_t *)((p) + (off)))
 	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
 	__asm__ volatile("mov %0, %%cr3" : : "r"((uint64_t)pml4) : "memory");
 	r[0] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
-	uint32_t a0 = *(volatile uint32_t *)(pa + 0x100), b0 = *(volatile uint32_t *)(pb + 0x100);
+	r[6] = bvmm_hypercall(BVMM_OP_RUN, (void *)(va + 0x800));
+	uint32_t a0 = RD32(pa, 0x100), b0 = RD32(pb, 0x100);
 	SetMem(pa, 4096, 0x5a);
 	pt[0] = (uint64_t)pb | 3;            /* the page moved */
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	INVLPG(va);
 	r[1] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
-	uint32_t a1 = *(volatile uint32_t *)(pa + 0x100), b1 = *(volatile uint32_t *)(pb + 0x100);
+	uint32_t a1 = RD32(pa, 0x100), b1 = RD32(pb, 0x100);
 	SetMem(pb, 4096, 0x5a);
+	pt[0] = (uint64_t)pb;                /* not present: RUN first, on the walk HVINFO kept */
+	INVLPG(va);
+	r[7] = bvmm_hypercall(BVMM_OP_RUN, (void *)(va + 0x800));
 	pt[0] = (uint64_t)pb | 1;            /* read-only */
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	INVLPG(va);
 	r[2] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
-	uint32_t b2 = *(volatile uint32_t *)(pb + 0x100);
-	pt[0] = (uint64_t)pb | 3;
-	pd[0] = 0;                           /* the table above gone */
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
-	r[3] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
+	uint32_t b2 = RD32(pb, 0x100);
+	pt[0] = (uint64_t)pa | 3;
+	INVLPG(va);
+	/* A neighbour read from a kept walk's table (pt[1], page B), then that table replaced
+	 * above it (the PDE now points at pt2, whose [1] is page A). */
+	r[8] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
+	r[9] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x1100));
+	uint32_t b9 = RD32(pb, 0x100);
+	SetMem(pa, 2 * 4096, 0x5a);
+	pd[0] = (uint64_t)pt2 | 3;
+	INVLPG(va);
+	INVLPG(va + 0x1000);
+	r[10] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x1100));
+	uint32_t a10 = RD32(pa, 0x100), b10 = RD32(pb, 0x100);
+	r[3] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));   /* kept: page A, via pt2 */
+	pd[0] = 0;                           /* the table above gone: RUN first */
+	INVLPG(va);
+	INVLPG(va + 0x1000);
+	r[11] = bvmm_hypercall(BVMM_OP_RUN, (void *)(va + 0x800));
+	uint64_t r3b = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x100));
 	pd[0] = (uint64_t)pt | 3;
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	pt[0] = (uint64_t)pb | 3;
+	INVLPG(va);
 	r[4] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x200));
-	uint32_t b4 = *(volatile uint32_t *)(pb + 0x200);
+	uint32_t b4 = RD32(pb, 0x200);
 	__asm__ volatile("mov %0, %%cr3" : : "r"(old_cr3) : "memory");   /* another space */
 	r[5] = bvmm_hypercall(BVMM_OP_HVINFO, (void *)(va + 0x200));
+	uint64_t r12 = bvmm_hypercall(BVMM_OP_RUN, (void *)(va + 0x800));
 	if (flags & (1u << 9))
 		__asm__ volatile("sti" : : : "memory");
+#undef INVLPG
+#undef RD32
 	sc_check(!r[0] && a0 == BVMM_ABI_VERSION && b0 == 0x5a5a5a5a, "walk-first-mapping",
 		 L"errno %ld page A %x page B %x", r[0], a0, b0);
+	sc_check(r[6] == BVMM_ENOENT, "walk-run-params-mapped-enoent", L"errno %ld", r[6]);
 	sc_check(!r[1] && a1 == 0x5a5a5a5a && b1 == BVMM_ABI_VERSION, "walk-pte-moved-followed",
 		 L"errno %ld page A %x page B %x", r[1], a1, b1);
 	int wp = !!(cr0 & (1ull << 16));
 	sc_check(wp ? r[2] == BVMM_EFAULT && b2 == 0x5a5a5a5a : !r[2], "walk-pte-read-only-followed",
 		 L"CR0.WP %d errno %ld page B %x", wp, r[2], b2);
-	sc_check(r[3] == BVMM_EFAULT, "walk-pde-removed-followed", L"errno %ld", r[3]);
+	sc_check(r[7] == BVMM_EFAULT, "walk-run-pte-not-present-efault", L"errno %ld", r[7]);
+	sc_check(!r[8] && !r[9] && b9 == BVMM_ABI_VERSION, "walk-neighbour-page",
+		 L"errno %ld %ld page B %x", r[8], r[9], b9);
+	sc_check(!r[10] && a10 == BVMM_ABI_VERSION && b10 == 0x5a5a5a5a, "walk-neighbour-table-replaced-followed",
+		 L"errno %ld page A %x page B %x", r[10], a10, b10);
+	sc_check(!r[3] && r3b == BVMM_EFAULT, "walk-pde-removed-followed", L"errno %ld then %ld", r[3], r3b);
+	sc_check(r[11] == BVMM_EFAULT, "walk-run-pde-removed-efault", L"errno %ld", r[11]);
 	sc_check(!r[4] && b4 == BVMM_ABI_VERSION, "walk-pde-back", L"errno %ld page B %x", r[4], b4);
-	sc_check(r[5] == BVMM_EFAULT, "walk-cr3-switch-followed", L"errno %ld (slot %d)", r[5], slot);
-	uefi_call_wrapper(BS->FreePages, 2, mem, 6);
+	sc_check(r[5] == BVMM_EFAULT && r12 == BVMM_EFAULT, "walk-cr3-switch-followed",
+		 L"errno %ld, RUN %ld (slot %d)", r[5], r12, slot);
+	uefi_call_wrapper(BS->FreePages, 2, mem, 7);
 }
 
 static void check_firmware(EFI_HANDLE image)
