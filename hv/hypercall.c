@@ -92,7 +92,7 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va,
 /* Every field of *ex (its padding is left as it is). */
 static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *ex)
 {
-	memset(&ex->vee, 0, sizeof ex->vee);
+	ex->vee = (struct vm_exit_eptviolation){ 0 };   /* 18 bytes: stores, not a call */
 	if (vx->kind == VEXIT_IO) {
 		ex->vei = vx->io;
 	} else if (vx->kind == VEXIT_MMIO || vx->kind == VEXIT_PROTECT) {
@@ -200,7 +200,7 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	 * also takes the results, and no second walk. */
 	up = gmem_direct(c, arg, sizeof p, 1);
 	if (up)
-		memcpy(&p, up, sizeof p);
+		__builtin_memcpy(&p, up, sizeof p);   /* 32 bytes: four moves, inline */
 	else
 		COPY_IN(c, p, arg);
 	phase(PH_COPYIN);

@@ -115,7 +115,10 @@ static void bad_backing(struct vm_mem_range *r)
 /* One or two of the documented ways to be wrong; returns 1 if the backing is bad. */
 static int create_mutate(struct vm_create_params *p)
 {
-	unsigned n = (unsigned)p->vcp_nmemranges, i = (unsigned)rn(n);
+	/* A first mutation may have made the count anything (case 0): index only real slots. */
+	uint64_t cnt = p->vcp_nmemranges;
+	unsigned n = cnt >= 1 && cnt <= VMM_MAX_MEM_RANGES ? (unsigned)cnt : VMM_MAX_MEM_RANGES;
+	unsigned i = (unsigned)rn(n);
 	struct vm_mem_range *r = &p->vcp_memranges[i];
 	switch (rn(14)) {
 	case 0: p->vcp_nmemranges = chance(50) ? 0 : chance(50) ? 17 : rnd(); break;

@@ -316,7 +316,7 @@ static void child_cpuid(struct vcpu *vc)
 	s->gprs[GPR_RBX] = r.ebx;
 	s->gprs[GPR_RCX] = r.ecx;
 	s->gprs[GPR_RDX] = r.edx;
-	svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
+	svm_skip_to(v, svm_host.nrips && v->c.next_rip ? v->c.next_rip : v->s.rip + 2);   /* 0f a2 */
 }
 
 /* ---- caller-visible exits ---- */
@@ -560,7 +560,8 @@ static void child_state_in(struct svm_cpu *c, struct vcpu *vc)
 	load_dr0_3(vc->dr);
 	if (svm_host.has_rdtscp) {   /* should RDTSCP run after all (QEMU ignores the intercept) */
 		c->control_tsc_aux = rdmsr(MSR_TSC_AUX);
-		wrmsr(MSR_TSC_AUX, vc->id);
+		if (c->control_tsc_aux != vc->id)   /* the child cannot write it (WRMSR: #GP) */
+			wrmsr(MSR_TSC_AUX, vc->id);
 	}
 }
 
@@ -574,7 +575,7 @@ static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 	fx_restore(c->control_fpu);
 	save_dr0_3(vc->dr);
 	load_dr0_3(c->control_dr);
-	if (svm_host.has_rdtscp)
+	if (svm_host.has_rdtscp && c->control_tsc_aux != vc->id)
 		wrmsr(MSR_TSC_AUX, c->control_tsc_aux);
 }
 
@@ -597,7 +598,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	struct svm_cpu *c = hc->arch;
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
-	memset(ex, 0, sizeof *ex);
+	*ex = (struct vexit){ 0 };   /* a few stores, not a memset call */
 	if (irq >= 0 && can_take_irq(v))
 		v->c.eventinj = (uint64_t)irq | VMCB_EVENT_TYPE_INTR | VMCB_EVENT_VALID;
 	if (vc->irq_pending && !can_take_irq(v)) {
