@@ -77,10 +77,19 @@ static void psc_fill(struct gview *g, uint64_t va, const struct gwalk *path)
  * bits. */
 static int wc_still_true(const struct gwalk *w)
 {
-	if (w->wide) {
-		for (unsigned l = 0; l < w->levels; l++)
-			if ((*(volatile uint64_t *)(uintptr_t)w->pte_hpa[l] ^ w->pte[l]) & ~(uint64_t)PTE_AD)
-				return 0;
+	if (w->wide) {   /* every level read, the differences gathered: no branch per level */
+#define WC_DIFF(l) (*(volatile uint64_t *)(uintptr_t)w->pte_hpa[l] ^ w->pte[l])
+		uint64_t d = 0;
+		switch (w->levels) {
+		case 5: d |= WC_DIFF(4); /* fall through */
+		case 4: d |= WC_DIFF(3); /* fall through */
+		case 3: d |= WC_DIFF(2); /* fall through */
+		case 2: d |= WC_DIFF(1); /* fall through */
+		case 1: d |= WC_DIFF(0); break;
+		default: return 0;
+		}
+#undef WC_DIFF
+		return !(d & ~(uint64_t)PTE_AD);
 	} else {
 		for (unsigned l = 0; l < w->levels; l++)
 			if ((*(volatile uint32_t *)(uintptr_t)w->pte_hpa[l] ^ w->pte[l]) & ~(uint64_t)PTE_AD)
