@@ -126,6 +126,29 @@ int wc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writa
 	return 0;
 }
 
+/* va's entry in the long-mode table at host address `table`, whose entries are of `level`
+ * (1: 4 KiB, 2: 2 MiB, 3: 1 GiB) and above which every entry allows writes if upper_w: 1 with
+ * *gpa, *writable, *rest and the entry in *e, as a walk would end there; 0 when the entry alone
+ * does not settle it (not present, a table below, a write it refuses): the walk then says
+ * what it is. */
+static inline __attribute__((always_inline))
+int table_leaf(const struct gview *g, uint64_t table, unsigned level, int upper_w,
+		      uint64_t va, int write, uint64_t *gpa, int *writable, uint64_t *rest,
+		      uint64_t *e)
+{
+	unsigned shift = 12 + 9 * (level - 1);
+	uint64_t span = 1ull << shift;
+	*e = ((volatile uint64_t *)(uintptr_t)table)[(va >> shift) & 511];
+	if (!(*e & PTE_P) || (level > 1 && !(*e & PTE_PS)))
+		return 0;
+	*writable = !(g->cr0 & CR0_WP) || (upper_w && (*e & PTE_RW));
+	if (write && !*writable)
+		return 0;
+	*gpa = (*e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
+	*rest = span - (va & (span - 1));
+	return 1;
+}
+
 /* A kept long-mode walk whose leaf sits in the same table as va's would (every index above
  * the leaf's level the same), with its path above the leaf still true: va's leaf entry is then
  * read from that table directly, which is what a walk would read (the table's page passed
@@ -154,41 +177,24 @@ static int wc_sibling(struct gview *g, uint64_t va, int write, uint64_t *gpa, in
 				return 0;
 			upper_w &= !!(e & PTE_RW);
 		}
-		uint64_t hpa = w->pte_hpa[w->levels - 1] - ((w->page >> shift) & 511) * 8 +
-			       ((va >> shift) & 511) * 8;
-		uint64_t e = *(volatile uint64_t *)(uintptr_t)hpa, span = 1ull << shift;
-		if (!(e & PTE_P) || (leaf > 1 && !(e & PTE_PS)))
-			return 0;   /* not present, or a table below: the walk says what it is */
-		*writable = !(g->cr0 & CR0_WP) || (upper_w && (e & PTE_RW));
-		if (write && !*writable)
+		uint64_t table = w->pte_hpa[w->levels - 1] - ((w->page >> shift) & 511) * 8, e;
+		if (!table_leaf(g, table, leaf, (int)upper_w, va, write, gpa, writable, rest, &e))
 			return 0;
-		*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
-		*rest = span - (va & (span - 1));
 		*path = *w;
-		path->pte_hpa[w->levels - 1] = hpa;
+		path->pte_hpa[w->levels - 1] = table + ((va >> shift) & 511) * 8;
 		path->pte[w->levels - 1] = e;
 		return 1;
 	}
 	return 0;
 }
 
-/* va's leaf entry read from the leaf table this hypercall walked last (g->psc_*): 1 with
- * *gpa, *writable and *rest; 0 when the entry alone does not settle it (not present, a table
- * below, a write it refuses): the walk then says what it is. */
+/* va's leaf entry read from the leaf table this hypercall walked last (g->psc_*). */
 static int psc_lookup(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
 		      uint64_t *rest)
 {
-	unsigned shift = 12 + 9 * (g->psc_level - 1u);
-	uint64_t e = ((volatile uint64_t *)(uintptr_t)g->psc_table)[(va >> shift) & 511];
-	uint64_t span = 1ull << shift;
-	if (!(e & PTE_P) || (g->psc_level > 1 && !(e & PTE_PS)))
-		return 0;
-	*writable = !(g->cr0 & CR0_WP) || (g->psc_upper_w && (e & PTE_RW));
-	if (write && !*writable)
-		return 0;
-	*gpa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
-	*rest = span - (va & (span - 1));
-	return 1;
+	uint64_t e;
+	return table_leaf(g, g->psc_table, g->psc_level, g->psc_upper_w, va, write, gpa, writable,
+			  rest, &e);
 }
 
 int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa)
@@ -214,18 +220,15 @@ static int xlate(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_
 	int writable;
 	struct gwalk path;
 	*rest = PAGE_SIZE - (va & (PAGE_SIZE - 1));
-	/* A caller that maps looks in the TLB first, which keeps host addresses; a walk over
-	 * many pages (CREATE's) in the leaf table first, and fills no TLB entry. */
-	if (want_hpa && tlb_lookup(g, va, write, gpa, hpa))
+	/* The TLB first (it keeps host addresses), then the leaf table; CREATE's walk over many
+	 * pages asks the leaf table before calling here (gmem_translate_span). */
+	if (tlb_lookup(g, va, write, gpa, hpa))
 		return 0;
 	if (va - g->psc_lo < g->psc_size && psc_lookup(g, va, write, gpa, &writable, rest)) {
 		*hpa = GMEM_NO_HPA;
-		if (want_hpa)
-			tlb_fill(g, va, writable, *gpa, *hpa);
+		tlb_fill(g, va, writable, *gpa, *hpa);
 		return 0;
 	}
-	if (!want_hpa && tlb_lookup(g, va, write, gpa, hpa))
-		return 0;
 	if (g->wc && wc_lookup(g, va, write, gpa, &writable, hpa, 0)) {
 		tlb_fill(g, va, writable, *gpa, *hpa);
 		return 0;

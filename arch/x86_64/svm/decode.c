@@ -17,9 +17,7 @@ unsigned svm_insn_len(uint64_t exitcode)
 
 uint64_t svm_next_rip(const struct vmcb *v, int has_nrips)
 {
-	if (has_nrips && v->c.next_rip)
-		return v->c.next_rip;
-	return v->s.rip + svm_insn_len(v->c.exitcode);
+	return svm_next_rip_len(v, has_nrips, svm_insn_len(v->c.exitcode));
 }
 
 /* SDM vol. 2A 2.3.11 / APM vol. 3 1.1: no x86 instruction is longer than 15 bytes (the CPU

@@ -45,7 +45,7 @@ static void exit_cpuid(struct svm_guest *g)
 	g->gprs[GPR_RBX] = r.ebx;
 	g->gprs[GPR_RCX] = r.ecx;
 	g->gprs[GPR_RDX] = r.edx;
-	svm_skip_to(v, svm_host.nrips && v->c.next_rip ? v->c.next_rip : v->s.rip + 2);   /* 0f a2 */
+	svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 2));   /* 0f a2 */
 }
 
 
@@ -137,8 +137,7 @@ static void exit_vmmcall(struct svm_guest *g)
 	struct gview caller;
 	control_view(v, &caller);
 	v->s.rax = hypercall(&caller, v->s.rax, g->gprs[GPR_RDI]);
-	/* 0f 01 d9, or the next RIP the CPU saved (svm_next_rip, inline on the hot path). */
-	svm_skip_to(v, svm_host.nrips && v->c.next_rip ? v->c.next_rip : v->s.rip + 3);
+	svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 3));   /* 0f 01 d9 */
 }
 
 static uint64_t control_gpr(const struct svm_guest *g, unsigned vrs)

@@ -152,6 +152,12 @@ unsigned svm_insn_len(uint64_t exitcode);
 /* Next RIP after the intercepted instruction: next_rip if the CPU has NRIP save and filled
  * it, else RIP + the architectural length (QEMU TCG has no NRIP save). */
 uint64_t svm_next_rip(const struct vmcb *v, int has_nrips);
+/* The same for an exit whose instruction length the caller knows (the hot exits: VMMCALL 3,
+ * CPUID 2): no lookup by exit code. */
+static inline uint64_t svm_next_rip_len(const struct vmcb *v, int has_nrips, unsigned len)
+{
+	return has_nrips && v->c.next_rip ? v->c.next_rip : v->s.rip + len;
+}
 /* MOV to a control register (0F 22 /r, APM vol. 3): with legacy prefixes and, in 64-bit
  * mode, a REX prefix. Fills the CR number, the source GPR in vcpu_reg_state order (abi/)
  * and the instruction length; -1 if the bytes are not such an instruction, 1 if it carries a

@@ -316,7 +316,7 @@ static void child_cpuid(struct vcpu *vc)
 	s->gprs[GPR_RBX] = r.ebx;
 	s->gprs[GPR_RCX] = r.ecx;
 	s->gprs[GPR_RDX] = r.edx;
-	svm_skip_to(v, svm_host.nrips && v->c.next_rip ? v->c.next_rip : v->s.rip + 2);   /* 0f a2 */
+	svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 2));   /* 0f a2 */
 }
 
 /* ---- caller-visible exits ---- */
