@@ -20,7 +20,11 @@
 #define BVMM_OP_READVMPARAMS  9
 #define BVMM_OP_WRITEVMPARAMS 10
 #define BVMM_OP_MPROTECT_EPT  11
-#define BVMM_OP_COUNT         12
+/* bvmm's extension: RUN with its parameters and its exit in one block (struct vm_run_block)
+ * that RDI names by the caller's guest-physical address, so that no page table of the caller
+ * is walked (KVM's kvm_run page; bvmm.4, "RUN_PHYS"). */
+#define BVMM_OP_RUN_PHYS      12
+#define BVMM_OP_COUNT         13
 /* Only in test builds of the hypervisor (bvmm-test.efi); ENOSYS in bvmm.efi. */
 #define BVMM_OP_TEST_PANIC        0x7f000001
 #define BVMM_OP_TEST_INTERCEPT_UD 0x7f000002
@@ -292,6 +296,14 @@ struct vm_run_params {
 	uint8_t vrp_irqready;      /* out */
 };
 
+/* BVMM_OP_RUN_PHYS's block: RUN's parameters (vrp_exit is not read: the exit goes to vrb_exit)
+ * and the exit, at fixed offsets. */
+struct vm_run_block {
+	struct vm_run_params vrb_params;
+	uint8_t vrb_pad[32];
+	struct vm_exit vrb_exit;
+};
+
 struct vm_info_result {
 	uint64_t vir_memory_size;
 	uint64_t vir_used_size;
@@ -362,6 +374,8 @@ _Static_assert(BVMM_ABI_OFFSETOF(struct vm_exit_inout, vei_port) == 6, "vei_port
 _Static_assert(sizeof(struct vm_run_params) == 32, "vm_run_params");
 _Static_assert(BVMM_ABI_OFFSETOF(struct vm_run_params, vrp_exit) == 16, "vrp_exit");
 _Static_assert(BVMM_ABI_OFFSETOF(struct vm_run_params, vrp_exit_reason) == 24, "vrp_exit_reason");
+_Static_assert(BVMM_ABI_OFFSETOF(struct vm_run_block, vrb_exit) == 64, "vrb_exit");
+_Static_assert(sizeof(struct vm_run_block) == 664, "vm_run_block");
 _Static_assert(sizeof(struct vm_info_result) == 160, "vm_info_result");
 _Static_assert(sizeof(struct vm_info_params) == 24, "vm_info_params");
 _Static_assert(sizeof(struct vm_terminate_params) == 4, "vm_terminate_params");
@@ -390,6 +404,9 @@ _Static_assert(sizeof(struct vm_mprotect_ept_params) == 32, "vm_mprotect_ept_par
 /* bvmm's own: HVINFO for a Linux control domain's user space (/dev/vmm), which cannot make the
  * hypercall itself (VMMCALL above CPL 0 is #UD). */
 #define BVMM_IOC_HVINFO       BVMM_IOC(0xc0000000u, 12, struct vm_hvinfo_params)
+/* bvmm's own: RUN_PHYS through /dev/vmm. The argument is the index of a page of the file's
+ * mmap() (the driver's pages, one struct vm_run_block at the start of each), not a pointer. */
+#define BVMM_IOC_RUN_BLOCK    (0x20000000u | ('V' << 8) | 13)
 
 /* The hypercall: vmmcall (AMD) or vmcall (Intel) from CPL 0 of the control guest. RAX = op,
  * RDI = address of the parameter structure in the caller's address space; returns 0 or a

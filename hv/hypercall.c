@@ -60,14 +60,15 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va,
 			  const struct vm_exit *direct)
 {
 	if (vc->last_exit == VEXIT_IO && vc->last_io_in) {
-		struct vm_exit_inout io;
+		uint32_t data;   /* vei_data: all an IN's reply is */
 		int e = 0;
 		if (direct)
-			memcpy(&io, &direct->vei, sizeof io);
+			__builtin_memcpy(&data, &direct->vei.vei_data, sizeof data);
 		else
-			e = gmem_copy_in(c, &io, exit_va, sizeof io);
+			e = gmem_copy_in(c, &data, exit_va + __builtin_offsetof(struct vm_exit_inout, vei_data),
+					 sizeof data);
 		if (!e)
-			vendor->io_in_done(vc, vc->last_io_size, io.vei_data);
+			vendor->io_in_done(vc, vc->last_io_size, data);
 		return e;
 	}
 	if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
@@ -153,7 +154,7 @@ static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *v
 /* Claim a stopped vCPU for RUN (under hv_lock): EINVAL, EBUSY (not STOPPED, or stopped for
  * good), EFAULT; apply the caller's reply to the previous exit. */
 static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_run_params *p,
-		     struct vm **vm, struct vcpu **vc, struct vm_exit **direct)
+		     struct vm **vm, struct vcpu **vc, struct vm_exit **direct, int phys)
 {
 	int e = lookup(p->vrp_vm_id, p->vrp_vcpu_id, vm, vc);
 	if (e)
@@ -166,8 +167,10 @@ static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_ru
 	 * caller cannot run before RUN returns: the mapping stays its own, as a TLB entry
 	 * would), or checked writable page by page when it crosses one. */
 	uint64_t exit_va = (uint64_t)(uintptr_t)p->vrp_exit;
-	*direct = gmem_direct(c, exit_va, sizeof(struct vm_exit), 1);
-	e = *direct ? 0 : gmem_check_out(c, exit_va, sizeof(struct vm_exit));
+	if (!phys) {   /* RUN_PHYS: the block was checked as a whole, *direct is in it */
+		*direct = gmem_direct(c, exit_va, sizeof(struct vm_exit), 1);
+		e = *direct ? 0 : gmem_check_out(c, exit_va, sizeof(struct vm_exit));
+	}
 	if (!e && !out_mapped)   /* the results' bytes, unless mapped writable already */
 		e = gmem_check_out(c, arg + RUN_OUT_OFF, RUN_OUT_LEN);
 	if (!e && p->vrp_continue)
@@ -188,24 +191,23 @@ static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_ru
  * hv_lock is held to claim the vCPU and to give it back, not while it runs: the exit is
  * recorded and delivered while the vCPU is still this CPU's (RUNNING).
  */
-static uint64_t hc_run(struct gview *c, uint64_t arg)
+/* RUN and RUN_PHYS from the parameters on: up and direct are the caller's parameters and exit
+ * buffer where they are mapped writable (RUN_PHYS: always), else NULL (reached through the
+ * caller's view at arg and vrp_exit). */
+static uint64_t run_vcpu(struct gview *c, uint64_t arg, struct vm_run_params *up,
+			 struct vm_exit *direct, int phys)
 {
-	struct vm_run_params p, *up;
+	struct vm_run_params p;
 	struct vm *vm;
 	struct vcpu *vc;
 	struct vexit vx;
-	struct vm_exit *direct;
-	phase(PH_DISPATCH);
-	/* Parameters in one writable page (the usual case): read once, through one mapping that
-	 * also takes the results, and no second walk. */
-	up = gmem_direct(c, arg, sizeof p, 1);
 	if (up)
-		__builtin_memcpy(&p, up, sizeof p);   /* 32 bytes: four moves, inline */
+		__builtin_memcpy(&p, up, sizeof p);   /* 32 bytes, read once: four moves, inline */
 	else
 		COPY_IN(c, p, arg);
 	phase(PH_COPYIN);
 	spin_lock(&hv_lock);
-	int e = run_claim(c, arg, up != NULL, &p, &vm, &vc, &direct);
+	int e = run_claim(c, arg, up != NULL, &p, &vm, &vc, &direct, phys);
 	spin_unlock(&hv_lock);
 	phase(PH_CLAIM);
 	if (e)
@@ -220,24 +222,59 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 		p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
 	}
 	phase(PH_DELIVER);
-	spin_lock(&hv_lock);
-	vc->state = VCPU_STATE_STOPPED;
-	int dying = vm->dying;   /* TERM waits for STOPPED, then frees: vm is not ours after this */
-	spin_unlock(&hv_lock);
+	/* Given back without hv_lock: dying is read first (TERM sets it before it waits for
+	 * STOPPED, then frees: vm is not ours after the store). A TERM that sets it after the
+	 * read finds this RUN finished, as if it had come after. The release store orders the
+	 * exit's delivery and the vCPU's state before a new owner's claim (under hv_lock). */
+	int dying = __atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&vc->state, VCPU_STATE_STOPPED, __ATOMIC_SEQ_CST);
 	phase(PH_RELEASE);
 	if (dying)
 		return BVMM_ENOENT;
 	if (e)
 		return e;
 	/* Only the results: the inputs stay as the caller has them. */
-	if (up) {   /* bytes, not fields: the caller's block need not be aligned */
-		memcpy((uint8_t *)up + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);
+	if (up) {   /* bytes, not fields: the caller's block need not be aligned (3: inline) */
+		__builtin_memcpy((uint8_t *)up + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);
 		e = 0;
 	} else {
 		e = gmem_copy_out(c, arg + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);
 	}
 	phase(PH_COPYOUT);
 	return e;
+}
+
+/*
+ * RUN: EFAULT, ENOENT (also when TERM ends the VM while this RUN runs it), EINVAL (vrp_irq
+ * not a vector or 0xffff; after an MMIO or protection exit, a vrs that makes a state that
+ * cannot be entered), EBUSY (not STOPPED: another CPU runs it, or stopped for good), EIO
+ * (HLT with interrupts off: the vCPU stops for good; or the state could not be entered).
+ * hv_lock is held to claim the vCPU and to give it back, not while it runs: the exit is
+ * recorded and delivered while the vCPU is still this CPU's (RUNNING).
+ */
+static uint64_t hc_run(struct gview *c, uint64_t arg)
+{
+	phase(PH_DISPATCH);
+	/* Parameters in one writable page (the usual case): read once, through one mapping that
+	 * also takes the results, and no second walk. */
+	return run_vcpu(c, arg, gmem_direct(c, arg, sizeof(struct vm_run_params), 1), NULL, 0);
+}
+
+/*
+ * RUN_PHYS (bvmm's extension): RUN with the parameters and the exit in the struct vm_run_block
+ * at guest-physical address arg, which must lie in the caller's memory as every buffer must
+ * (control_gpa_to_hpa: not the pool, the ECAM window or the xAPIC page, below phys_top), else
+ * EFAULT. The caller's physical memory is the host's, mapped 1:1 and never moved, so there is
+ * no page-table walk and nothing to revalidate; vrp_exit is not read. The rest is RUN's.
+ */
+static uint64_t hc_run_phys(struct gview *c, uint64_t arg)
+{
+	uint64_t hpa;
+	phase(PH_DISPATCH);
+	if (control_gpa_to_hpa(c, arg, sizeof(struct vm_run_block), &hpa))
+		return BVMM_EFAULT;
+	struct vm_run_block *b = (struct vm_run_block *)(uintptr_t)hpa;
+	return run_vcpu(c, arg, &b->vrb_params, &b->vrb_exit, 1);
 }
 
 /* INFO: EFAULT. A vip_size too small is answered with the size needed and no entries. */
@@ -534,6 +571,7 @@ static const hc_fn ops[BVMM_OP_COUNT] = {
 	[BVMM_OP_HVINFO] = hc_hvinfo,
 	[BVMM_OP_CREATE] = hc_create,
 	[BVMM_OP_RUN] = hc_run,
+	[BVMM_OP_RUN_PHYS] = hc_run_phys,
 	[BVMM_OP_INFO] = hc_info,
 	[BVMM_OP_TERM] = hc_term,
 	[BVMM_OP_RESETCPU] = hc_resetcpu,
@@ -592,7 +630,7 @@ uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
 	if (op >= BVMM_OP_COUNT)
 		return BVMM_ENOSYS;
 	uint64_t r;
-	if (op == BVMM_OP_RUN || op == BVMM_OP_TERM) {
+	if (op == BVMM_OP_RUN || op == BVMM_OP_RUN_PHYS || op == BVMM_OP_TERM) {
 		r = ops[op](caller, arg);   /* they take hv_lock themselves, not while waiting */
 	} else {
 		spin_lock(&hv_lock);

@@ -32,6 +32,9 @@ static void *npt_va(void *arg, uint64_t pa) { (void)arg; return (void *)(uintptr
 
 struct vm *vm_find(uint32_t id)
 {
+	struct vm *hint = vms[id % VMM_MAX_VCPUS];   /* where vm_create puts it if it can */
+	if (hint && hint->id == id)
+		return hint;
 	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
 		if (vms[i] && vms[i]->id == id)
 			return vms[i];
@@ -166,8 +169,11 @@ int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *
 	unsigned slot;
 	if (total_vcpus + p->vcp_ncpus > VMM_MAX_VCPUS || next_vm_id == 0)
 		return BVMM_ENOSPC;   /* ids are never reused: after 2^32 - 1 VMs, no more */
-	for (slot = 0; slot < VMM_MAX_VCPUS && vms[slot]; slot++)
-		;
+	/* Slot id % VMM_MAX_VCPUS when free (vm_find looks there first), else the first free. */
+	slot = next_vm_id % VMM_MAX_VCPUS;
+	if (vms[slot])
+		for (slot = 0; slot < VMM_MAX_VCPUS && vms[slot]; slot++)
+			;
 	uint64_t pa = pool_alloc(1);
 	if (!pa)
 		return BVMM_ENOMEM;

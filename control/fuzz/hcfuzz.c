@@ -16,7 +16,7 @@ static uint64_t tsc_hz, t_start;
 
 static const char *const ops[BVMM_OP_COUNT] = {
 	"HVINFO", "CREATE", "RUN", "INFO", "TERM", "RESETCPU", "INTR", "READREGS", "WRITEREGS",
-	"READVMPARAMS", "WRITEVMPARAMS", "MPROTECT_EPT",
+	"READVMPARAMS", "WRITEVMPARAMS", "MPROTECT_EPT", "RUN_PHYS",
 };
 
 const char *op_name(uint64_t op) { return op < BVMM_OP_COUNT ? ops[op] : "UNKNOWN"; }

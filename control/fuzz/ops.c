@@ -427,7 +427,8 @@ static void op_mprotect(struct call *c)
 
 static void op_unknown(struct call *c)
 {
-	static const uint64_t odd[] = { BVMM_OP_COUNT, 13, 0xff, 0x100000000ull | BVMM_OP_RUN,
+	static const uint64_t odd[] = { BVMM_OP_COUNT, 14, 0xff, 0x100000000ull | BVMM_OP_RUN,
+					0x100000000ull | BVMM_OP_RUN_PHYS,
 					0x8000000000000000ull, ~0ull, BVMM_OP_TEST_PANIC,
 					BVMM_OP_TEST_INTERCEPT_UD, 0x7f000000 };
 	c->op = chance(50) ? odd[rn(sizeof odd / sizeof odd[0])] : BVMM_OP_COUNT + rn(~0ull - BVMM_OP_COUNT);
@@ -471,7 +472,7 @@ static uint64_t pick_op(void)
 void op_one(void)
 {
 	struct call c = { .op = pick_op() };
-	static const unsigned sizes[BVMM_OP_COUNT] = { 24, 1280, 32, 24, 4, 576, 12, 584, 584, 32, 32, 32 };
+	static const unsigned sizes[BVMM_OP_COUNT] = { 24, 1280, 32, 24, 4, 576, 12, 584, 584, 32, 32, 32, 664 };
 	if (c.op == BVMM_OP_CREATE) {
 		op_create();
 		return;

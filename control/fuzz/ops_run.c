@@ -49,7 +49,10 @@ static void prepare_continue(struct vm_exit *ex, const struct mvcpu *v)
 		g[rn(VCPU_REGS_NGPRS)] = rnd();
 }
 
-static void build(struct call *c, struct vm_run_params *p, struct vm_exit **ex, int *ex_cls)
+/* RUN_PHYS's block (its template: placed by the call engine per the call's class). */
+static struct vm_run_block blk;
+
+static void build(struct call *c, struct vm_run_params *p, struct vm_exit **ex, int *ex_cls, int phys)
 {
 	struct mvcpu *v = c->vcpu_ok ? &c->vm->vc[c->vcpu] : NULL;
 	for (unsigned i = 0; i < sizeof *p; i += 8)
@@ -60,10 +63,16 @@ static void build(struct call *c, struct vm_run_params *p, struct vm_exit **ex, 
 	p->vrp_continue = (uint8_t)(want_cont ? 1 : chance(70) ? 0 : rnd());
 	uint64_t r = rn(100);
 	p->vrp_irq = (uint16_t)(r < 85 ? VRP_IRQ_NONE : r < 95 ? rn(256) : 256 + rn(0xfeff));
-	*ex_cls = pc_pick(1);
-	uint64_t a = pc_addr(*ex_cls, sizeof **ex, 1, 1);
-	*ex = pc_good(*ex_cls) ? (struct vm_exit *)a : NULL;
-	p->vrp_exit = (struct vm_exit *)a;
+	if (phys) {   /* the exit goes into the block; vrp_exit is not read (noise) */
+		*ex_cls = c->cls;
+		*ex = &blk.vrb_exit;
+		p->vrp_exit = (struct vm_exit *)rnd();
+	} else {
+		*ex_cls = pc_pick(1);
+		uint64_t a = pc_addr(*ex_cls, sizeof **ex, 1, 1);
+		*ex = pc_good(*ex_cls) ? (struct vm_exit *)a : NULL;
+		p->vrp_exit = (struct vm_exit *)a;
+	}
 	p->vrp_exit_reason = 0xbeef;
 	p->vrp_irqready = 0xab;
 	if (*ex) {
@@ -232,7 +241,15 @@ static uint32_t run_once(struct call *c)
 	int ex_cls;
 	c->must = c->vcpu_ok ? 0 : EB(BVMM_ENOENT);
 	c->may = 0;
-	build(c, &p, &ex, &ex_cls);
+	/* A quarter through RUN_PHYS: the same RUN with the block named by physical address
+	 * (this program's memory is identity-mapped: its addresses are physical ones). The
+	 * block is an output: no device or NULL class. */
+	int phys = chance(25), cls = c->cls;
+	c->op = phys ? BVMM_OP_RUN_PHYS : BVMM_OP_RUN;
+	c->size = phys ? sizeof blk : sizeof p;
+	if (phys && !pc_good(c->cls) && !pc_bad(c->cls))
+		c->cls = PC_VALID;
+	build(c, &p, &ex, &ex_cls, phys);
 	if (verbose && c->vcpu_ok) {
 		static struct vm_rwregs_params r;
 		SetMem(&r, sizeof r, 0);
@@ -245,7 +262,19 @@ static uint32_t run_once(struct call *c)
 	predict(c, &p, ex, ex_cls);
 	if (c->vm)
 		c->vm->runs++;
-	call_run(c, &p);
+	if (phys) {
+		for (unsigned i = 0; i < sizeof blk.vrb_pad; i++)
+			blk.vrb_pad[i] = (uint8_t)rnd();   /* must come back as sent, too */
+		blk.vrb_params = p;
+		ex_before = blk.vrb_exit;
+		call_run(c, &blk);
+		c->cls = cls;
+		ex = c->p ? &((struct vm_run_block *)c->p)->vrb_exit : NULL;
+		if (c->e == 0 && c->p && CompareMem(c->p + 32, call_before() + 32, sizeof blk.vrb_pad))
+			vio("RUN_PHYS wrote the block's padding", L"expected bytes 32-63 as sent, got a change");
+	} else {
+		call_run(c, &p);
+	}
 	struct mvcpu *v = c->vcpu_ok ? &c->vm->vc[c->vcpu] : NULL;
 	if (v && (c->e == 0 || c->e == BVMM_EIO)) {
 		v->pristine = 0;

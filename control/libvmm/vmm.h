@@ -27,7 +27,7 @@ static inline uint32_t vmm_ioctl_cmd(uint64_t op)
 static inline long vmm_ioctl_op(unsigned long cmd)
 {
 	for (long op = BVMM_OP_CREATE; op < BVMM_OP_COUNT; op++)
-		if (vmm_ioctl_cmd((uint64_t)op) == cmd)
+		if (cmd && vmm_ioctl_cmd((uint64_t)op) == cmd)   /* RUN_PHYS has none */
 			return op;
 	return -1;
 }

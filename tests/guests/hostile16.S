@@ -5,7 +5,9 @@
  *                 exception vector, 0xe3 EFER, 0xe4 CR4, 0xe7 the end.
  *   0x100 dbloop: arms an instruction breakpoint on its own #DB handler and jumps there: a #DB
  *                 delivery loop that makes no progress (CVE-2015-8104).
- *   0x180 quick:  one OUT to port 0xe7, then HLT with interrupts on (endurance cycles). */
+ *   0x180 quick:  one OUT to port 0xe7, then HLT with interrupts on (endurance cycles).
+ *   0x200 drs:    reads DR0-3 (OUT to ports 0xd0-0xd3), writes 0x11110000-3 to them, OUT to
+ *                 0xd4, and again: whether a child ever sees the control guest's DR0-3. */
 	.code16
 	.text
 base:
@@ -97,4 +99,25 @@ quick:
 	sti
 	hlt
 	jmp quick
+
+	.org 0x200
+drs:
+	movl %dr0, %eax
+	outl %eax, $0xd0
+	movl %dr1, %eax
+	outl %eax, $0xd1
+	movl %dr2, %eax
+	outl %eax, $0xd2
+	movl %dr3, %eax
+	outl %eax, $0xd3
+	movl $0x11110000, %eax
+	movl %eax, %dr0
+	incl %eax
+	movl %eax, %dr1
+	incl %eax
+	movl %eax, %dr2
+	incl %eax
+	movl %eax, %dr3
+	outb %al, $0xd4
+	jmp drs
 	.section .note.GNU-stack, "", @progbits

@@ -87,8 +87,26 @@ extern uint8_t guest_bench16[], guest_bench16_end[];
 /* A real-mode child: RUN round trips with one port I/O exit each, and CPUID exits handled
  * inside the hypervisor (1000 per RUN). Aligned so that neither crosses a page (a crossing
  * costs the copies one more walk of the caller's tables: hundreds of instructions per RUN). */
-static struct vm_exit ex __attribute__((aligned(1024)));
-static struct vm_run_params rp __attribute__((aligned(64)));
+static struct vm_exit ex_va __attribute__((aligned(1024)));
+static struct vm_run_params rp_va __attribute__((aligned(64)));
+/* The same through RUN_PHYS (bvmm's extension): the parameters and the exit in one block named
+ * by its physical address (the firmware's identity map: the same number). */
+static struct vm_run_block rb __attribute__((aligned(4096)));
+/* What the loops run: RUN with rp_va and ex_va, or RUN_PHYS with rb (use_phys). */
+static uint64_t run_op = BVMM_OP_RUN;
+static void *run_arg = &rp_va;
+static struct vm_run_params *run_p = &rp_va;
+static struct vm_exit *run_ex = &ex_va;
+#define rp (*run_p)
+#define ex (*run_ex)
+
+static void use_phys(int on)
+{
+	run_op = on ? BVMM_OP_RUN_PHYS : BVMM_OP_RUN;
+	run_arg = on ? (void *)&rb : (void *)&rp_va;
+	run_p = on ? &rb.vrb_params : &rp_va;
+	run_ex = on ? &rb.vrb_exit : &ex_va;
+}
 
 static uint32_t bench_vm(uint64_t rip)
 {
@@ -108,7 +126,8 @@ static uint32_t bench_vm(uint64_t rip)
 	rr.vrp_vm_id = cp.vcp_id;
 	vmm_state_real(&rr.vrp_init_state, 0, rip);
 	bvmm_hypercall(BVMM_OP_RESETCPU, &rr);
-	rp = (struct vm_run_params){ .vrp_vm_id = cp.vcp_id, .vrp_irq = 0xffff, .vrp_exit = &ex };
+	rp_va = (struct vm_run_params){ .vrp_vm_id = cp.vcp_id, .vrp_irq = 0xffff, .vrp_exit = &ex_va };
+	rb.vrb_params = rp_va;
 	return cp.vcp_id;
 }
 
@@ -127,7 +146,7 @@ static uint64_t loop_run(unsigned n, uint16_t port)
 	timers_off();
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
-		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
+		if (bvmm_hypercall(run_op, run_arg))
 			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_IO && ex.vei.vei_port == port;
@@ -143,7 +162,7 @@ static uint64_t loop_hlt(unsigned n)
 	timers_off();
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
-		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
+		if (bvmm_hypercall(run_op, run_arg))
 			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_HLT;
@@ -161,7 +180,7 @@ static uint64_t loop_irq(unsigned n)
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
 		rp.vrp_irq = 0x20;
-		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
+		if (bvmm_hypercall(run_op, run_arg))
 			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		i += vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_IO && ex.vei.vei_port == 0x82;
@@ -197,7 +216,7 @@ static uint64_t loop_mmio(unsigned n)
 	timers_off();
 	uint64_t t0 = sc_rdtsc();
 	for (unsigned i = 0; i < n;) {
-		if (bvmm_hypercall(BVMM_OP_RUN, &rp))
+		if (bvmm_hypercall(run_op, run_arg))
 			return timers_on(), 0;
 		rp.vrp_continue = 1;
 		if (vmm_exit_kind(rp.vrp_exit_reason, vendor) == VMM_EXIT_KIND_NPF) {
@@ -287,6 +306,12 @@ static void only(const CHAR16 *row)
 		t = loop_run(N, 0x80);
 	} else if (!StrCmp(row, L"io-gprs") && (id = bench_vm(0x7c00)) && !exit_regs(id, VM_RWREGS_GPRS)) {
 		t = loop_run(N, 0x80);
+	} else if (!StrCmp(row, L"io-phys") && (id = bench_vm(0x7c00)) && !exit_regs(id, VM_RWREGS_GPRS)) {
+		use_phys(1);
+		t = loop_run(N, 0x80);
+	} else if (!StrCmp(row, L"mmio-phys") && (id = bench_vm(0x7c30)) && !exit_regs(id, VM_RWREGS_GPRS)) {
+		use_phys(1);
+		t = loop_mmio(N);
 	} else if (!StrCmp(row, L"mmio-gprs") && (id = bench_vm(0x7c30)) && !exit_regs(id, VM_RWREGS_GPRS)) {
 		t = loop_mmio(N);
 	} else if (!StrCmp(row, L"mmio") && bench_vm(0x7c30)) {
@@ -351,6 +376,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			uint64_t t = loop_run(N, 0x80);
 			bvmm_hypercall(BVMM_OP_HVINFO, &p);   /* ... and are logged (make bench-phases) */
 			report("child-run-io-exit-roundtrip-gprs", t, base);
+			/* The same through RUN_PHYS: no walk of this program's page tables. */
+			use_phys(1);
+			loop_run(100, 0x80);
+			report("child-run-io-exit-roundtrip-phys", loop_run(N, 0x80), base);
+			use_phys(0);
 		}
 	}
 	if ((id = bench_vm(0x7c30))) {
@@ -361,6 +391,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		} else {
 			loop_mmio(100);
 			report("child-run-mmio-exit-roundtrip-gprs", loop_mmio(N), base);
+			use_phys(1);
+			loop_mmio(100);
+			report("child-run-mmio-exit-roundtrip-phys", loop_mmio(N), base);
+			use_phys(0);
 		}
 	}
 	if (bench_vm(0x7c10)) {

@@ -243,6 +243,109 @@ static void check_real16(void)
 	term(vm);
 }
 
+/* ---- RUN_PHYS: the real-mode guest again, its parameters and exits in a block named by
+ * physical address (this program's memory is identity-mapped); mixed with RUN ---- */
+
+static struct vm_run_block blk __attribute__((aligned(4096)));
+static uint8_t blk_before[sizeof blk];
+
+static uint64_t run_phys(uint64_t pa, uint32_t vm, int cont, uint16_t irq)
+{
+	blk.vrb_params.vrp_vm_id = vm;
+	blk.vrb_params.vrp_vcpu_id = 0;
+	blk.vrb_params.vrp_continue = (uint8_t)cont;
+	blk.vrb_params.vrp_irq = irq;
+	blk.vrb_params.vrp_exit = (struct vm_exit *)0xdead0000beef0000ull;   /* not read */
+	blk.vrb_params.vrp_exit_reason = 0x1234;
+	CopyMem(blk_before, &blk, sizeof blk);
+	return hc(BVMM_OP_RUN_PHYS, (void *)pa);
+}
+
+/* RUN_PHYS until something other than VM_EXIT_NONE. */
+static uint64_t run_phys_until(uint32_t vm, int cont)
+{
+	uint64_t e = 0;
+	for (int i = 0; i < 1000; i++) {
+		e = run_phys((uint64_t)&blk, vm, cont, 0xffff);
+		if (e || blk.vrb_params.vrp_exit_reason != VM_EXIT_NONE)
+			return e;
+		cont = 0;
+	}
+	return e;
+}
+
+static int blk_io(uint16_t port, uint8_t size, uint8_t dir, uint32_t data)
+{
+	const struct vm_exit *x = &blk.vrb_exit;
+	return blk.vrb_params.vrp_exit_reason == X_IO && x->vei.vei_port == port &&
+	       x->vei.vei_size == size && x->vei.vei_dir == dir && x->vei.vei_data == data;
+}
+
+/* Only vrp_exit_reason, vrp_irqready and the exit written: the inputs (vrp_exit too) and
+ * the padding as the caller left them. */
+static int blk_inputs_kept(void)
+{
+	return !CompareMem(&blk, blk_before, 24) && !CompareMem((uint8_t *)&blk + 27, blk_before + 27, 37);
+}
+
+static void check_run_phys(uint64_t pool)
+{
+	uint8_t *mem = alloc_mem(MIB);
+	struct vcpu_reg_state rs;
+	uint64_t e;
+	CopyMem(mem + 0xf0000, guest_real16, guest_real16_end - guest_real16);
+	uint32_t vm = create("runphys", mem, MIB, 1, &e);
+	if (!CHECK(!e, "run-phys-create", L"errno %ld", e))
+		return;
+	vmm_state_real(&rs, 0xf000, 0xfff0);
+	e = reset(vm, 0, &rs);
+	/* Refused, with nothing written: blocks outside the caller's memory, bad fields. */
+	static const struct { const char *name; uint64_t pa; } bad[] = {
+		{ "run-phys-in-pool-efault", 0 }, { "run-phys-into-pool-efault", 1 },
+		{ "run-phys-past-top-efault", 1ull << 52 }, { "run-phys-wraps-efault", ~0ull - 100 },
+		{ "run-phys-xapic-page-efault", 0xfee00000ull },
+	};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint64_t pa = i == 0 ? pool + 4096 : i == 1 ? pool - 100 : bad[i].pa;
+		uint64_t er = pool || i > 1 ? run_phys(pa, vm, 0, 0xffff) : BVMM_EFAULT;
+		CHECK(er == BVMM_EFAULT && !CompareMem(&blk, blk_before, sizeof blk), bad[i].name,
+		      L"errno %ld at %lx", er, pa);
+	}
+	uint64_t er = run_phys((uint64_t)&blk, vm + 1000, 0, 0xffff);
+	CHECK(er == BVMM_ENOENT && !CompareMem(&blk, blk_before, sizeof blk), "run-phys-unknown-vm-enoent",
+	      L"errno %ld", er);
+	er = run_phys((uint64_t)&blk, vm, 0, 256);
+	CHECK(er == BVMM_EINVAL && !CompareMem(&blk, blk_before, sizeof blk), "run-phys-irq-256-einval",
+	      L"errno %ld", er);
+	/* The guest's exits, through the block. */
+	SetMem(&blk.vrb_exit, sizeof blk.vrb_exit, 0x5a);
+	e = e ? e : run_phys_until(vm, 0);
+	CHECK(!e && blk_io(0x80, 1, VEI_DIR_OUT, 0x42) && blk.vrb_exit.vrs.vrs_gprs[VCPU_REGS_RIP] == 0x4,
+	      "run-phys-out-exit-in-block", L"errno %ld reason %x port %x data %x", e,
+	      blk.vrb_params.vrp_exit_reason, blk.vrb_exit.vei.vei_port, blk.vrb_exit.vei.vei_data);
+	CHECK(blk_inputs_kept(), "run-phys-inputs-and-padding-kept", L"");
+	/* An IN answered through the block. */
+	e = e ? e : run_phys_until(vm, 1);
+	CHECK(!e && blk.vrb_params.vrp_exit_reason == X_IO && blk.vrb_exit.vei.vei_port == 0x71 &&
+	      blk.vrb_exit.vei.vei_dir == VEI_DIR_IN, "run-phys-in-exit", L"errno %ld port %x", e,
+	      blk.vrb_exit.vei.vei_port);
+	blk.vrb_exit.vei.vei_data = 0x55;
+	e = e ? e : run_phys_until(vm, 1);
+	CHECK(!e && blk_io(0x81, 1, VEI_DIR_OUT, 0x56), "run-phys-in-data-from-block",
+	      L"errno %ld port %x data %x", e, blk.vrb_exit.vei.vei_port, blk.vrb_exit.vei.vei_data);
+	/* The same vCPU through RUN next: the exits are one sequence, whichever call. */
+	e = e ? e : run_until(vm, 1, 0xffff);
+	CHECK(!e && io_exit(0x3f8, 2, VEI_DIR_OUT, 0x1234), "run-after-run-phys",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	e = e ? e : run_phys_until(vm, 1);
+	CHECK(!e && blk.vrb_params.vrp_exit_reason == X_HLT && blk.vrb_params.vrp_irqready == 1,
+	      "run-phys-hlt-irqready", L"errno %ld reason %x irqready %d", e,
+	      blk.vrb_params.vrp_exit_reason, blk.vrb_params.vrp_irqready);
+	term(vm);
+	er = run_phys((uint64_t)&blk, vm, 0, 0xffff);
+	CHECK(er == BVMM_ENOENT, "run-phys-after-term-enoent", L"errno %ld", er);
+}
+
 /* ---- two 32-bit VMs at once: different memory, READREGS, WRITEREGS, isolation, EIO ---- */
 
 static uint32_t prot32_vm(const char *name, uint32_t value, uint8_t **memp)
@@ -814,6 +917,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	CHECK(pool != 0, "pool-found", L"");
 	check_create_errors(scratch, pool);
 	check_real16();
+	check_run_phys(pool);
 	check_two_vms();
 	check_long64();
 	check_triple();

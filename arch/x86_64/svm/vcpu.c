@@ -19,6 +19,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t gprs[GPR_COUNT];
 	struct asid_vcpu tag;   /* its ASID and where it is good (asid.h) */
+	uint8_t dr_live;        /* DR0-3 switched around its runs (dr_go_live) */
 };
 _Static_assert(sizeof(struct svm_vcpu) <= VM_ARCH_BYTES, "svm_vcpu fits vcpu->arch");
 
@@ -165,10 +166,39 @@ static void svm_io_in_done(struct vcpu *vc, unsigned size, uint32_t data)
 	v->s.rax = mask ? (v->s.rax & ~mask) | (data & mask) : data;
 }
 
+/*
+ * DR0-3 are not in the VMCB: while a child runs, the CPU's are the control guest's unless they
+ * were switched. They are switched lazily (KVM's approach): a vCPU starts with every access
+ * that could reach them intercepted (MOV from DR0-3; MOV to DR0-3, and to DR7 and its alias
+ * DR5, which could arm a breakpoint on them) and with none of its own breakpoints armed; its
+ * first such access, or an entry with a DR7 that arms one (WRITEREGS, RESETCPU), makes it
+ * live for good: from then on DR0-3 are switched around each of its runs and not intercepted.
+ * A device-model loop whose child never touches them pays for no switch (16 MOV DRs a RUN).
+ */
+#define DR_INTERCEPTS (0xfu | (0xfu << 16) | (1u << 21) | (1u << 23))
+#define DR7_ARMED 0xffu   /* L0-3, G0-3 */
+
+static void dr_not_live(struct svm_vcpu *s)
+{
+	s->dr_live = 0;
+	s->vmcb->c.intercept_dr = DR_INTERCEPTS;
+}
+
+/* Live from now on, on this CPU in host mode between entries: the control guest's DR0-3
+ * kept aside (child_state_out puts them back), the child's loaded. */
+static void dr_go_live(struct svm_cpu *c, struct vcpu *vc, struct svm_vcpu *s)
+{
+	s->dr_live = 1;
+	s->vmcb->c.intercept_dr = 0;
+	save_dr0_3(c->control_dr);
+	load_dr0_3(vc->dr);
+}
+
 static void svm_reset(struct vcpu *vc, const struct vcpu_reg_state *rs)
 {
 	struct vmcb *v = vmcb_of(vc);
 	svm_regs_write(vc, VM_RWREGS_ALL, rs);
+	dr_not_live(sv(vc));
 	v->c.eventinj = 0;
 	v->c.int_state = 0;
 	v->c.int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR);
@@ -478,6 +508,11 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	case SVM_EXIT_EXCP_DB:
 		svm_inject_exception(v, EXC_DB, 0, 0);
 		return 0;
+	case SVM_EXIT_DR_FIRST ... SVM_EXIT_DR_LAST:
+		/* Its first touch of the debug registers: switched from now on, and the
+		 * instruction runs again, unintercepted. */
+		dr_go_live(this_cpu()->arch, vc, sv(vc));
+		return 0;
 	case SVM_EXIT_EXCP_AC:
 		svm_inject_exception(v, EXC_AC, 1, (uint32_t)v->c.exitinfo1);
 		return 0;
@@ -556,8 +591,9 @@ static void child_state_in(struct svm_cpu *c, struct vcpu *vc)
 		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
 	}
 	fx_restore(vc->fpu);
-	save_dr0_3(c->control_dr);
-	load_dr0_3(vc->dr);
+	struct svm_vcpu *s = sv(vc);
+	if (s->dr_live || (s->vmcb->s.dr7 & DR7_ARMED))
+		dr_go_live(c, vc, s);
 	if (svm_host.has_rdtscp) {   /* should RDTSCP run after all (QEMU ignores the intercept) */
 		c->control_tsc_aux = rdmsr(MSR_TSC_AUX);
 		if (c->control_tsc_aux != vc->id)   /* the child cannot write it (WRMSR: #GP) */
@@ -573,8 +609,10 @@ static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
 	}
 	fx_restore(c->control_fpu);
-	save_dr0_3(vc->dr);
-	load_dr0_3(c->control_dr);
+	if (sv(vc)->dr_live) {
+		save_dr0_3(vc->dr);
+		load_dr0_3(c->control_dr);
+	}
 	if (svm_host.has_rdtscp && c->control_tsc_aux != vc->id)
 		wrmsr(MSR_TSC_AUX, c->control_tsc_aux);
 }
@@ -601,7 +639,9 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	*ex = (struct vexit){ 0 };   /* a few stores, not a memset call */
 	if (irq >= 0 && can_take_irq(v))
 		v->c.eventinj = (uint64_t)irq | VMCB_EVENT_TYPE_INTR | VMCB_EVENT_VALID;
-	if (vc->irq_pending && !can_take_irq(v)) {
+	if (!vc->irq_pending && !(v->c.intercept_misc1 & VMCB_INTERCEPT_VINTR)) {
+		/* The common case: no interrupt pending and no window open: nothing to change. */
+	} else if (vc->irq_pending && !can_take_irq(v)) {
 		/* Interrupt window: a virtual interrupt the guest takes when it can (APM 15.21.4). */
 		v->c.int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR;
 		v->c.intercept_misc1 |= VMCB_INTERCEPT_VINTR;

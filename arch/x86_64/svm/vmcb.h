@@ -185,8 +185,10 @@ _Static_assert(offsetof(struct vmcb, s.g_pat) == 0x668, "g_pat");
  * (without NRIP save there is no next RIP to use). */
 static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
 {
+	if (__builtin_expect(!(exitintinfo & VMCB_EVENT_VALID), 1))   /* every exit but a few */
+		return 0;
 	uint64_t type = exitintinfo & (7ull << 8), vec = exitintinfo & 0xff;
-	if (!(exitintinfo & VMCB_EVENT_VALID) || type == VMCB_EVENT_TYPE_SOFT ||
+	if (type == VMCB_EVENT_TYPE_SOFT ||
 	    (type == VMCB_EVENT_TYPE_EXC && (vec == 3 || vec == 4)))
 		return 0;
 	/* QEMU (TCG, to at least 7.2) records every event it was delivering as an exception,
@@ -200,6 +202,8 @@ static inline uint64_t vmcb_reinject(uint64_t exitintinfo)
 
 /* Exit codes (APM appendix C) */
 #define SVM_EXIT_CR4_WRITE 0x014
+#define SVM_EXIT_DR_FIRST  0x020   /* MOV from DR0 ... MOV to DR15: 0x20 + n, 0x30 + n */
+#define SVM_EXIT_DR_LAST   0x03f
 #define SVM_EXIT_CR8_WRITE 0x018
 #define SVM_EXIT_EXCP_BASE 0x040
 #define SVM_EXIT_EXCP_DB   0x041
