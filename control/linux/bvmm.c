@@ -54,6 +54,7 @@
 #include <linux/cpuhotplug.h>
 #include <asm/processor.h>
 #include <asm/pgtable.h>
+#include <asm/io.h>
 
 #include "abi/bvmm.h"
 
@@ -79,6 +80,22 @@ struct bvmm_vm {			/* a VM created through this driver, and its pinned pages */
 static LIST_HEAD(bvmm_vms);
 static DEFINE_MUTEX(bvmm_vms_lock);	/* bvmm_vms, each record's owner; held across CREATE
 					 * and TERM hypercalls (see the top of the file) */
+
+/*
+ * RUN_PHYS blocks (BVMM_IOC_RUN_BLOCK): the pages of a file's one mmap(), allocated here and
+ * mapped shared into the caller, each holding a struct vm_run_block at its start. The
+ * hypervisor is given a page's physical address: no user address, no pinning per RUN, and no
+ * copy in or out (KVM's kvm_run page). The driver's reference keeps every page until the
+ * file is released, which is after the last mapping is gone and no ioctl of the file runs.
+ */
+#define BVMM_BLOCKS_MAX 64ul
+
+struct bvmm_blocks {
+	unsigned long n;
+	struct page *pages[BVMM_BLOCKS_MAX];
+};
+
+static DEFINE_MUTEX(bvmm_mmap_lock);	/* a file's first and only mmap() */
 
 /* CPUs that carry the bvmm signature: set or cleared on the CPU itself, at load and by the
  * hotplug callbacks, so that a test on the running CPU with preemption off is exact. */
@@ -382,6 +399,66 @@ static long bvmm_term(struct vm_terminate_params *p)
 	return ret;
 }
 
+/* RUN_PHYS on block `index` of the file's mapping: EINVAL if it has no such block. */
+static long bvmm_run_block(struct file *file, unsigned long index)
+{
+	struct bvmm_blocks *b = smp_load_acquire((struct bvmm_blocks **)&file->private_data);
+
+	if (!b || index >= b->n)
+		return -EINVAL;
+	return bvmm_call(BVMM_OP_RUN_PHYS, (void *)(uintptr_t)page_to_phys(b->pages[index]));
+}
+
+static void bvmm_blocks_free(struct bvmm_blocks *b)
+{
+	for (unsigned long i = 0; i < b->n; i++)
+		__free_page(b->pages[i]);
+	kfree(b);
+}
+
+/*
+ * mmap(): 1 to BVMM_BLOCKS_MAX pages at offset 0, shared (a private mapping would leave the
+ * caller writing copies), once per file (EBUSY after that). The pages are zeroed.
+ */
+static int bvmm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	unsigned long n = vma_pages(vma);
+	struct bvmm_blocks *b;
+	int ret = 0;
+
+	if (vma->vm_pgoff || !n || n > BVMM_BLOCKS_MAX || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	mutex_lock(&bvmm_mmap_lock);
+	if (file->private_data) {
+		ret = -EBUSY;
+		goto out;
+	}
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (b->n = 0; b->n < n; b->n++) {
+		b->pages[b->n] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!b->pages[b->n]) {
+			ret = -ENOMEM;
+			break;
+		}
+	}
+	for (unsigned long i = 0; !ret && i < n; i++)
+		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE, b->pages[i]);
+	if (ret) {
+		/* Pages already inserted keep their own reference until the failed mmap's
+		 * mapping is torn down: ours go now. */
+		bvmm_blocks_free(b);
+		goto out;
+	}
+	smp_store_release((struct bvmm_blocks **)&file->private_data, b);
+out:
+	mutex_unlock(&bvmm_mmap_lock);
+	return ret;
+}
+
 static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -390,6 +467,8 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void *p;
 	long ret;
 
+	if (cmd == BVMM_IOC_RUN_BLOCK)
+		return bvmm_run_block(file, arg);
 	if (cmd == VMM_IOC_RUN)
 		return bvmm_run(uarg);
 	switch (cmd) {
@@ -447,6 +526,7 @@ static long bvmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static int bvmm_open(struct inode *inode, struct file *file)
 {
+	file->private_data = NULL;	/* misc_open() left the miscdevice there: the blocks go here */
 	return nonseekable_open(inode, file);
 }
 
@@ -477,6 +557,9 @@ static int bvmm_release(struct inode *inode, struct file *file)
 		list_del(&vm->link);
 		bvmm_vm_free(vm);
 	}
+	/* No mapping and no ioctl of the file is left: no RUN_PHYS can reach its blocks. */
+	if (file->private_data)
+		bvmm_blocks_free(file->private_data);
 	return 0;
 }
 
@@ -485,6 +568,7 @@ static const struct file_operations bvmm_fops = {
 	.open = bvmm_open,
 	.release = bvmm_release,
 	.unlocked_ioctl = bvmm_ioctl,
+	.mmap = bvmm_mmap,
 	.llseek = no_llseek,
 };
 

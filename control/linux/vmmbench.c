@@ -121,6 +121,25 @@ static uint64_t loop_run(unsigned n)
 	return rdtsc() - t0;
 }
 
+/* The same loop through BVMM_IOC_RUN_BLOCK on block 0 of the file's mapping. */
+static struct vm_run_block *blk;
+
+static uint64_t loop_run_block(unsigned n)
+{
+	uint64_t t0 = rdtsc();
+	for (unsigned i = 0; i < n;) {
+		long err = sys3(SYS_ioctl, fd, BVMM_IOC_RUN_BLOCK, 0);
+		if (err) {
+			run_err = err;
+			return 0;
+		}
+		blk->vrb_params.vrp_continue = 1;
+		i += vmm_exit_kind(blk->vrb_params.vrp_exit_reason, vendor) == VMM_EXIT_KIND_IO &&
+		     blk->vrb_exit.vei.vei_port == 0x80;
+	}
+	return rdtsc() - t0;
+}
+
 /* The fastest of n single round trips, each timed on its own (its rdtsc pair included). */
 static uint64_t fastest_run(unsigned n)
 {
@@ -238,6 +257,21 @@ __attribute__((noreturn, used)) void vmmbench_main(void)
 				failed("linux-devvmm-run-io-roundtrip-gprs", "RUN", run_err);
 			else
 				report("linux-devvmm-run-io-roundtrip-gprs", t, base, N);
+		}
+		/* The same, through a RUN_PHYS block of /dev/vmm's mmap() (BVMM_IOC_RUN_BLOCK):
+		 * no copy, no pin, no walk per RUN. */
+		long m = sys6(SYS_mmap, 0, 4096, 3 /* PROT_READ | PROT_WRITE */, 1 /* MAP_SHARED */, fd, 0);
+		if (!err && m < 0 && m > -4096)
+			failed("linux-devvmm-run-block-io-roundtrip", "mmap of /dev/vmm", m);
+		else if (!err) {
+			blk = (struct vm_run_block *)m;
+			blk->vrb_params = (struct vm_run_params){ .vrp_vm_id = cp.vcp_id, .vrp_irq = 0xffff };
+			loop_run_block(WARMUP);
+			t = loop_run_block(N);
+			if (!t)
+				failed("linux-devvmm-run-block-io-roundtrip", "RUN_BLOCK", run_err);
+			else
+				report("linux-devvmm-run-block-io-roundtrip", t, base, N);
 		}
 	}
 

@@ -143,6 +143,30 @@ static long run_child(int fd, uint32_t id, int *exits, int *pointer_ok)
 	return err;
 }
 
+/* The same loop through a RUN_PHYS block of the file's mapping (BVMM_IOC_RUN_BLOCK). */
+static long run_child_block(int fd, struct vm_run_block *b, unsigned long index, uint32_t id, int *exits)
+{
+	long err;
+
+	ntext = 0;
+	*exits = 0;
+	b->vrb_params = (struct vm_run_params){ .vrp_vm_id = id, .vrp_irq = 0xffff };
+	while (!(err = sys6(SYS_ioctl, fd, BVMM_IOC_RUN_BLOCK, (long)index, 0, 0, 0))) {
+		struct vm_exit *ex = &b->vrb_exit;
+		b->vrb_params.vrp_continue = 1;
+		if (++*exits > 100000)
+			return -1000;
+		if (vmm_exit_kind(b->vrb_params.vrp_exit_reason, vmm_cpu_vendor()) != VMM_EXIT_KIND_IO)
+			continue;
+		if (ex->vei.vei_dir == VEI_DIR_IN)
+			ex->vei.vei_data = ex->vei.vei_port == 0x3fd ? 0x60 : 0xff;
+		else if (ex->vei.vei_port == 0x3f8 && ntext < sizeof text - 1)
+			text[ntext++] = (char)ex->vei.vei_data;
+	}
+	text[ntext] = 0;
+	return err;
+}
+
 static void print_child_text(void)
 {
 	int start = 1;
@@ -228,6 +252,40 @@ __attribute__((noreturn, used)) void vmmtest_main(void)
 	err = vmm_ioctl(fd, VMM_IOC_RUN, &(struct vm_run_params){ .vrp_vm_id = id, .vrp_irq = 0xffff,
 				.vrp_exit = &scratch });
 	check(err == -EBUSY, "run-stopped-ebusy", "RUN after HLT with IF=0: expected -EBUSY", err);
+
+	/* The same child again through a RUN_PHYS block: the file's mmap() of 2 pages. */
+	{
+		err = sys6(SYS_ioctl, fd, BVMM_IOC_RUN_BLOCK, 0, 0, 0, 0);
+		check(err == -EINVAL, "run-block-unmapped-einval", "RUN_BLOCK before mmap: expected -EINVAL", err);
+		long priv = sys6(SYS_mmap, 0, 8192, 3, MAP_PRIVATE, fd, 0);
+		check(priv == -EINVAL, "mmap-private-einval", "a private mapping of /dev/vmm: expected -EINVAL", priv);
+		long m = sys6(SYS_mmap, 0, 8192, 3 /* PROT_READ | PROT_WRITE */, 1 /* MAP_SHARED */, fd, 0);
+		check(m > 0 || m < -4095, "mmap-blocks", "mmap of 2 pages of /dev/vmm", m);
+		long again = sys6(SYS_mmap, 0, 4096, 3, 1, fd, 0);
+		check(again == -EBUSY, "mmap-twice-ebusy", "a second mmap of the file: expected -EBUSY", again);
+		err = sys6(SYS_ioctl, fd, BVMM_IOC_RUN_BLOCK, 2, 0, 0, 0);
+		check(err == -EINVAL, "run-block-index-einval", "RUN_BLOCK of block 2 of 2: expected -EINVAL", err);
+		if (m > 0 || m < -4095) {
+			struct vm_run_block *b = (struct vm_run_block *)(m + 4096);   /* the second */
+			uint32_t id2;
+			unsigned char *mem2 = map_guest_memory();
+			err = mem2 ? create(fd, mem2, "linux-child-block") : -1;
+			id2 = cp.vcp_id;
+			if (!err)
+				err = resetcpu(fd, id2);
+			check(!err, "run-block-create", "CREATE and RESETCPU of a second child", err);
+			err = run_child_block(fd, b, 1, id2, &exits);
+			check(err == -EIO, "run-block-hlt-eio", "RUN_BLOCK loop should end with -EIO", err);
+			check(streq(text, guest_msg), "run-block-io", "the child's text through the block differs; bytes",
+			      (long)ntext);
+			err = vmm_ioctl(fd, VMM_IOC_TERM, &(struct vm_terminate_params){ id2 });
+			check(!err, "run-block-term", "TERM of the second child", err);
+			err = sys6(SYS_ioctl, fd, BVMM_IOC_RUN_BLOCK, 1, 0, 0, 0);
+			check(err == -ENOENT, "run-block-terminated-enoent", "RUN_BLOCK of the terminated VM",
+			      err);
+			sys6(SYS_munmap, m, 8192, 0, 0, 0, 0);
+		}
+	}
 
 	/* INFO: the size probe (vip_size 0), then the list. */
 	memset(&ip, 0, sizeof ip);
