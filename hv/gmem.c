@@ -220,6 +220,11 @@ static int xlate(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_
 	int writable;
 	struct gwalk path;
 	*rest = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+	if (!(g->cr0 & CR0_PG)) {   /* paging off: the address is the GPA, nothing to keep */
+		*gpa = va;
+		*hpa = GMEM_NO_HPA;
+		return 0;
+	}
 	/* The TLB first (it keeps host addresses), then the leaf table; CREATE's walk over many
 	 * pages asks the leaf table before calling here (gmem_translate_span). */
 	if (tlb_lookup(g, va, write, gpa, hpa))
@@ -410,10 +415,15 @@ int gmem_copy_out(struct gview *g, uint64_t va, const void *src, size_t n)
 
 unsigned gmem_fetch_insn(struct gview *g, uint64_t lin, uint8_t insn[15])
 {
+	/* At most two pages, each one translation and one copy (no per-chunk callback). */
 	unsigned first = 4096 - (unsigned)(lin & 0xfff), n = first < 15 ? first : 15;
-	if (gmem_copy_in(g, insn, lin, n))
+	const void *p = gmem_direct(g, lin, n, 0);
+	if (!p)
 		return 0;
-	if (n < 15 && !gmem_copy_in(g, insn + n, lin + n, 15 - n))
+	memcpy(insn, p, n);
+	if (n < 15 && (p = gmem_direct(g, lin + n, 15 - n, 0))) {
+		memcpy(insn + n, p, 15 - n);
 		n = 15;
+	}
 	return n;
 }

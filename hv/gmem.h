@@ -56,6 +56,23 @@ struct gview {
 	struct gwalk_cache *wc;
 };
 
+/* A view for one hypercall or one exit: only what a lookup reads is set (no initialiser: the
+ * TLB arrays, some 190 bytes, need no zeroing, tlb_n says how many are valid). */
+static inline void gview_init(struct gview *g, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer,
+			      int (*gpa_to_hpa)(struct gview *, uint64_t, uint64_t, uint64_t *),
+			      void *ctx, struct gwalk_cache *wc)
+{
+	g->cr0 = cr0;
+	g->cr3 = cr3;
+	g->cr4 = cr4;
+	g->efer = efer;
+	g->gpa_to_hpa = gpa_to_hpa;
+	g->ctx = ctx;
+	g->wc = wc;
+	g->tlb_n = 0;
+	g->psc_size = 0;
+}
+
 int gmem_translate(struct gview *g, uint64_t va, int write, uint64_t *gpa);
 /* The same, and in *rest how many bytes from va on the same translation covers (to the end of
  * its leaf: a 2 MiB or 1 GiB page gives more than the rest of a 4 KiB page). */

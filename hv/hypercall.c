@@ -72,17 +72,19 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va,
 		return e;
 	}
 	if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
-		struct vcpu_reg_state rs;
-		int cpl;
-		vendor->regs_read(vc, VM_RWREGS_ALL, &rs, &cpl);
+		/* Only the general registers change: of the rules in validate_regs, only those
+		 * on them (RFLAGS: reserved bits, VM in long mode) can newly fail; the rest of
+		 * the state is the vCPU's own, as the processor left it. */
+		struct vcpu_reg_state rs;   /* vrs_gprs only: regs_write(GPRS) reads no more */
 		int e = 0;
 		if (direct)
 			memcpy(rs.vrs_gprs, direct->vrs.vrs_gprs, sizeof rs.vrs_gprs);
 		else
 			e = gmem_copy_in(c, rs.vrs_gprs, exit_va + __builtin_offsetof(struct vm_exit, vrs),
 					 sizeof rs.vrs_gprs);
-		if (!e && validate_regs(&rs))
-			e = BVMM_EINVAL;   /* e.g. RFLAGS reserved bits, or VM in long mode */
+		uint64_t rfl = rs.vrs_gprs[VCPU_REGS_RFLAGS];
+		if (!e && (validate_rflags(rfl) || ((rfl & RFLAGS_VM) && vendor->long_mode(vc))))
+			e = BVMM_EINVAL;
 		if (!e)
 			vendor->regs_write(vc, VM_RWREGS_GPRS, &rs);
 		return e;
@@ -269,10 +271,14 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
  */
 static uint64_t hc_run_phys(struct gview *c, uint64_t arg)
 {
-	uint64_t hpa;
+	uint64_t hpa = arg;   /* the control guest's memory is the host's, 1:1 */
 	phase(PH_DISPATCH);
-	if (control_gpa_to_hpa(c, arg, sizeof(struct vm_run_block), &hpa))
-		return BVMM_EFAULT;
+	struct hv_cpu *hc = this_cpu();
+	if (arg + 1 != hc->run_block_ok) {   /* the same block as last time: known good */
+		if (control_gpa_to_hpa(c, arg, sizeof(struct vm_run_block), &hpa))
+			return BVMM_EFAULT;
+		hc->run_block_ok = arg + 1;
+	}
 	struct vm_run_block *b = (struct vm_run_block *)(uintptr_t)hpa;
 	return run_vcpu(c, arg, &b->vrb_params, &b->vrb_exit, 1);
 }

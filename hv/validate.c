@@ -101,7 +101,6 @@ void validate_set_limits(uint64_t cr4_allowed, unsigned maxphyaddr, int has_nx)
 /* RFLAGS bits that exist: CF 1 PF AF ZF SF TF IF DF OF IOPL NT RF VM AC VIF VIP ID. */
 #define RFLAGS_DEFINED 0x3f7fd7ull
 #define RFLAGS_FIXED1  0x2ull
-#define RFLAGS_VM      (1ull << 17)
 
 #define AR_TYPE_CODE 0x8
 #define AR_S         (1u << 4)

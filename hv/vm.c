@@ -6,6 +6,7 @@
 #include "mem.h"
 #include "pool.h"
 #include "validate.h"
+#include "percpu.h"
 #include "../arch/x86_64/cpu.h"
 
 struct vm *vms[VMM_MAX_VCPUS];
@@ -54,9 +55,19 @@ int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
 int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa)
 {
 	uint64_t size, flags;
-	if (!vm_gpa_in_ram(vm, gpa, len) || ((gpa & 0xfff) + len > 4096))
+	if ((gpa & 0xfff) + len > 4096)
 		return BVMM_EFAULT;
-	return pt_lookup(&vm->npt, gpa, hpa, &size, &flags) ? BVMM_EFAULT : 0;
+	/* The last pages translated on this CPU (percpu.h): the caller's pages backing a VM
+	 * are fixed at CREATE (MPROTECT_EPT changes permissions, not addresses). */
+	__typeof__(this_cpu()->gpa_tlb[0]) *t = &this_cpu()->gpa_tlb[(gpa >> 12) & 7];
+	if (t->vm_id == vm->id && t->gpfn == gpa >> 12 && vm->id) {   /* ids start at 1 */
+		*hpa = t->hpa + (gpa & 0xfff);
+		return 0;
+	}
+	if (!vm_gpa_in_ram(vm, gpa, len) || pt_lookup(&vm->npt, gpa, hpa, &size, &flags))
+		return BVMM_EFAULT;
+	*t = (__typeof__(*t)){ vm->id, gpa >> 12, *hpa & ~0xfffull };
+	return 0;
 }
 
 /* How many bytes from pa on are ordinary RAM of the control guest per the firmware memory

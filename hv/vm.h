@@ -79,6 +79,9 @@ struct vendor_ops {
 	/* The data of a completed IN: AL/AX merged, EAX zero-extended into RAX (as hardware). */
 	void (*io_in_done)(struct vcpu *vc, unsigned size, uint32_t data);
 	int (*irq_ready)(struct vcpu *vc);
+	/* Whether the vCPU is in long mode (EFER.LMA): the one state a continue's GPRs are
+	 * checked against (RFLAGS.VM). */
+	int (*long_mode)(struct vcpu *vc);
 	/* Run until a caller-visible exit; inject `irq` (-1: none) if the guest can take it. */
 	void (*run)(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex);
 	/* Nested-table bits (pt.c adds bit 0, present on AMD, readable on Intel): in every entry,

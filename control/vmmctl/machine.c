@@ -355,8 +355,13 @@ static void report_ports(struct machine *m)
 
 static void run_loop(struct machine *m)
 {
-	static struct vm_exit ex __attribute__((aligned(1024)));
-	struct vm_run_params rp = { .vrp_vm_id = m->id, .vrp_irq = VRP_IRQ_NONE, .vrp_exit = &ex };
+	static struct vm_exit own_ex __attribute__((aligned(1024)));
+	static struct vm_run_params own_rp;
+	/* The parameters and the exit in a RUN_PHYS block where the platform has one. */
+	struct vm_run_block *b = plat_run_block();
+	struct vm_run_params *rp = b ? &b->vrb_params : &own_rp;
+	struct vm_exit *ex = b ? &b->vrb_exit : &own_ex;
+	*rp = (struct vm_run_params){ .vrp_vm_id = m->id, .vrp_irq = VRP_IRQ_NONE, .vrp_exit = &own_ex };
 	struct vm_intr_params intr = { m->id, 0, 0 };
 	uint64_t t0 = plat_now_ns();
 
@@ -374,16 +379,16 @@ static void run_loop(struct machine *m)
 		/* The local APIC's vector first (it outranks the PIC, which would reach the CPU
 		 * through it as ExtINT on a real machine). */
 		int vec = -1;
-		if (level && rp.vrp_irqready) {
+		if (level && rp->vrp_irqready) {
 			vec = m->has_apic ? xapic_pending(&m->apic) : -1;
 			if (vec >= 0)
 				xapic_ack(&m->apic, vec);
 			else
 				vec = pic_ack(&m->pic);
 		}
-		rp.vrp_irq = vec >= 0 ? (uint16_t)vec : VRP_IRQ_NONE;
+		rp->vrp_irq = vec >= 0 ? (uint16_t)vec : VRP_IRQ_NONE;
 		m->n_irq += vec >= 0;
-		int e = plat_vmm(BVMM_OP_RUN, &rp);
+		int e = b ? plat_run_block_go() : plat_vmm(BVMM_OP_RUN, rp);
 		if (e == VE_IO) {
 			stop(m, VMMCTL_EXIT_OK, "halted");
 		} else if (e == VE_NOENT) {
@@ -392,8 +397,8 @@ static void run_loop(struct machine *m)
 			plat_msg("%s: RUN errno %d", m->o->name, e);
 			stop(m, VMMCTL_EXIT_ERROR, "RUN failed");
 		} else {
-			rp.vrp_continue = 1;
-			handle_exit(m, &rp, &ex);
+			rp->vrp_continue = 1;
+			handle_exit(m, rp, ex);
 		}
 	}
 	if (m->n)   /* a last line without its newline */

@@ -18,6 +18,14 @@
 /* One vmm(4) operation (BVMM_OP_*, abi/bvmm.h) on its parameter block: 0 or an errno. */
 int plat_vmm(unsigned op, void *params);
 
+/* RUN through a RUN_PHYS block (abi/bvmm.h: no walk of the caller's page tables, and on
+ * Linux no copy or pin per RUN): the block, or NULL where there is none (vmmctl then uses
+ * plat_vmm(BVMM_OP_RUN)); plat_run_block_go() runs the vCPU its vrb_params name: 0 or an
+ * errno, as plat_vmm. */
+struct vm_run_block;
+struct vm_run_block *plat_run_block(void);
+int plat_run_block_go(void);
+
 /* Clocks: monotonic nanoseconds, and wall-clock nanoseconds since 1970-01-01 UTC. */
 uint64_t plat_now_ns(void);
 uint64_t plat_wall_ns(void);

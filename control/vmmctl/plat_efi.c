@@ -27,6 +27,19 @@ int plat_vmm(unsigned op, void *params)
 	return (int)bvmm_hypercall(op, params);
 }
 
+/* The firmware's identity map: this block's address is its physical address. */
+static struct vm_run_block run_block __attribute__((aligned(4096)));
+
+struct vm_run_block *plat_run_block(void)
+{
+	return &run_block;
+}
+
+int plat_run_block_go(void)
+{
+	return (int)bvmm_hypercall(BVMM_OP_RUN_PHYS, &run_block);
+}
+
 uint64_t plat_tsc_hz(void)
 {
 	return tsc_hz;

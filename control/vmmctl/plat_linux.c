@@ -63,6 +63,32 @@ int plat_vmm(unsigned op, void *params)
 	return 0;
 }
 
+/* Block 0 of a one-page mmap() of /dev/vmm (BVMM_IOC_RUN_BLOCK); NULL if the driver has
+ * none (an older bvmm.ko: RUN through the ioctl that copies). */
+struct vm_run_block *plat_run_block(void)
+{
+	static struct vm_run_block *b;
+	static int tried;
+	if (b || tried || vmm_open())
+		return b;
+	tried = 1;
+	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vmm_fd, 0);
+	if (m == MAP_FAILED)
+		plat_msg("no RUN_PHYS block from /dev/vmm (%s): RUN copies its exits", strerror(errno));
+	else
+		b = m;
+	return b;
+}
+
+int plat_run_block_go(void)
+{
+	while (ioctl(vmm_fd, BVMM_IOC_RUN_BLOCK, 0ul) < 0) {
+		if (errno != EINTR)
+			return errno;
+	}
+	return 0;
+}
+
 static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;

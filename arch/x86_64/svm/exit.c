@@ -113,16 +113,8 @@ static void exit_msr(struct svm_guest *g)
 /* The control guest's address space as its registers define it now. */
 static void control_view(const struct vmcb *v, struct gview *gv)
 {
-	/* no initialiser: the TLB arrays need no zeroing (tlb_n) */
-	gv->cr0 = v->s.cr0;
-	gv->cr3 = v->s.cr3;
-	gv->cr4 = v->s.cr4;
-	gv->efer = v->s.efer;
-	gv->gpa_to_hpa = control_gpa_to_hpa;
-	gv->ctx = NULL;
-	gv->tlb_n = 0;
-	gv->psc_size = 0;
-	gv->wc = &this_cpu()->wc;
+	gview_init(gv, v->s.cr0, v->s.cr3, v->s.cr4, v->s.efer, control_gpa_to_hpa, NULL,
+		   &this_cpu()->wc);
 }
 
 static void exit_vmmcall(struct svm_guest *g)
@@ -304,6 +296,10 @@ static void control_exit(struct svm_cpu *c)
 	/* An event cut short by the exit is delivered again unless a handler injects. */
 	v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
 
+	if (__builtin_expect(v->c.exitcode == SVM_EXIT_VMMCALL, 1)) {   /* the one that counts */
+		exit_vmmcall(g);
+		return;
+	}
 	switch (v->c.exitcode) {
 	case SVM_EXIT_NMI:   /* held by GIF = 0 since the exit: take it now */
 		svm_nmi_window();

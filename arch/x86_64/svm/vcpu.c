@@ -109,9 +109,7 @@ static void svm_regs_write(struct vcpu *vc, uint64_t mask, const struct vcpu_reg
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
 	if (mask & VM_RWREGS_GPRS) {
-		for (int i = 0; i < VCPU_REGS_NGPRS; i++)
-			if (i < GPR_COUNT)
-				s->gprs[i] = rs->vrs_gprs[i];   /* RAX, RSP slots unused: VMCB */
+		memcpy(s->gprs, rs->vrs_gprs, sizeof s->gprs);   /* RAX, RSP slots unused: VMCB */
 		v->s.rax = rs->vrs_gprs[VCPU_REGS_RAX];
 		v->s.rsp = rs->vrs_gprs[VCPU_REGS_RSP];
 		v->s.rip = rs->vrs_gprs[VCPU_REGS_RIP];
@@ -267,6 +265,7 @@ static int can_take_irq(const struct vmcb *v)
 }
 
 static int svm_irq_ready(struct vcpu *vc) { return can_take_irq(vmcb_of(vc)); }
+static int svm_long_mode(struct vcpu *vc) { return !!(vmcb_of(vc)->s.efer & EFER_LMA); }
 
 /* ---- the child's MSRs: a documented set; #GP for the rest ---- */
 
@@ -377,19 +376,13 @@ static int child_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_
  * decode assists); as many as are mapped, up to 15. */
 static void fetch_insn(struct vm *vm, struct vmcb *v, struct vexit *ex)
 {
-	struct gview g = { .cr0 = v->s.cr0, .cr3 = v->s.cr3, .cr4 = v->s.cr4, .efer = v->s.efer,
-			   .gpa_to_hpa = child_gpa_to_hpa, .ctx = vm };
+	struct gview g;
+	gview_init(&g, v->s.cr0, v->s.cr3, v->s.cr4, v->s.efer, child_gpa_to_hpa, vm, NULL);
 	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
 	uint64_t lin = (long_mode ? 0 : v->s.cs.base) + v->s.rip;
 	if (!long_mode)
 		lin &= 0xffffffffull;
-	uint64_t first = 4096 - (lin & 0xfff);
-	size_t n = first < 15 ? (size_t)first : 15;
-	if (gmem_copy_in(&g, ex->insn, lin, n))
-		return;
-	ex->insn_len = (uint8_t)n;
-	if (n < 15 && !gmem_copy_in(&g, ex->insn + n, lin + n, 15 - n))
-		ex->insn_len = 15;
+	ex->insn_len = (uint8_t)gmem_fetch_insn(&g, lin, ex->insn);
 }
 
 /* The value a child's intercepted CR write would load: MOV to CR0/CR4/CR8, LOCK MOV CR0 as
@@ -694,6 +687,7 @@ struct vendor_ops svm_vendor_ops = {
 	.reset = svm_reset,
 	.io_in_done = svm_io_in_done,
 	.irq_ready = svm_irq_ready,
+	.long_mode = svm_long_mode,
 	.run = svm_run,
 	.npt_base = PTE_US,    /* a nested walk is a user access (PLATFORM.md) */
 	.npt_write = PTE_RW,

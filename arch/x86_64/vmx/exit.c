@@ -80,15 +80,8 @@ static void log_state(int level)
 
 static void control_view(struct gview *gv)
 {
-	gv->cr0 = vmread(GUEST_CR0);
-	gv->cr3 = vmread(GUEST_CR3);
-	gv->cr4 = vmread(GUEST_CR4);
-	gv->efer = vmread(GUEST_EFER);
-	gv->gpa_to_hpa = control_gpa_to_hpa;
-	gv->wc = &this_cpu()->wc;
-	gv->ctx = NULL;
-	gv->tlb_n = 0;
-	gv->psc_size = 0;
+	gview_init(gv, vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4), vmread(GUEST_EFER),
+		   control_gpa_to_hpa, NULL, &this_cpu()->wc);
 }
 
 /* ---- handlers ---- */

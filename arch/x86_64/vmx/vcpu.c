@@ -341,6 +341,14 @@ static int vmx_irq_ready(struct vcpu *vc)
 	return r;
 }
 
+static int vmx_long_mode(struct vcpu *vc)
+{
+	enter_vmcs(vc);
+	int r = !!(vmread(GUEST_EFER) & EFER_LMA);
+	leave_vmcs();
+	return r;
+}
+
 /* ---- exits handled inside ---- */
 
 
@@ -475,8 +483,9 @@ static int child_gpa_to_hpa(struct gview *g, uint64_t gpa, uint64_t len, uint64_
  * for EPT violations). */
 static void fetch_insn(struct vm *vm, struct vexit *ex)
 {
-	struct gview g = { .cr0 = vmread(GUEST_CR0), .cr3 = vmread(GUEST_CR3), .cr4 = vmread(GUEST_CR4),
-			   .efer = vmread(GUEST_EFER), .gpa_to_hpa = child_gpa_to_hpa, .ctx = vm };
+	struct gview g;
+	gview_init(&g, vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4), vmread(GUEST_EFER),
+		   child_gpa_to_hpa, vm, NULL);
 	int long_mode = (g.efer & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
 	uint64_t lin = (long_mode ? 0 : vmread(GUEST_CS_BASE)) + vmread(GUEST_RIP);
 	if (!long_mode)
@@ -704,6 +713,7 @@ struct vendor_ops vmx_vendor_ops = {
 	.reset = vmx_reset,
 	.io_in_done = vmx_io_in_done,
 	.irq_ready = vmx_irq_ready,
+	.long_mode = vmx_long_mode,
 	.run = vmx_run,
 	.npt_base = EPT_X,      /* EPT: bit 0 (added by pt.c) reads, X executes */
 	.npt_leaf = EPT_MT_WB,
