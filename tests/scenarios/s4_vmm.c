@@ -346,6 +346,43 @@ static void check_run_phys(uint64_t pool)
 	CHECK(er == BVMM_ENOENT, "run-phys-after-term-enoent", L"errno %ld", er);
 }
 
+/* ---- two VMs whose MMIO instructions sit at the same GPA with different bytes, run in turn:
+ * the bytes each exit reports are its own VM's (the hypervisor's per-CPU cache of children's
+ * GPA -> host pages is keyed by VM) ---- */
+
+static void check_fetch_per_vm(void)
+{
+	/* mov ax, 0xffff; mov ds, ax; then at 0x7c05 mov al/ax, [0x10] (GPA 1 MiB: MMIO); jmp back */
+	static const uint8_t code[] = { 0xb8, 0xff, 0xff, 0x8e, 0xd8, 0xa0, 0x10, 0x00, 0xeb, 0xfb };
+	uint8_t *mem[2] = { alloc_mem(MIB), alloc_mem(MIB) };
+	uint32_t id[2];
+	uint64_t e = 0;
+	struct vcpu_reg_state rs;
+	for (int i = 0; i < 2; i++) {
+		CopyMem(mem[i] + 0x7c00, (void *)code, sizeof code);
+		mem[i][0x7c05] = (uint8_t)(0xa0 + i);   /* A: a0 (byte), B: a1 (word) */
+		id[i] = create(i ? "fetch-b" : "fetch-a", mem[i], MIB, 1, &e);
+		vmm_state_real(&rs, 0, 0x7c00);
+		e = e ? e : reset(id[i], 0, &rs);
+	}
+	static struct vm_exit last[2];   /* each VM's own exit, for its continue */
+	int ok = !e, n = 0;
+	for (int round = 0; ok && round < 6; round++) {
+		int i = round & 1;
+		ex = last[i];
+		e = run_until(id[i], round >= 2, 0xffff);
+		ok = !e && rp.vrp_exit_reason == X_NPF && ex.vee.vee_insn_len >= 3 &&
+		     ex.vee.vee_insn_bytes[0] == 0xa0 + i;
+		ex.vrs.vrs_gprs[VCPU_REGS_RIP] += 3;   /* the caller emulated it */
+		last[i] = ex;
+		n += ok;
+	}
+	CHECK(ok, "mmio-insn-bytes-per-vm", L"%d good exits of 6, errno %ld, reason %x, byte %x", n, e,
+	      rp.vrp_exit_reason, ex.vee.vee_insn_bytes[0]);
+	term(id[0]);
+	term(id[1]);
+}
+
 /* ---- two 32-bit VMs at once: different memory, READREGS, WRITEREGS, isolation, EIO ---- */
 
 static uint32_t prot32_vm(const char *name, uint32_t value, uint8_t **memp)
@@ -918,6 +955,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	check_create_errors(scratch, pool);
 	check_real16();
 	check_run_phys(pool);
+	check_fetch_per_vm();
 	check_two_vms();
 	check_long64();
 	check_triple();
