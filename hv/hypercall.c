@@ -71,7 +71,8 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va,
 			vendor->io_in_done(vc, vc->last_io_size, data);
 		return e;
 	}
-	if (vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) {
+	if ((vc->last_exit == VEXIT_MMIO || vc->last_exit == VEXIT_PROTECT) &&
+	    vc->last_gprs) {   /* an exit without them: the caller uses WRITEREGS */
 		/* Only the general registers change: of the rules in validate_regs, only those
 		 * on them (RFLAGS: reserved bits, VM in long mode) can newly fail; the rest of
 		 * the state is the vCPU's own, as the processor left it. */
@@ -116,6 +117,7 @@ static int record_exit(struct vm *vm, struct vcpu *vc, const struct vexit *vx)
 	 * memory, which the caller writes itself (with WRITEREGS for RDI/RCX). */
 	vc->last_io_in = vx->kind == VEXIT_IO && vx->io.vei_dir == VEI_DIR_IN && !vx->io.vei_string;
 	vc->last_io_size = vx->io.vei_size;
+	vc->last_gprs = vc->exit_regs & VM_RWREGS_GPRS;
 	if (vx->kind == VEXIT_FAILED)
 		return BVMM_EIO;
 	if (vx->kind == VEXIT_HLT && !vx->intr_enabled) {
@@ -506,10 +508,9 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 		return BVMM_EINVAL;
 	if ((p.vpp_mask & VM_RWVMPARAMS_XAPIC) && p.vpp_xapic > VPP_XAPIC_MMIO)
 		return BVMM_EINVAL;
-	/* The general registers always: a continue after an MMIO or protection exit takes them
-	 * back from vrs. */
-	if ((p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) &&
-	    ((p.vpp_exit_regs & ~(uint32_t)VM_RWREGS_ALL) || !(p.vpp_exit_regs & VM_RWREGS_GPRS)))
+	/* Any set of groups, none included (KVM_RUN without sync_regs): a continue after an MMIO
+	 * or protection exit takes the general registers back only if the exit carried them. */
+	if ((p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) && (p.vpp_exit_regs & ~(uint32_t)VM_RWREGS_ALL))
 		return BVMM_EINVAL;
 	if (p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS)
 		vc->exit_regs = (uint8_t)p.vpp_exit_regs;

@@ -39,6 +39,7 @@ struct vcpu {
 	uint8_t irq_pending;      /* INTR level */
 	uint8_t last_exit;        /* VEXIT_* of the previous RUN, for vrp_continue */
 	uint8_t last_io_size, last_io_in;
+	uint8_t last_gprs;        /* the previous exit carried the GPRs (vpp_exit_regs then) */
 	uint8_t xapic;            /* VPP_XAPIC_*: the caller models an xAPIC (WRITEVMPARAMS) */
 	uint8_t exit_regs;        /* VM_RWREGS_* groups each exit writes (WRITEVMPARAMS) */
 	uint64_t pvclock_msr;     /* guest's MSR_KVM_SYSTEM_TIME_NEW value, bit 0 = enabled */

@@ -41,7 +41,7 @@ if [ "${BENCH_LINUX:-1}" = 1 ]; then
 		echo "linux boot for the /dev/vmm rows: QEMU exited with $lrc after $((SECONDS - lstart)) s" > "$ldir/time.txt"
 		grep -a -q '^BVMM-LINUX-INIT bench done' "$ldir/com1.txt" ||
 			lfail="boot did not reach vmmbench's end (QEMU exit $lrc after $((SECONDS - lstart)) s; see $ldir)"
-		[ -z "$lfail" ] && [ "$(grep -a -c '^BENCH linux-' "$ldir/com1.txt")" != 4 ] &&
+		[ -z "$lfail" ] && [ "$(grep -a -c '^BENCH linux-' "$ldir/com1.txt")" != 5 ] &&
 			lfail="vmmbench printed no rows or not all (see $ldir/com1.txt)"
 	else
 		lfail="$B/bvmm.efi, $B/linux/vmlinuz or $B/linux/initrd.img missing (make $B/linux/initrd.img)"

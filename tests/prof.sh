@@ -1,6 +1,6 @@
 #!/bin/bash
 # make prof ROW=io: where the hypervisor's instructions go in one make bench row, by function.
-# Boots the benchmark program with only=ROW (rows: enosys hvinfo cpuid io io-gprs io-phys mmio mmio-gprs mmio-phys child-cpuid create-2m create-256m create-1g)
+# Boots the benchmark program with only=ROW (rows: enosys hvinfo cpuid io io-gprs io-phys io-noregs mmio mmio-gprs mmio-phys child-cpuid create-2m create-256m create-1g)
 # under QEMU's -d in_asm,exec,nochain limited to the hypervisor's addresses, and again with
 # only=none (the boot alone), and charges each executed block to its function (scripts/prof.py).
 set -eu

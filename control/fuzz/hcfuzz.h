@@ -45,6 +45,7 @@ struct mvcpu {
 	uint8_t pv_known;     /* pv_gpa / pv_ver are what READVMPARAMS must return */
 	uint8_t xapic;        /* VPP_XAPIC_*: what READVMPARAMS must return (0 after CREATE) */
 	uint8_t exit_regs;    /* VM_RWREGS_* groups an exit writes (VM_RWREGS_ALL after CREATE) */
+	uint8_t last_gprs;    /* the last NPF exit carried the GPRs (the continue takes them) */
 	uint64_t pv_gpa;
 	uint32_t pv_ver;
 	uint64_t gprs[VCPU_REGS_NGPRS];   /* the last exit's GPRs (for continue after NPF) */

@@ -347,14 +347,13 @@ static void op_writevmparams(struct call *c)
 	uint64_t gpa = p.vpp_pvclock_system_gpa & ~1ull;
 	if (chance(50))
 		p.vpp_xapic = (uint32_t)rn(3);   /* else SetMem's byte: mostly not a VPP_XAPIC_* */
-	if (chance(60))   /* a valid set of groups, or one without the GPRs; else SetMem's bytes */
+	if (chance(60))   /* a valid set of groups, mostly with the GPRs; else SetMem's bytes */
 		p.vpp_exit_regs = chance(80) ? VM_RWREGS_GPRS | (uint32_t)rn(32) : (uint32_t)rn(32);
 	if (p.vpp_mask & ~VP_KNOWN)
 		c->must |= EB(BVMM_EINVAL);
 	else if ((p.vpp_mask & VM_RWVMPARAMS_XAPIC) && p.vpp_xapic > VPP_XAPIC_MMIO)
 		c->must |= EB(BVMM_EINVAL);
-	else if ((p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) &&
-		 ((p.vpp_exit_regs & ~(uint32_t)VM_RWREGS_ALL) || !(p.vpp_exit_regs & VM_RWREGS_GPRS)))
+	else if ((p.vpp_mask & VM_RWVMPARAMS_EXIT_REGS) && (p.vpp_exit_regs & ~(uint32_t)VM_RWREGS_ALL))
 		c->must |= EB(BVMM_EINVAL);
 	else if (c->vm && (p.vpp_mask & 1) && (p.vpp_pvclock_system_gpa & 1) &&
 		 ((gpa & 0xfff) + 32 > PAGE || !model_contains(c->vm, gpa, 32)))

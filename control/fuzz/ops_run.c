@@ -95,8 +95,8 @@ static void predict(struct call *c, const struct vm_run_params *p, const struct 
 	if (!v || v->dead)
 		return;
 	c->may |= EB(BVMM_EIO);
-	if (!p->vrp_continue || v->last != LX_NPF)
-		return;
+	if (!p->vrp_continue || v->last != LX_NPF || !v->last_gprs)
+		return;   /* GPRs taken back only after an NPF exit that carried them */
 	c->may |= EB(BVMM_EINVAL);   /* the merged state's other rules are not ours to see */
 	if (ex && rflags_bad(ex->vrs.vrs_gprs[VCPU_REGS_RFLAGS]))
 		c->must |= EB(BVMM_EINVAL);
@@ -182,6 +182,7 @@ static void run_success(struct call *c, const struct vm_run_params *p, const str
 	case SVM_VMEXIT_NPF:
 		check_npf(ex);
 		v->last = LX_NPF;
+		v->last_gprs = !!(v->exit_regs & VM_RWREGS_GPRS);
 		CopyMem(v->gprs, (void *)ex->vrs.vrs_gprs, sizeof v->gprs);
 		break;
 	case SVM_VMEXIT_SHUTDOWN:

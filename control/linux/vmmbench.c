@@ -272,6 +272,19 @@ __attribute__((noreturn, used)) void vmmbench_main(void)
 				failed("linux-devvmm-run-block-io-roundtrip", "RUN_BLOCK", run_err);
 			else
 				report("linux-devvmm-run-block-io-roundtrip", t, base, N);
+			/* ... and with no registers in the exit (vpp_exit_regs 0, KVM_RUN's way). */
+			xr.vpp_exit_regs = 0;
+			err = vmm_ioctl(VMM_IOC_WRITEVMPARAMS, &xr);
+			if (err)
+				failed("linux-devvmm-run-block-io-roundtrip-noregs", "WRITEVMPARAMS", err);
+			else {
+				loop_run_block(WARMUP);
+				t = loop_run_block(N);
+				if (!t)
+					failed("linux-devvmm-run-block-io-roundtrip-noregs", "RUN_BLOCK", run_err);
+				else
+					report("linux-devvmm-run-block-io-roundtrip-noregs", t, base, N);
+			}
 		}
 	}
 

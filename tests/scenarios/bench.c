@@ -309,6 +309,9 @@ static void only(const CHAR16 *row)
 	} else if (!StrCmp(row, L"io-phys") && (id = bench_vm(0x7c00)) && !exit_regs(id, VM_RWREGS_GPRS)) {
 		use_phys(1);
 		t = loop_run(N, 0x80);
+	} else if (!StrCmp(row, L"io-noregs") && (id = bench_vm(0x7c00)) && !exit_regs(id, 0)) {
+		use_phys(1);
+		t = loop_run(N, 0x80);
 	} else if (!StrCmp(row, L"mmio-phys") && (id = bench_vm(0x7c30)) && !exit_regs(id, VM_RWREGS_GPRS)) {
 		use_phys(1);
 		t = loop_mmio(N);
@@ -380,6 +383,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			use_phys(1);
 			loop_run(100, 0x80);
 			report("child-run-io-exit-roundtrip-phys", loop_run(N, 0x80), base);
+			/* ... and with no registers in the exit (vpp_exit_regs 0: KVM_RUN's default) */
+			if (exit_regs(id, 0)) {
+				Print(L"BENCH-FAILED child-run-io-exit-roundtrip-phys-noregs (WRITEVMPARAMS)\n");
+			} else {
+				loop_run(100, 0x80);
+				report("child-run-io-exit-roundtrip-phys-noregs", loop_run(N, 0x80), base);
+			}
 			use_phys(0);
 		}
 	}

@@ -379,6 +379,27 @@ static void check_fetch_per_vm(void)
 	}
 	CHECK(ok, "mmio-insn-bytes-per-vm", L"%d good exits of 6, errno %ld, reason %x, byte %x", n, e,
 	      rp.vrp_exit_reason, ex.vee.vee_insn_bytes[0]);
+	/* vpp_exit_regs 0 (no groups, KVM_RUN without sync_regs): vrs is left as the caller
+	 * wrote it, and a continue takes no GPRs back (RIP not advanced: the same exit again,
+	 * at the same RIP), until WRITEREGS moves RIP. */
+	struct vm_rwvmparams_params xp = { .vpp_vm_id = id[1], .vpp_mask = VM_RWVMPARAMS_EXIT_REGS };
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	SetMem(&ex, sizeof ex, 0x5a);
+	e = e ? e : run_until(id[1], 0, 0xffff);   /* the instruction again (RIP not advanced) */
+	CHECK(!e && rp.vrp_exit_reason == X_NPF && ex.vee.vee_insn_bytes[0] == 0xa1 &&
+	      all_bytes(&ex.vrs, sizeof ex.vrs, 0x5a), "exit-regs-none-vrs-untouched",
+	      L"errno %ld reason %x byte %x", e, rp.vrp_exit_reason, ex.vee.vee_insn_bytes[0]);
+	struct vcpu_reg_state before;
+	uint64_t er = readregs(id[1], VM_RWREGS_GPRS, &before);
+	ex.vrs.vrs_gprs[VCPU_REGS_RIP] = 0x7c08;   /* would skip the instruction if taken back */
+	e = e ? e : run_until(id[1], 1, 0xffff);
+	struct vcpu_reg_state after;
+	er = er ? er : readregs(id[1], VM_RWREGS_GPRS, &after);
+	CHECK(!e && !er && rp.vrp_exit_reason == X_NPF &&
+	      after.vrs_gprs[VCPU_REGS_RIP] == before.vrs_gprs[VCPU_REGS_RIP] &&
+	      before.vrs_gprs[VCPU_REGS_RIP] == 0x7c05, "exit-regs-none-continue-takes-no-gprs",
+	      L"errno %ld/%ld reason %x rip %lx then %lx", e, er, rp.vrp_exit_reason,
+	      before.vrs_gprs[VCPU_REGS_RIP], after.vrs_gprs[VCPU_REGS_RIP]);
 	term(id[0]);
 	term(id[1]);
 }
@@ -636,9 +657,6 @@ static void check_long64(void)
 	e = hc(BVMM_OP_READVMPARAMS, &xp);
 	CHECK(!e && xp.vpp_exit_regs == VM_RWREGS_ALL, "readvmparams-exit-regs-default-all",
 	      L"errno %ld groups %x", e, xp.vpp_exit_regs);
-	xp.vpp_exit_regs = VM_RWREGS_SREGS | VM_RWREGS_CRS;
-	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
-	CHECK(e == BVMM_EINVAL, "writevmparams-exit-regs-without-gprs-einval", L"errno %ld", e);
 	xp.vpp_exit_regs = VM_RWREGS_GPRS | 0x20;
 	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
 	CHECK(e == BVMM_EINVAL, "writevmparams-exit-regs-unknown-group-einval", L"errno %ld", e);
@@ -646,6 +664,9 @@ static void check_long64(void)
 	e = hc(BVMM_OP_READVMPARAMS, &xp);
 	CHECK(!e && xp.vpp_exit_regs == VM_RWREGS_ALL, "writevmparams-exit-regs-refused-unchanged",
 	      L"errno %ld groups %x", e, xp.vpp_exit_regs);
+	xp.vpp_exit_regs = VM_RWREGS_SREGS | VM_RWREGS_CRS;   /* no GPRs: allowed (none too) */
+	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
+	CHECK(!e, "writevmparams-exit-regs-without-gprs", L"errno %ld", e);
 	xp.vpp_exit_regs = VM_RWREGS_GPRS | VM_RWREGS_CRS;
 	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
 	CHECK(!e, "writevmparams-exit-regs", L"errno %ld", e);
