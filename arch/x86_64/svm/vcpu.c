@@ -47,19 +47,11 @@ static struct vmcb_seg *vmcb_sreg(struct vmcb *v, int i)
 	return (struct vmcb_seg *)((uint8_t *)v + sreg_off[i]);
 }
 
-static void svm_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
+/* The groups but the GPRs (out of line: the exit path reads the GPRs alone, or nothing). */
+static __attribute__((noinline)) void regs_read_other(struct vcpu *vc, uint64_t mask,
+						      struct vcpu_reg_state *rs)
 {
-	struct svm_vcpu *s = sv(vc);
-	struct vmcb *v = s->vmcb;
-	*cpl = v->s.cpl;
-	/* One block copy (same order, asserted above): on every exit's delivery. */
-	if (mask & VM_RWREGS_GPRS) {
-		memcpy(rs->vrs_gprs, s->gprs, sizeof s->gprs);
-		rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
-		rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
-		rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
-		rs->vrs_gprs[VCPU_REGS_RFLAGS] = v->s.rflags;
-	}
+	struct vmcb *v = sv(vc)->vmcb;
 	/* Field by field: the caller's buffer keeps its (zeroed) padding. */
 	if (mask & VM_RWREGS_SREGS) {
 		for (int i = 0; i < VCPU_REGS_NSREGS; i++) {
@@ -101,6 +93,23 @@ static void svm_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state 
 		rs->vrs_drs[VCPU_REGS_DR6] = v->s.dr6;
 		rs->vrs_drs[VCPU_REGS_DR7] = v->s.dr7;
 	}
+}
+
+static void svm_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
+{
+	struct svm_vcpu *s = sv(vc);
+	struct vmcb *v = s->vmcb;
+	*cpl = v->s.cpl;
+	/* One block copy (same order, asserted above): on every exit's delivery. */
+	if (mask & VM_RWREGS_GPRS) {
+		memcpy(rs->vrs_gprs, s->gprs, sizeof s->gprs);
+		rs->vrs_gprs[VCPU_REGS_RAX] = v->s.rax;
+		rs->vrs_gprs[VCPU_REGS_RSP] = v->s.rsp;
+		rs->vrs_gprs[VCPU_REGS_RIP] = v->s.rip;
+		rs->vrs_gprs[VCPU_REGS_RFLAGS] = v->s.rflags;
+	}
+	if (mask & ~(uint64_t)VM_RWREGS_GPRS)
+		regs_read_other(vc, mask, rs);
 }
 
 /* The groups of `mask`, already validated by hv/ (validate_regs). */
