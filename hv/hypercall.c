@@ -187,14 +187,6 @@ static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_ru
 	return 0;
 }
 
-/*
- * RUN: EFAULT, ENOENT (also when TERM ends the VM while this RUN runs it), EINVAL (vrp_irq
- * not a vector or 0xffff; after an MMIO or protection exit, a vrs that makes a state that
- * cannot be entered), EBUSY (not STOPPED: another CPU runs it, or stopped for good), EIO
- * (HLT with interrupts off: the vCPU stops for good; or the state could not be entered).
- * hv_lock is held to claim the vCPU and to give it back, not while it runs: the exit is
- * recorded and delivered while the vCPU is still this CPU's (RUNNING).
- */
 /* RUN and RUN_PHYS from the parameters on: up and direct are the caller's parameters and exit
  * buffer where they are mapped writable (RUN_PHYS: always), else NULL (reached through the
  * caller's view at arg and vrp_exit). */
@@ -253,8 +245,8 @@ static uint64_t run_vcpu(struct gview *c, uint64_t arg, struct vm_run_params *up
  * not a vector or 0xffff; after an MMIO or protection exit, a vrs that makes a state that
  * cannot be entered), EBUSY (not STOPPED: another CPU runs it, or stopped for good), EIO
  * (HLT with interrupts off: the vCPU stops for good; or the state could not be entered).
- * hv_lock is held to claim the vCPU and to give it back, not while it runs: the exit is
- * recorded and delivered while the vCPU is still this CPU's (RUNNING).
+ * hv_lock is held to claim the vCPU, not while it runs; the exit is recorded and delivered
+ * while the vCPU is still this CPU's (RUNNING), then it is given back by one atomic store.
  */
 static uint64_t hc_run(struct gview *c, uint64_t arg)
 {
@@ -276,7 +268,9 @@ static uint64_t hc_run_phys(struct gview *c, uint64_t arg)
 	uint64_t hpa = arg;   /* the control guest's memory is the host's, 1:1 */
 	phase(PH_DISPATCH);
 	struct hv_cpu *hc = this_cpu();
-	if (arg + 1 != hc->run_block_ok) {   /* the same block as last time: known good */
+	/* The same block as last time is known good; 0 is "none yet" (arg ~0 must not match it:
+	 * its + 1 wraps to 0). */
+	if (!hc->run_block_ok || arg + 1 != hc->run_block_ok) {
 		if (control_gpa_to_hpa(c, arg, sizeof(struct vm_run_block), &hpa))
 			return BVMM_EFAULT;
 		hc->run_block_ok = arg + 1;
@@ -488,7 +482,7 @@ static uint64_t hc_readvmparams(struct gview *c, uint64_t arg)
 
 /* WRITEVMPARAMS: EFAULT, ENOENT, EINVAL (unknown mask bits; an enabled structure address
  * outside guest RAM or crossing a page; vpp_xapic not a VPP_XAPIC_* value; vpp_exit_regs
- * with unknown groups or without VM_RWREGS_GPRS), EBUSY (running). */
+ * with unknown groups), EBUSY (running). */
 static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
 {
 	struct vm_rwvmparams_params p;
@@ -527,8 +521,8 @@ static uint64_t hc_writevmparams(struct gview *c, uint64_t arg)
  * away: a new generation makes every vCPU take a fresh ASID at its next entry (svm/vcpu.c).
  * A vCPU in guest mode right now (odd guest_seq) is kicked, and this waits until it has left
  * guest mode once, so none runs on old translations when MPROTECT_EPT returns. It waits for
- * the exit only, never for the vCPU to be given back: that takes hv_lock, which the caller
- * holds. */
+ * the exit only, never for the vCPU to be given back (a RUN may be delivering its exit:
+ * with hv_lock held by the caller, no new claim starts meanwhile). */
 static void vm_tlb_shootdown(struct vm *vm)
 {
 	uint32_t seq[VMM_MAX_VCPUS_PER_VM];

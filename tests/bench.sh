@@ -4,17 +4,12 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
+. tests/icount.sh
 dir=$B/bench
 rm -rf "$dir" && mkdir -p "$dir/esp/EFI/BOOT"
 cp "$B/bvmm.efi" "$dir/esp/EFI/BOOT/BOOTX64.EFI"
 cp "$B/scenarios/bin/bench.efi" "$dir/esp/EFI/BOOT/control.efi"
-cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
-timeout 300 qemu-system-x86_64 -machine q35 -accel tcg -icount shift=5,sleep=off -cpu max -smp 1 \
-	-m 2G -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-	-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
-	-drive file=fat:rw:"$dir/esp",format=raw,media=disk \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
-	-no-reboot -monitor none -serial file:"$dir/com1.log" -serial file:"$dir/com2.log"
+icount_boot "$dir" 2G "$dir/com1.log" "$dir/com2.log"
 tr -d '\r' < "$dir/com1.log" > "$dir/com1.txt"
 # Then the same round trip from Linux user space: OVMF -> bvmm -> Debian's kernel as the control
 # guest, whose init (vmmbench=1) runs control/linux/vmmbench through /dev/vmm and powers off.
@@ -28,14 +23,8 @@ if [ "${BENCH_LINUX:-1}" = 1 ]; then
 		cp "$B/linux/vmlinuz" "$B/linux/initrd.img" "$ldir/esp/EFI/BOOT/"; then
 		printf 'control=vmlinuz\ncontrol_args=initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 panic=-1 quiet nokaslr vmmbench=1\n' \
 			> "$ldir/esp/EFI/BOOT/bvmm.conf"
-		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$ldir/vars.fd"
 		lstart=$SECONDS
-		timeout 300 qemu-system-x86_64 -machine q35 -accel tcg -icount shift=5,sleep=off -cpu max -smp 1 \
-			-m 512M -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-			-drive if=pflash,format=raw,unit=1,file="$ldir/vars.fd" \
-			-drive file=fat:rw:"$ldir/esp",format=raw,media=disk \
-			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
-			-no-reboot -monitor none -serial file:"$ldir/com1.log" -serial file:"$ldir/com2.log"
+		icount_boot "$ldir" 512M "$ldir/com1.log" "$ldir/com2.log"
 		lrc=$?
 		tr -d '\r' < "$ldir/com1.log" > "$ldir/com1.txt"
 		echo "linux boot for the /dev/vmm rows: QEMU exited with $lrc after $((SECONDS - lstart)) s" > "$ldir/time.txt"

@@ -6,6 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
+. tests/icount.sh
 ROW=${ROW:-io}
 dir=$B/prof
 mkdir -p "$dir"
@@ -14,13 +15,7 @@ boot() {   # $1 = row, $2 = log
 	cp "$B/bvmm.efi" "$dir/esp/EFI/BOOT/BOOTX64.EFI"
 	cp "$B/scenarios/bin/bench.efi" "$dir/esp/EFI/BOOT/control.efi"
 	printf 'control_args=only=%s\n' "$1" > "$dir/esp/EFI/BOOT/bvmm.conf"
-	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
-	timeout 600 qemu-system-x86_64 -machine q35 -accel tcg -icount shift=5,sleep=off -cpu max -smp 1 \
-		-m 2G -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-		-drive if=pflash,format=raw,unit=1,file="$dir/vars.fd" \
-		-drive file=fat:rw:"$dir/esp",format=raw,media=disk \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -vga none -net none \
-		-no-reboot -monitor none -serial file:"$dir/com1-$1.log" -serial file:"$dir/com2-$1.log" \
+	ICOUNT_TIMEOUT=600 icount_boot "$dir" 2G "$dir/com1-$1.log" "$dir/com2-$1.log" \
 		-singlestep -d in_asm,exec,nochain -dfilter 0xffffffff80000000+0x40000000 -D "$2" || true
 }
 [ -s "$dir/none.log" ] && [ "$dir/none.log" -nt "$B/bvmm.efi" ] &&

@@ -270,8 +270,8 @@ s8() {
 	check s8/quoted-control-args $? "$(grep -a 'vmmctl' "$c1" | head -3)"
 	grep -a -q '^bvmm: cpu[0-9]*: info: launch: pool' "$dc"
 	check s8/log-on-debugcon $? "no launch lines on the debug console"
-	grep -a -q '^bvmm: cpu[0-9]*: debug: hypercall 2: errno 5' "$dc"
-	check s8/log-level-debug $? "no debug line for RUN's EIO"
+	grep -a -q -E '^bvmm: cpu[0-9]*: debug: hypercall (2|12): errno 5' "$dc"
+	check s8/log-level-debug $? "no debug line for RUN's (or RUN_PHYS's) EIO"
 	! grep -a -q 'bvmm: cpu[0-9]*: info:' "$OUT/s8/com2.txt" "$c1"
 	check s8/log-only-on-debugcon $? "hypervisor lines on a serial port"
 	[ "$rc" = 0 ]
