@@ -17,10 +17,12 @@ typedef uint64_t (*hc_fn)(struct gview *caller, uint64_t arg);
 	if (e_) return e_; } while (0)
 
 /* Find the VM and vCPU a request names. */
-static int lookup(uint32_t vm_id, uint32_t vcpu_id, struct vm **vm, struct vcpu **vc)
+static inline __attribute__((always_inline)) int lookup(uint32_t vm_id, uint32_t vcpu_id, struct vm **vm,
+							   struct vcpu **vc)
 {
-	*vm = vm_find(vm_id);
-	*vc = vcpu_find(*vm, vcpu_id);
+	struct vm *hint = vms[vm_id % VMM_MAX_VCPUS];   /* vm_find's first guess, inline */
+	*vm = hint && hint->id == vm_id ? hint : vm_find(vm_id);
+	*vc = *vm && vcpu_id < (*vm)->ncpus ? (*vm)->vcpus[vcpu_id] : NULL;
 	return *vc ? 0 : BVMM_ENOENT;
 }
 
@@ -215,7 +217,7 @@ static uint64_t run_vcpu(struct gview *c, uint64_t arg, struct vm_run_params *up
 	if (!e && !__atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST)) {
 		deliver_exit(c, vc, &vx, (uint64_t)(uintptr_t)p.vrp_exit, direct);
 		p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
-		p.vrp_irqready = (uint8_t)vendor->irq_ready(vc);
+		p.vrp_irqready = vx.irq_ready;
 	}
 	phase(PH_DELIVER);
 	/* Given back without hv_lock: dying is read first (TERM sets it before it waits for
@@ -265,18 +267,24 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
  */
 static uint64_t hc_run_phys(struct gview *c, uint64_t arg)
 {
+	/* The one operation that reads nothing through the caller's page tables: the exit
+	 * handlers give it no view (c is NULL), and with up and direct set run_vcpu and its
+	 * helpers never use one. */
 	uint64_t hpa = arg;   /* the control guest's memory is the host's, 1:1 */
 	phase(PH_DISPATCH);
-	struct hv_cpu *hc = this_cpu();
-	/* The same block as last time is known good; 0 is "none yet" (arg ~0 must not match it:
-	 * its + 1 wraps to 0). */
-	if (!hc->run_block_ok || arg + 1 != hc->run_block_ok) {
+	/* 1 + the last block found good, on any CPU (0: none yet; arg ~0 must not match it, its
+	 * + 1 wraps to 0). The answer depends on the address alone (the pool, ECAM, the xAPIC
+	 * page and the memory map's end never change after the launch), so one word shared by
+	 * every CPU will do: any value stored was checked, a race only costs a check. */
+	static uint64_t run_block_ok;
+	uint64_t ok = __atomic_load_n(&run_block_ok, __ATOMIC_RELAXED);
+	if (!ok || arg + 1 != ok) {
 		if (control_gpa_to_hpa(c, arg, sizeof(struct vm_run_block), &hpa))
 			return BVMM_EFAULT;
-		hc->run_block_ok = arg + 1;
+		__atomic_store_n(&run_block_ok, arg + 1, __ATOMIC_RELAXED);
 	}
 	struct vm_run_block *b = (struct vm_run_block *)(uintptr_t)hpa;
-	return run_vcpu(c, arg, &b->vrb_params, &b->vrb_exit, 1);
+	return run_vcpu(NULL, arg, &b->vrb_params, &b->vrb_exit, 1);   /* no view: see below */
 }
 
 /* INFO: EFAULT. A vip_size too small is answered with the size needed and no entries. */
@@ -626,13 +634,12 @@ uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
 	if (op >= BVMM_OP_TEST_PANIC)
 		return test_hook(op);
 #endif
-	if (op == HV_OP_LOADER_DONE && !hv.sealed)
-		return seal();
 	if (op >= BVMM_OP_COUNT)
-		return BVMM_ENOSYS;
+		return op == HV_OP_LOADER_DONE && !hv.sealed ? seal() : BVMM_ENOSYS;
 	uint64_t r;
-	if (op == BVMM_OP_RUN || op == BVMM_OP_RUN_PHYS || op == BVMM_OP_TERM) {
-		r = ops[op](caller, arg);   /* they take hv_lock themselves, not while waiting */
+	/* RUN, RUN_PHYS and TERM take hv_lock themselves, not while they wait. */
+	if ((1u << op) & ((1u << BVMM_OP_RUN) | (1u << BVMM_OP_RUN_PHYS) | (1u << BVMM_OP_TERM))) {
+		r = ops[op](caller, arg);
 	} else {
 		spin_lock(&hv_lock);
 		r = ops[op](caller, arg);

@@ -34,9 +34,6 @@ struct hv_cpu {
 	/* Children's guest-physical pages this CPU translated last (vm_gpa_to_hpa): a VM's
 	 * GPA -> HPA map never changes while it exists, and VM ids are never reused. */
 	struct { uint32_t vm_id; uint64_t gpfn, hpa; } gpa_tlb[8];
-	/* 1 + the guest-physical address of the last RUN_PHYS block found in the control guest's
-	 * memory (0: none). That memory's extent never changes after the launch. */
-	uint64_t run_block_ok;
 	void *arch;                   /* vendor per-CPU state */
 };
 #define SIPI_VALID 0x100u

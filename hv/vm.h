@@ -19,6 +19,7 @@ struct vexit {
 	uint64_t gpa;
 	uint8_t insn_len, insn[15];
 	uint8_t intr_enabled;     /* HLT: RFLAGS.IF */
+	uint8_t irq_ready;        /* after the exit: the vCPU can take an interrupt (vrp_irqready) */
 };
 
 /* Exits a backend may handle inside one RUN without returning to the caller (CPUID, MSRs,
@@ -79,11 +80,11 @@ struct vendor_ops {
 	void (*reset)(struct vcpu *vc, const struct vcpu_reg_state *rs);
 	/* The data of a completed IN: AL/AX merged, EAX zero-extended into RAX (as hardware). */
 	void (*io_in_done)(struct vcpu *vc, unsigned size, uint32_t data);
-	int (*irq_ready)(struct vcpu *vc);
 	/* Whether the vCPU is in long mode (EFER.LMA): the one state a continue's GPRs are
 	 * checked against (RFLAGS.VM). */
 	int (*long_mode)(struct vcpu *vc);
-	/* Run until a caller-visible exit; inject `irq` (-1: none) if the guest can take it. */
+	/* Run until a caller-visible exit; inject `irq` (-1: none) if the guest can take it;
+	 * ex->irq_ready says whether it can take one now. */
 	void (*run)(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex);
 	/* Nested-table bits (pt.c adds bit 0, present on AMD, readable on Intel): in every entry,
 	 * in leaves only (EPT's memory type), writable, executable (EPT's X), no-exec (NPT's NX). */

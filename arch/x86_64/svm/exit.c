@@ -127,8 +127,9 @@ static void exit_vmmcall(struct svm_guest *g)
 	if (v->s.rax == HV_OP_LOADER_DEVIRT && !hv.sealed)
 		svm_devirt(svm_this_cpu());
 	struct gview caller;
-	control_view(v, &caller);
-	v->s.rax = hypercall(&caller, v->s.rax, g->gprs[GPR_RDI]);
+	if (v->s.rax != BVMM_OP_RUN_PHYS)   /* the one operation that walks nothing */
+		control_view(v, &caller);
+	v->s.rax = hypercall(v->s.rax != BVMM_OP_RUN_PHYS ? &caller : NULL, v->s.rax, g->gprs[GPR_RDI]);
 	svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 3));   /* 0f 01 d9 */
 }
 

@@ -273,7 +273,6 @@ static int can_take_irq(const struct vmcb *v)
 	       !(v->c.eventinj & VMCB_EVENT_VALID);
 }
 
-static int svm_irq_ready(struct vcpu *vc) { return can_take_irq(vmcb_of(vc)); }
 static int svm_long_mode(struct vcpu *vc) { return !!(vmcb_of(vc)->s.efer & EFER_LMA); }
 
 /* ---- the child's MSRs: a documented set; #GP for the rest ---- */
@@ -362,8 +361,10 @@ static void child_cpuid(struct vcpu *vc)
 /* IOIO EXITINFO1 (APM 15.10.2): TYPE bit 0 (1 = IN), STR 2, REP 3, SZ8/16/32 4-6, port 16-31. */
 static void decode_io(struct vmcb *v, struct vexit *ex)
 {
+	/* SZ8, SZ16, SZ32 (bits 4-6) to the size: SZ8 first, then SZ16, else 4 (one load). */
+	static const uint8_t io_size[8] = { 4, 1, 2, 1, 4, 1, 2, 1 };
 	uint64_t info = v->c.exitinfo1;
-	unsigned size = (info & VMCB_IOIO_SZ8) ? 1 : (info & VMCB_IOIO_SZ16) ? 2 : 4;
+	unsigned size = io_size[(info >> 4) & 7];
 	ex->kind = VEXIT_IO;
 	ex->io.vei_size = (uint8_t)size;
 	ex->io.vei_dir = (info & VMCB_IOIO_IN) ? VEI_DIR_IN : VEI_DIR_OUT;
@@ -371,8 +372,8 @@ static void decode_io(struct vmcb *v, struct vexit *ex)
 	ex->io.vei_rep = !!(info & VMCB_IOIO_REP);
 	ex->io.vei_encoding = 0;     /* not known without decode assists */
 	ex->io.vei_port = (uint16_t)(info >> VMCB_IOIO_PORT_SHIFT);
-	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
-	ex->io.vei_data = (uint32_t)(ex->io.vei_dir == VEI_DIR_OUT ? v->s.rax & mask : v->s.rax);
+	uint32_t data = (uint32_t)v->s.rax;   /* an OUT's: only the access's bytes */
+	ex->io.vei_data = ex->io.vei_dir == VEI_DIR_OUT ? data & (0xffffffffu >> (32 - 8 * size)) : data;
 	svm_skip_to(v, v->c.exitinfo2);   /* next RIP, always provided for IOIO */
 }
 
@@ -685,6 +686,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	phase(PH_STATE_OUT);
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN)
 		poweron(vc);   /* FPU and DR0-3 too: after the switch back saved the old ones */
+	ex->irq_ready = (uint8_t)can_take_irq(v);
 }
 
 struct vendor_ops svm_vendor_ops = {
@@ -695,7 +697,6 @@ struct vendor_ops svm_vendor_ops = {
 	.regs_write = svm_regs_write,
 	.reset = svm_reset,
 	.io_in_done = svm_io_in_done,
-	.irq_ready = svm_irq_ready,
 	.long_mode = svm_long_mode,
 	.run = svm_run,
 	.npt_base = PTE_US,    /* a nested walk is a user access (PLATFORM.md) */

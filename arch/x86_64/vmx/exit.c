@@ -161,8 +161,11 @@ static void hypercall_from(unsigned len)
 		return;
 	}
 	struct gview caller;
-	control_view(&caller);
-	cur->gprs[VCPU_REGS_RAX] = hypercall(&caller, cur->gprs[VCPU_REGS_RAX], cur->gprs[VCPU_REGS_RDI]);
+	uint64_t op = cur->gprs[VCPU_REGS_RAX];
+	if (op != BVMM_OP_RUN_PHYS)   /* the one operation that walks nothing */
+		control_view(&caller);
+	cur->gprs[VCPU_REGS_RAX] = hypercall(op != BVMM_OP_RUN_PHYS ? &caller : NULL, op,
+					     cur->gprs[VCPU_REGS_RDI]);
 	vmx_skip(len);
 }
 

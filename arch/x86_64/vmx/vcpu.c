@@ -333,13 +333,6 @@ static int can_take_irq_current(void)
 	       !(vmread(VMCS_ENTRY_INTR) & INTR_INFO_VALID);
 }
 
-static int vmx_irq_ready(struct vcpu *vc)
-{
-	enter_vmcs(vc);
-	int r = can_take_irq_current();
-	leave_vmcs();
-	return r;
-}
 
 static int vmx_long_mode(struct vcpu *vc)
 {
@@ -701,6 +694,7 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		vmptrld(x->vmcs_pa);  /* (VMCLEAR keeps its fields, the host state included) */
 		x->launched = 0;
 	}
+	ex->irq_ready = (uint8_t)can_take_irq_current();
 	leave_vmcs();
 }
 
@@ -712,7 +706,6 @@ struct vendor_ops vmx_vendor_ops = {
 	.regs_write = vmx_regs_write,
 	.reset = vmx_reset,
 	.io_in_done = vmx_io_in_done,
-	.irq_ready = vmx_irq_ready,
 	.long_mode = vmx_long_mode,
 	.run = vmx_run,
 	.npt_base = EPT_X,      /* EPT: bit 0 (added by pt.c) reads, X executes */
