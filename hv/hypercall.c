@@ -96,18 +96,26 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va,
 }
 
 /* Every field of *ex (its padding is left as it is). */
-static void fill_exit(struct vcpu *vc, const struct vexit *vx, struct vm_exit *ex)
+static inline __attribute__((always_inline)) void fill_exit(struct vcpu *vc, const struct vexit *vx,
+							    struct vm_exit *ex)
 {
-	ex->vee = (struct vm_exit_eptviolation){ 0 };   /* 18 bytes: stores, not a call */
-	if (vx->kind == VEXIT_IO) {
+	if (vx->kind == VEXIT_IO) {   /* the union: vei, then zeros to its 18 bytes */
 		ex->vei = vx->io;
-	} else if (vx->kind == VEXIT_MMIO || vx->kind == VEXIT_PROTECT) {
+		__builtin_memset((uint8_t *)&ex->vee + sizeof ex->vei, 0, sizeof ex->vee - sizeof ex->vei);
+	} else {
+		ex->vee = (struct vm_exit_eptviolation){ 0 };   /* 18 bytes: stores, not a call */
+	}
+	if (vx->kind == VEXIT_MMIO || vx->kind == VEXIT_PROTECT) {
 		ex->vee.vee_fault_type = vx->kind == VEXIT_MMIO ? VEE_FAULT_MMIO_ASSIST : VEE_FAULT_PROTECT;
 		ex->vee.vee_insn_info = vx->insn_len ? VEE_BYTES_VALID : 0;
 		ex->vee.vee_insn_len = vx->insn_len;
 		memcpy(ex->vee.vee_insn_bytes, vx->insn, sizeof vx->insn);
 	}
-	vendor->regs_read(vc, vc->exit_regs, &ex->vrs, &ex->cpl);
+	ex->cpl = vx->cpl;
+	if (vc->exit_regs) {
+		int cpl;
+		vendor->regs_read(vc, vc->exit_regs, &ex->vrs, &cpl);
+	}
 }
 
 /* What the next RUN needs to know about this exit; EIO for the exits that fail the RUN

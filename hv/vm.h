@@ -20,6 +20,7 @@ struct vexit {
 	uint8_t insn_len, insn[15];
 	uint8_t intr_enabled;     /* HLT: RFLAGS.IF */
 	uint8_t irq_ready;        /* after the exit: the vCPU can take an interrupt (vrp_irqready) */
+	uint8_t cpl;              /* after the exit: the vCPU's CPL (vm_exit.cpl) */
 };
 
 /* Exits a backend may handle inside one RUN without returning to the caller (CPUID, MSRs,
@@ -84,7 +85,7 @@ struct vendor_ops {
 	 * checked against (RFLAGS.VM). */
 	int (*long_mode)(struct vcpu *vc);
 	/* Run until a caller-visible exit; inject `irq` (-1: none) if the guest can take it;
-	 * ex->irq_ready says whether it can take one now. */
+	 * ex->irq_ready says whether it can take one now, ex->cpl its CPL. */
 	void (*run)(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex);
 	/* Nested-table bits (pt.c adds bit 0, present on AMD, readable on Intel): in every entry,
 	 * in leaves only (EPT's memory type), writable, executable (EPT's X), no-exec (NPT's NX). */

@@ -687,6 +687,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN)
 		poweron(vc);   /* FPU and DR0-3 too: after the switch back saved the old ones */
 	ex->irq_ready = (uint8_t)can_take_irq(v);
+	ex->cpl = v->s.cpl;
 }
 
 struct vendor_ops svm_vendor_ops = {

@@ -695,6 +695,7 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		x->launched = 0;
 	}
 	ex->irq_ready = (uint8_t)can_take_irq_current();
+	ex->cpl = (uint8_t)((vmread(GUEST_SS_AR) >> 5) & 3);
 	leave_vmcs();
 }
 
