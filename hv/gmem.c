@@ -392,9 +392,11 @@ void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write)
 	int writable;
 	if (g->wc && wc_lookup(g, va, write, &gpa, &writable, &hpa, 1))
 		return (void *)(uintptr_t)(hpa + (va & ~PAGE_MASK));
-	if (xlate(g, va, write, &gpa, &hpa, &rest, 1))
+	if (!(g->cr0 & CR0_PG))   /* paging off: the address is the GPA (xlate's first case) */
+		gpa = va;
+	else if (xlate(g, va, write, &gpa, &hpa, &rest, 1))
 		return NULL;
-	if (hpa != GMEM_NO_HPA)
+	else if (hpa != GMEM_NO_HPA)
 		return (void *)(uintptr_t)(hpa + (va & ~PAGE_MASK));
 	if (g->gpa_to_hpa(g, gpa, n, &hpa))
 		return NULL;
@@ -420,7 +422,10 @@ unsigned gmem_fetch_insn(struct gview *g, uint64_t lin, uint8_t insn[15])
 	const void *p = gmem_direct(g, lin, n, 0);
 	if (!p)
 		return 0;
-	memcpy(insn, p, n);
+	if (n == 15)
+		__builtin_memcpy(insn, p, 15);   /* the usual case: a few moves, inline */
+	else
+		memcpy(insn, p, n);
 	if (n < 15 && (p = gmem_direct(g, lin + n, 15 - n, 0))) {
 		memcpy(insn + n, p, 15 - n);
 		n = 15;

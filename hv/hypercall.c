@@ -109,7 +109,7 @@ static inline __attribute__((always_inline)) void fill_exit(struct vcpu *vc, con
 		ex->vee.vee_fault_type = vx->kind == VEXIT_MMIO ? VEE_FAULT_MMIO_ASSIST : VEE_FAULT_PROTECT;
 		ex->vee.vee_insn_info = vx->insn_len ? VEE_BYTES_VALID : 0;
 		ex->vee.vee_insn_len = vx->insn_len;
-		memcpy(ex->vee.vee_insn_bytes, vx->insn, sizeof vx->insn);
+		__builtin_memcpy(ex->vee.vee_insn_bytes, vx->insn, sizeof vx->insn);   /* inline */
 	}
 	ex->cpl = vx->cpl;
 	if (vc->exit_regs) {

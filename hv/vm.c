@@ -52,9 +52,21 @@ int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
 	return ranges_contain(vm->ranges, vm->nranges, gpa, len);
 }
 
-int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa)
+/* vm_gpa_to_hpa's miss: the memory ranges and the nested tables, then the cache entry. Out of
+ * line, so that a hit saves no registers. */
+static __attribute__((noinline)) int gpa_to_hpa_walk(const struct vm *vm, uint64_t gpa, uint64_t len,
+						     uint64_t *hpa)
 {
 	uint64_t size, flags;
+	if (!vm_gpa_in_ram(vm, gpa, len) || pt_lookup(&vm->npt, gpa, hpa, &size, &flags))
+		return BVMM_EFAULT;
+	__typeof__(this_cpu()->gpa_tlb[0]) *t = &this_cpu()->gpa_tlb[(gpa >> 12) & 7];
+	*t = (__typeof__(*t)){ vm->id, gpa >> 12, *hpa & ~0xfffull };
+	return 0;
+}
+
+int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa)
+{
 	if ((gpa & 0xfff) + len > 4096)
 		return BVMM_EFAULT;
 	/* The last pages translated on this CPU (percpu.h): the caller's pages backing a VM
@@ -64,10 +76,7 @@ int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa
 		*hpa = t->hpa + (gpa & 0xfff);
 		return 0;
 	}
-	if (!vm_gpa_in_ram(vm, gpa, len) || pt_lookup(&vm->npt, gpa, hpa, &size, &flags))
-		return BVMM_EFAULT;
-	*t = (__typeof__(*t)){ vm->id, gpa >> 12, *hpa & ~0xfffull };
-	return 0;
+	return gpa_to_hpa_walk(vm, gpa, len, hpa);
 }
 
 /* How many bytes from pa on are ordinary RAM of the control guest per the firmware memory
