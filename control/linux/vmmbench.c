@@ -177,6 +177,17 @@ static uint64_t fastest_getppid(unsigned n)
 	return best;
 }
 
+/* A row: the loop warmed up, then N round trips timed; BENCH-FAILED with the first error. */
+static void row(const char *name, uint64_t (*loop)(unsigned), uint64_t base)
+{
+	loop(WARMUP);
+	uint64_t t = loop(N);
+	if (!t)
+		failed(name, "RUN", run_err);
+	else
+		report(name, t, base, N);
+}
+
 static struct vm_create_params cp;
 static struct vm_resetcpu_params rr;
 
@@ -250,14 +261,8 @@ __attribute__((noreturn, used)) void vmmbench_main(void)
 		long err = vmm_ioctl(VMM_IOC_WRITEVMPARAMS, &xr);
 		if (err)
 			failed("linux-devvmm-run-io-roundtrip-gprs", "WRITEVMPARAMS", err);
-		else {
-			loop_run(WARMUP);
-			t = loop_run(N);
-			if (!t)
-				failed("linux-devvmm-run-io-roundtrip-gprs", "RUN", run_err);
-			else
-				report("linux-devvmm-run-io-roundtrip-gprs", t, base, N);
-		}
+		else
+			row("linux-devvmm-run-io-roundtrip-gprs", loop_run, base);
 		/* The same, through a RUN_PHYS block of /dev/vmm's mmap() (BVMM_IOC_RUN_BLOCK):
 		 * no copy, no pin, no walk per RUN. */
 		long m = sys6(SYS_mmap, 0, 4096, 3 /* PROT_READ | PROT_WRITE */, 1 /* MAP_SHARED */, fd, 0);
@@ -266,25 +271,14 @@ __attribute__((noreturn, used)) void vmmbench_main(void)
 		else if (!err) {
 			blk = (struct vm_run_block *)m;
 			blk->vrb_params = (struct vm_run_params){ .vrp_vm_id = cp.vcp_id, .vrp_irq = 0xffff };
-			loop_run_block(WARMUP);
-			t = loop_run_block(N);
-			if (!t)
-				failed("linux-devvmm-run-block-io-roundtrip", "RUN_BLOCK", run_err);
-			else
-				report("linux-devvmm-run-block-io-roundtrip", t, base, N);
+			row("linux-devvmm-run-block-io-roundtrip", loop_run_block, base);
 			/* ... and with no registers in the exit (vpp_exit_regs 0, KVM_RUN's way). */
 			xr.vpp_exit_regs = 0;
 			err = vmm_ioctl(VMM_IOC_WRITEVMPARAMS, &xr);
 			if (err)
 				failed("linux-devvmm-run-block-io-roundtrip-noregs", "WRITEVMPARAMS", err);
-			else {
-				loop_run_block(WARMUP);
-				t = loop_run_block(N);
-				if (!t)
-					failed("linux-devvmm-run-block-io-roundtrip-noregs", "RUN_BLOCK", run_err);
-				else
-					report("linux-devvmm-run-block-io-roundtrip-noregs", t, base, N);
-			}
+			else
+				row("linux-devvmm-run-block-io-roundtrip-noregs", loop_run_block, base);
 		}
 	}
 

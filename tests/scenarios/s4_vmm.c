@@ -207,17 +207,27 @@ static void check_enomem(uint8_t *mem)
 
 /* ---- the real-mode guest: reset vector, OUT, IN with copy-back, HLT with IF=1 ---- */
 
-static void check_real16(void)
+/* A 1 MiB VM of the real-mode guest, its vCPU at the reset vector; 0 after a failed check
+ * "NAME-create" (*e: RESETCPU's errno otherwise). */
+static uint32_t real16_vm(const char *name, const char *check, uint64_t *e)
 {
 	uint8_t *mem = alloc_mem(MIB);
 	struct vcpu_reg_state rs;
-	uint64_t e;
 	CopyMem(mem + 0xf0000, guest_real16, guest_real16_end - guest_real16);
-	uint32_t vm = create("real16", mem, MIB, 1, &e);
-	if (!CHECK(!e, "real16-create", L"errno %ld", e))
-		return;
+	uint32_t vm = create(name, mem, MIB, 1, e);
+	if (!sc_check(!*e, check, L"errno %ld", *e))
+		return 0;
 	vmm_state_real(&rs, 0xf000, 0xfff0);
-	e = reset(vm, 0, &rs);
+	*e = reset(vm, 0, &rs);
+	return vm;
+}
+
+static void check_real16(void)
+{
+	uint64_t e;
+	uint32_t vm = real16_vm("real16", "real16-create", &e);
+	if (!vm)
+		return;
 	CHECK(!e, "real16-resetcpu-reset-vector", L"errno %ld", e);
 	e = run_until(vm, 0, 0xffff);
 	CHECK(!e && io_exit(0x80, 1, VEI_DIR_OUT, 0x42), "real16-out-port-0x80",
@@ -290,15 +300,10 @@ static int blk_inputs_kept(void)
 
 static void check_run_phys(uint64_t pool)
 {
-	uint8_t *mem = alloc_mem(MIB);
-	struct vcpu_reg_state rs;
 	uint64_t e;
-	CopyMem(mem + 0xf0000, guest_real16, guest_real16_end - guest_real16);
-	uint32_t vm = create("runphys", mem, MIB, 1, &e);
-	if (!CHECK(!e, "run-phys-create", L"errno %ld", e))
+	uint32_t vm = real16_vm("runphys", "run-phys-create", &e);
+	if (!vm)
 		return;
-	vmm_state_real(&rs, 0xf000, 0xfff0);
-	e = reset(vm, 0, &rs);
 	/* Refused: blocks outside the caller's memory (first, before any good block: the last
 	 * good one is remembered per CPU, and ~0 + 1 is 0, "none yet"). The vCPU has not run:
 	 * checked below (the first good RUN's exit is the guest's first OUT). */
