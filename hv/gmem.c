@@ -41,8 +41,24 @@ static void tlb_fill(struct gview *g, uint64_t va, int writable, uint64_t gpa, u
 
 static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *writable,
 		struct gwalk *path, uint64_t *rest);
-static int xlate(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *hpa,
-		 uint64_t *rest, int want_hpa);
+static int xlate_paged(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *hpa,
+		       uint64_t *rest, int want_hpa);
+
+/* va's GPA, and in *hpa its page's host address if known (GMEM_NO_HPA if not; a new walk
+ * asks gpa_to_hpa about the whole page only if want_hpa). Paging off, inline: the address is
+ * the GPA, there is nothing to walk or keep. */
+static inline __attribute__((always_inline)) int xlate(struct gview *g, uint64_t va, int write,
+						       uint64_t *gpa, uint64_t *hpa, uint64_t *rest,
+						       int want_hpa)
+{
+	if (!(g->cr0 & CR0_PG)) {
+		*rest = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+		*gpa = va;
+		*hpa = GMEM_NO_HPA;
+		return 0;
+	}
+	return xlate_paged(g, va, write, gpa, hpa, rest, want_hpa);
+}
 
 /* The paging controls a walk depends on: CR0.PG, CR0.WP, CR4.PSE, CR4.PAE, CR4.LA57 and
  * EFER.LMA (distinct bit positions). */
@@ -212,19 +228,13 @@ int gmem_translate_span(struct gview *g, uint64_t va, int write, uint64_t *gpa, 
 	return xlate(g, va, write, gpa, &hpa, rest, 0);
 }
 
-/* va's GPA, and in *hpa its page's host address if known (GMEM_NO_HPA if not; a new walk
- * asks gpa_to_hpa about the whole page only if want_hpa). */
-static int xlate(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *hpa,
-		 uint64_t *rest, int want_hpa)
+/* xlate with paging on. */
+static int xlate_paged(struct gview *g, uint64_t va, int write, uint64_t *gpa, uint64_t *hpa,
+		       uint64_t *rest, int want_hpa)
 {
 	int writable;
 	struct gwalk path;
 	*rest = PAGE_SIZE - (va & (PAGE_SIZE - 1));
-	if (!(g->cr0 & CR0_PG)) {   /* paging off: the address is the GPA, nothing to keep */
-		*gpa = va;
-		*hpa = GMEM_NO_HPA;
-		return 0;
-	}
 	/* The TLB first (it keeps host addresses), then the leaf table; CREATE's walk over many
 	 * pages asks the leaf table before calling here (gmem_translate_span). */
 	if (tlb_lookup(g, va, write, gpa, hpa))
@@ -392,11 +402,9 @@ void *gmem_direct(struct gview *g, uint64_t va, size_t n, int write)
 	int writable;
 	if (g->wc && wc_lookup(g, va, write, &gpa, &writable, &hpa, 1))
 		return (void *)(uintptr_t)(hpa + (va & ~PAGE_MASK));
-	if (!(g->cr0 & CR0_PG))   /* paging off: the address is the GPA (xlate's first case) */
-		gpa = va;
-	else if (xlate(g, va, write, &gpa, &hpa, &rest, 1))
+	if (xlate(g, va, write, &gpa, &hpa, &rest, 1))
 		return NULL;
-	else if (hpa != GMEM_NO_HPA)
+	if (hpa != GMEM_NO_HPA)
 		return (void *)(uintptr_t)(hpa + (va & ~PAGE_MASK));
 	if (g->gpa_to_hpa(g, gpa, n, &hpa))
 		return NULL;

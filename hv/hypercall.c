@@ -20,9 +20,8 @@ typedef uint64_t (*hc_fn)(struct gview *caller, uint64_t arg);
 static inline __attribute__((always_inline)) int lookup(uint32_t vm_id, uint32_t vcpu_id, struct vm **vm,
 							   struct vcpu **vc)
 {
-	struct vm *hint = vms[vm_id % VMM_MAX_VCPUS];   /* vm_find's first guess, inline */
-	*vm = hint && hint->id == vm_id ? hint : vm_find(vm_id);
-	*vc = *vm && vcpu_id < (*vm)->ncpus ? (*vm)->vcpus[vcpu_id] : NULL;
+	*vm = vm_find(vm_id);
+	*vc = vcpu_find(*vm, vcpu_id);
 	return *vc ? 0 : BVMM_ENOENT;
 }
 
@@ -275,9 +274,8 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
  */
 static uint64_t hc_run_phys(struct gview *c, uint64_t arg)
 {
-	/* The one operation that reads nothing through the caller's page tables: the exit
-	 * handlers give it no view (c is NULL), and with up and direct set run_vcpu and its
-	 * helpers never use one. */
+	/* It reads nothing through the caller's page tables (hypercall_walks): c is NULL, and
+	 * with up and direct set run_vcpu and its helpers never use a view. */
 	uint64_t hpa = arg;   /* the control guest's memory is the host's, 1:1 */
 	phase(PH_DISPATCH);
 	/* 1 + the last block found good, on any CPU (0: none yet; arg ~0 must not match it, its
@@ -292,7 +290,7 @@ static uint64_t hc_run_phys(struct gview *c, uint64_t arg)
 		__atomic_store_n(&run_block_ok, arg + 1, __ATOMIC_RELAXED);
 	}
 	struct vm_run_block *b = (struct vm_run_block *)(uintptr_t)hpa;
-	return run_vcpu(NULL, arg, &b->vrb_params, &b->vrb_exit, 1);   /* no view: see below */
+	return run_vcpu(NULL, arg, &b->vrb_params, &b->vrb_exit, 1);
 }
 
 /* INFO: EFAULT. A vip_size too small is answered with the size needed and no entries. */

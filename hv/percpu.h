@@ -33,7 +33,7 @@ struct hv_cpu {
 	struct gwalk_cache wc;        /* the control guest's walks, kept across its hypercalls */
 	/* Children's guest-physical pages this CPU translated last (vm_gpa_to_hpa): a VM's
 	 * GPA -> HPA map never changes while it exists, and VM ids are never reused. */
-	struct { uint32_t vm_id; uint64_t gpfn, hpa; } gpa_tlb[8];
+	struct gpa_tlb_entry { uint32_t vm_id; uint64_t gpfn, hpa; } gpa_tlb[8];
 	void *arch;                   /* vendor per-CPU state */
 };
 #define SIPI_VALID 0x100u

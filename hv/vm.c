@@ -31,21 +31,14 @@ static uint64_t npt_alloc(void *arg) { return vm_page_alloc(arg); }
 static void npt_free(void *arg, uint64_t pa) { vm_page_free(arg, pa); }
 static void *npt_va(void *arg, uint64_t pa) { (void)arg; return (void *)(uintptr_t)pa; }
 
-struct vm *vm_find(uint32_t id)
+struct vm *vm_find_scan(uint32_t id)
 {
-	struct vm *hint = vms[id % VMM_MAX_VCPUS];   /* where vm_create puts it if it can */
-	if (hint && hint->id == id)
-		return hint;
 	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
 		if (vms[i] && vms[i]->id == id)
 			return vms[i];
 	return NULL;
 }
 
-struct vcpu *vcpu_find(struct vm *vm, uint32_t id)
-{
-	return vm && id < vm->ncpus ? vm->vcpus[id] : NULL;
-}
 
 int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
@@ -54,14 +47,18 @@ int vm_gpa_in_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
 
 /* vm_gpa_to_hpa's miss: the memory ranges and the nested tables, then the cache entry. Out of
  * line, so that a hit saves no registers. */
+static inline struct gpa_tlb_entry *gpa_tlb_slot(uint64_t gpa)
+{
+	return &this_cpu()->gpa_tlb[(gpa >> 12) & 7];
+}
+
 static __attribute__((noinline)) int gpa_to_hpa_walk(const struct vm *vm, uint64_t gpa, uint64_t len,
 						     uint64_t *hpa)
 {
 	uint64_t size, flags;
 	if (!vm_gpa_in_ram(vm, gpa, len) || pt_lookup(&vm->npt, gpa, hpa, &size, &flags))
 		return BVMM_EFAULT;
-	__typeof__(this_cpu()->gpa_tlb[0]) *t = &this_cpu()->gpa_tlb[(gpa >> 12) & 7];
-	*t = (__typeof__(*t)){ vm->id, gpa >> 12, *hpa & ~0xfffull };
+	*gpa_tlb_slot(gpa) = (struct gpa_tlb_entry){ vm->id, gpa >> 12, *hpa & ~0xfffull };
 	return 0;
 }
 
@@ -71,7 +68,7 @@ int vm_gpa_to_hpa(const struct vm *vm, uint64_t gpa, uint64_t len, uint64_t *hpa
 		return BVMM_EFAULT;
 	/* The last pages translated on this CPU (percpu.h): the caller's pages backing a VM
 	 * are fixed at CREATE (MPROTECT_EPT changes permissions, not addresses). */
-	__typeof__(this_cpu()->gpa_tlb[0]) *t = &this_cpu()->gpa_tlb[(gpa >> 12) & 7];
+	const struct gpa_tlb_entry *t = gpa_tlb_slot(gpa);
 	if (t->vm_id == vm->id && t->gpfn == gpa >> 12 && vm->id) {   /* ids start at 1 */
 		*hpa = t->hpa + (gpa & 0xfff);
 		return 0;

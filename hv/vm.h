@@ -3,6 +3,7 @@
 #ifndef HV_VM_H
 #define HV_VM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "../abi/bvmm.h"
 #include "../arch/x86_64/pt.h"
@@ -98,12 +99,24 @@ extern const struct vendor_ops *vendor;
 
 /* The VM table (hv/vm.c). */
 struct gview;
-struct vm *vm_find(uint32_t id);
-struct vcpu *vcpu_find(struct vm *vm, uint32_t id);
 int vm_create(const struct vm_create_params *p, struct gview *caller, uint32_t *id);
 struct vm *vm_detach(uint32_t id);
 void vm_destroy(struct vm *vm);
 extern struct vm *vms[VMM_MAX_VCPUS];
+struct vm *vm_find_scan(uint32_t id);
+
+/* The VM with this id, or NULL: first in slot id % VMM_MAX_VCPUS, where vm_create puts it
+ * when that slot is free (inline: RUN's path), then the whole table. */
+static inline struct vm *vm_find(uint32_t id)
+{
+	struct vm *hint = vms[id % VMM_MAX_VCPUS];
+	return hint && hint->id == id ? hint : vm_find_scan(id);
+}
+
+static inline struct vcpu *vcpu_find(struct vm *vm, uint32_t id)
+{
+	return vm && id < vm->ncpus ? vm->vcpus[id] : NULL;
+}
 
 /* Pool pages on a VM's account. */
 uint64_t vm_page_alloc(struct vm *vm);

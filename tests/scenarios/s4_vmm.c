@@ -349,6 +349,9 @@ static void check_run_phys(uint64_t pool)
 	CHECK(!e && blk.vrb_params.vrp_exit_reason == X_HLT && blk.vrb_params.vrp_irqready == 1,
 	      "run-phys-hlt-irqready", L"errno %ld reason %x irqready %d", e,
 	      blk.vrb_params.vrp_exit_reason, blk.vrb_params.vrp_irqready);
+	/* After good blocks (remembered as known good), a bad one is still refused. */
+	er = pool ? run_phys(pool + 4096, vm, 0, 0xffff) : BVMM_EFAULT;
+	CHECK(pool && er == BVMM_EFAULT, "run-phys-bad-after-good-efault", L"errno %ld", er);
 	term(vm);
 	er = run_phys((uint64_t)&blk, vm, 0, 0xffff);
 	CHECK(er == BVMM_ENOENT, "run-phys-after-term-enoent", L"errno %ld", er);

@@ -127,9 +127,10 @@ static void exit_vmmcall(struct svm_guest *g)
 	if (v->s.rax == HV_OP_LOADER_DEVIRT && !hv.sealed)
 		svm_devirt(svm_this_cpu());
 	struct gview caller;
-	if (v->s.rax != BVMM_OP_RUN_PHYS)   /* the one operation that walks nothing */
+	int walks = hypercall_walks(v->s.rax);
+	if (walks)
 		control_view(v, &caller);
-	v->s.rax = hypercall(v->s.rax != BVMM_OP_RUN_PHYS ? &caller : NULL, v->s.rax, g->gprs[GPR_RDI]);
+	v->s.rax = hypercall(walks ? &caller : NULL, v->s.rax, g->gprs[GPR_RDI]);
 	svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 3));   /* 0f 01 d9 */
 }
 

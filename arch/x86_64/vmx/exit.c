@@ -162,10 +162,10 @@ static void hypercall_from(unsigned len)
 	}
 	struct gview caller;
 	uint64_t op = cur->gprs[VCPU_REGS_RAX];
-	if (op != BVMM_OP_RUN_PHYS)   /* the one operation that walks nothing */
+	int walks = hypercall_walks(op);
+	if (walks)
 		control_view(&caller);
-	cur->gprs[VCPU_REGS_RAX] = hypercall(op != BVMM_OP_RUN_PHYS ? &caller : NULL, op,
-					     cur->gprs[VCPU_REGS_RDI]);
+	cur->gprs[VCPU_REGS_RAX] = hypercall(walks ? &caller : NULL, op, cur->gprs[VCPU_REGS_RDI]);
 	vmx_skip(len);
 }
 

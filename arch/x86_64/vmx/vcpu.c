@@ -62,10 +62,13 @@ static uint64_t visible_cr(uint64_t real, uint64_t mask, uint64_t shadow)
 	return (vmread(real) & ~m) | (vmread(shadow) & m);
 }
 
+/* The current VMCS's guest CPL: SS.DPL (SDM vol. 3 26.3.1.5). */
+static unsigned cpl_current(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
+
 static void regs_read_current(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
 {
 	struct vmx_vcpu *x = xv(vc);
-	*cpl = (int)((vmread(GUEST_SS_AR) >> 5) & 3);
+	*cpl = (int)cpl_current();
 	if (mask & VM_RWREGS_GPRS) {
 		for (int i = 0; i < 16; i++)
 			rs->vrs_gprs[i] = x->gprs[i];
@@ -440,7 +443,7 @@ static void child_cr(struct vcpu *vc)
 		if (nv != CR4_BAD)
 			guest_cr4(nv);
 	}
-	if (nv == CR0_BAD || (vmread(GUEST_SS_AR) >> 5 & 3)) {
+	if (nv == CR0_BAD || cpl_current()) {
 		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
@@ -695,7 +698,7 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		x->launched = 0;
 	}
 	ex->irq_ready = (uint8_t)can_take_irq_current();
-	ex->cpl = (uint8_t)((vmread(GUEST_SS_AR) >> 5) & 3);
+	ex->cpl = (uint8_t)cpl_current();
 	leave_vmcs();
 }
 
