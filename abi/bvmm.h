@@ -362,6 +362,9 @@ struct vm_mprotect_ept_params {
 };
 
 #define BVMM_ABI_OFFSETOF(t, f) __builtin_offsetof(t, f)
+/* RUN's results, the only bytes of vm_run_params it writes: vrp_exit_reason and vrp_irqready. */
+#define VRP_OUT_OFF BVMM_ABI_OFFSETOF(struct vm_run_params, vrp_exit_reason)
+#define VRP_OUT_LEN (BVMM_ABI_OFFSETOF(struct vm_run_params, vrp_irqready) + 1 - VRP_OUT_OFF)
 _Static_assert(sizeof(struct vm_mem_range) == 24, "vm_mem_range");
 _Static_assert(sizeof(struct vm_create_params) == 1280, "vm_create_params");
 _Static_assert(BVMM_ABI_OFFSETOF(struct vm_create_params, vcp_id) == 1272, "vcp_id");

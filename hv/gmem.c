@@ -292,11 +292,8 @@ static int walk(struct gview *g, uint64_t va, int write, uint64_t *gpa, int *wri
 	uint64_t table;
 	*writable = 1;
 	if (path)
-		path->levels = 0;   /* nothing to keep (paging off: nothing to walk) */
-	if (!(g->cr0 & CR0_PG)) {
-		*gpa = va;   /* *rest: the page's, as set by the caller */
-		return 0;
-	}
+		path->levels = 0;   /* nothing kept until the walk succeeds */
+	/* Paging is on: xlate answers for paging off without a walk. */
 	if (g->efer & EFER_LMA) {
 		levels = (g->cr4 & CR4_LA57) ? 5 : 4;
 		unsigned unused = levels == 5 ? 7 : 16;   /* bits above the top level's index */

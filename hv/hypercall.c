@@ -85,7 +85,7 @@ static int apply_continue(struct gview *c, struct vcpu *vc, uint64_t exit_va,
 			e = gmem_copy_in(c, rs.vrs_gprs, exit_va + __builtin_offsetof(struct vm_exit, vrs),
 					 sizeof rs.vrs_gprs);
 		uint64_t rfl = rs.vrs_gprs[VCPU_REGS_RFLAGS];
-		if (!e && (validate_rflags(rfl) || ((rfl & RFLAGS_VM) && vendor->long_mode(vc))))
+		if (!e && validate_rflags_mode(rfl, vendor->long_mode(vc)))
 			e = BVMM_EINVAL;
 		if (!e)
 			vendor->regs_write(vc, VM_RWREGS_GPRS, &rs);
@@ -111,10 +111,8 @@ static inline __attribute__((always_inline)) void fill_exit(struct vcpu *vc, con
 		__builtin_memcpy(ex->vee.vee_insn_bytes, vx->insn, sizeof vx->insn);   /* inline */
 	}
 	ex->cpl = vx->cpl;
-	if (vc->exit_regs) {
-		int cpl;
-		vendor->regs_read(vc, vc->exit_regs, &ex->vrs, &cpl);
-	}
+	if (vc->exit_regs)
+		vendor->regs_read(vc, vc->exit_regs, &ex->vrs);
 }
 
 /* What the next RUN needs to know about this exit; EIO for the exits that fail the RUN
@@ -160,14 +158,11 @@ static void deliver_exit(struct gview *c, struct vcpu *vc, const struct vexit *v
 	gmem_copy_out(c, exit_va, &ex, sizeof ex);
 }
 
-/* RUN's results: vrp_exit_reason and vrp_irqready, the 3 bytes at offset 24. */
-#define RUN_OUT_OFF __builtin_offsetof(struct vm_run_params, vrp_exit_reason)
-#define RUN_OUT_LEN (__builtin_offsetof(struct vm_run_params, vrp_irqready) + 1 - RUN_OUT_OFF)
 
 /* Claim a stopped vCPU for RUN (under hv_lock): EINVAL, EBUSY (not STOPPED, or stopped for
  * good), EFAULT; apply the caller's reply to the previous exit. */
 static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_run_params *p,
-		     struct vm **vm, struct vcpu **vc, struct vm_exit **direct, int phys)
+		     struct vm **vm, struct vcpu **vc, struct vm_exit **direct)
 {
 	int e = lookup(p->vrp_vm_id, p->vrp_vcpu_id, vm, vc);
 	if (e)
@@ -180,12 +175,12 @@ static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_ru
 	 * caller cannot run before RUN returns: the mapping stays its own, as a TLB entry
 	 * would), or checked writable page by page when it crosses one. */
 	uint64_t exit_va = (uint64_t)(uintptr_t)p->vrp_exit;
-	if (!phys) {   /* RUN_PHYS: the block was checked as a whole, *direct is in it */
+	if (!*direct) {   /* RUN_PHYS: the block was checked as a whole, *direct is in it */
 		*direct = gmem_direct(c, exit_va, sizeof(struct vm_exit), 1);
 		e = *direct ? 0 : gmem_check_out(c, exit_va, sizeof(struct vm_exit));
 	}
 	if (!e && !out_mapped)   /* the results' bytes, unless mapped writable already */
-		e = gmem_check_out(c, arg + RUN_OUT_OFF, RUN_OUT_LEN);
+		e = gmem_check_out(c, arg + VRP_OUT_OFF, VRP_OUT_LEN);
 	if (!e && p->vrp_continue)
 		e = apply_continue(c, *vc, exit_va, *direct);
 	if (e)
@@ -197,10 +192,10 @@ static int run_claim(struct gview *c, uint64_t arg, int out_mapped, struct vm_ru
 }
 
 /* RUN and RUN_PHYS from the parameters on: up and direct are the caller's parameters and exit
- * buffer where they are mapped writable (RUN_PHYS: always), else NULL (reached through the
- * caller's view at arg and vrp_exit). */
+ * buffer where they are mapped writable (RUN_PHYS: both, checked as its block), else NULL
+ * (reached through the caller's view at arg and vrp_exit; RUN maps the exit buffer itself). */
 static uint64_t run_vcpu(struct gview *c, uint64_t arg, struct vm_run_params *up,
-			 struct vm_exit *direct, int phys)
+			 struct vm_exit *direct)
 {
 	struct vm_run_params p;
 	struct vm *vm;
@@ -212,7 +207,7 @@ static uint64_t run_vcpu(struct gview *c, uint64_t arg, struct vm_run_params *up
 		COPY_IN(c, p, arg);
 	phase(PH_COPYIN);
 	spin_lock(&hv_lock);
-	int e = run_claim(c, arg, up != NULL, &p, &vm, &vc, &direct, phys);
+	int e = run_claim(c, arg, up != NULL, &p, &vm, &vc, &direct);
 	spin_unlock(&hv_lock);
 	phase(PH_CLAIM);
 	if (e)
@@ -221,17 +216,17 @@ static uint64_t run_vcpu(struct gview *c, uint64_t arg, struct vm_run_params *up
 	vendor->run(vm, vc, p.vrp_irq == VRP_IRQ_NONE ? -1 : p.vrp_irq, &vx);
 	e = record_exit(vm, vc, &vx);
 	phase(PH_RECORD);
-	if (!e && !__atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST)) {
+	/* Read once, before the vCPU is given back without hv_lock (TERM sets dying before it
+	 * waits for STOPPED, then frees: vm is not ours after the store). A TERM that sets it
+	 * after this read finds this RUN finished, as if it had come after. The store orders
+	 * the exit's delivery and the vCPU's state before a new owner's claim (under hv_lock). */
+	int dying = __atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST);
+	if (!e && !dying) {
 		deliver_exit(c, vc, &vx, (uint64_t)(uintptr_t)p.vrp_exit, direct);
 		p.vrp_exit_reason = vx.kind == VEXIT_NONE ? VM_EXIT_NONE : (uint16_t)vx.raw;
 		p.vrp_irqready = vx.irq_ready;
 	}
 	phase(PH_DELIVER);
-	/* Given back without hv_lock: dying is read first (TERM sets it before it waits for
-	 * STOPPED, then frees: vm is not ours after the store). A TERM that sets it after the
-	 * read finds this RUN finished, as if it had come after. The release store orders the
-	 * exit's delivery and the vCPU's state before a new owner's claim (under hv_lock). */
-	int dying = __atomic_load_n(&vm->dying, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&vc->state, VCPU_STATE_STOPPED, __ATOMIC_SEQ_CST);
 	phase(PH_RELEASE);
 	if (dying)
@@ -240,10 +235,10 @@ static uint64_t run_vcpu(struct gview *c, uint64_t arg, struct vm_run_params *up
 		return e;
 	/* Only the results: the inputs stay as the caller has them. */
 	if (up) {   /* bytes, not fields: the caller's block need not be aligned (3: inline) */
-		__builtin_memcpy((uint8_t *)up + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);
+		__builtin_memcpy((uint8_t *)up + VRP_OUT_OFF, (uint8_t *)&p + VRP_OUT_OFF, VRP_OUT_LEN);
 		e = 0;
 	} else {
-		e = gmem_copy_out(c, arg + RUN_OUT_OFF, (uint8_t *)&p + RUN_OUT_OFF, RUN_OUT_LEN);
+		e = gmem_copy_out(c, arg + VRP_OUT_OFF, (uint8_t *)&p + VRP_OUT_OFF, VRP_OUT_LEN);
 	}
 	phase(PH_COPYOUT);
 	return e;
@@ -262,7 +257,7 @@ static uint64_t hc_run(struct gview *c, uint64_t arg)
 	phase(PH_DISPATCH);
 	/* Parameters in one writable page (the usual case): read once, through one mapping that
 	 * also takes the results, and no second walk. */
-	return run_vcpu(c, arg, gmem_direct(c, arg, sizeof(struct vm_run_params), 1), NULL, 0);
+	return run_vcpu(c, arg, gmem_direct(c, arg, sizeof(struct vm_run_params), 1), NULL);
 }
 
 /*
@@ -278,19 +273,18 @@ static uint64_t hc_run_phys(struct gview *c, uint64_t arg)
 	 * with up and direct set run_vcpu and its helpers never use a view. */
 	uint64_t hpa = arg;   /* the control guest's memory is the host's, 1:1 */
 	phase(PH_DISPATCH);
-	/* 1 + the last block found good, on any CPU (0: none yet; arg ~0 must not match it, its
-	 * + 1 wraps to 0). The answer depends on the address alone (the pool, ECAM, the xAPIC
-	 * page and the memory map's end never change after the launch), so one word shared by
-	 * every CPU will do: any value stored was checked, a race only costs a check. */
-	static uint64_t run_block_ok;
-	uint64_t ok = __atomic_load_n(&run_block_ok, __ATOMIC_RELAXED);
-	if (!ok || arg + 1 != ok) {
+	/* 1 + the last block this CPU found good (0: none yet; arg ~0 must not match it, its + 1
+	 * wraps to 0). The answer depends on the address alone: the pool, ECAM, the xAPIC page
+	 * and the memory map's end never change after the launch. Per CPU: threads running
+	 * their own blocks on other CPUs do not share (or bounce) the word. */
+	struct hv_cpu *hc = this_cpu();
+	if (!hc->run_block_ok || arg + 1 != hc->run_block_ok) {
 		if (control_gpa_to_hpa(c, arg, sizeof(struct vm_run_block), &hpa))
 			return BVMM_EFAULT;
-		__atomic_store_n(&run_block_ok, arg + 1, __ATOMIC_RELAXED);
+		hc->run_block_ok = arg + 1;
 	}
 	struct vm_run_block *b = (struct vm_run_block *)(uintptr_t)hpa;
-	return run_vcpu(NULL, arg, &b->vrb_params, &b->vrb_exit, 1);
+	return run_vcpu(NULL, arg, &b->vrb_params, &b->vrb_exit);
 }
 
 /* INFO: EFAULT. A vip_size too small is answered with the size needed and no entries. */
@@ -428,7 +422,6 @@ static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 	struct vcpu_reg_state rs;
 	struct vm *vm;
 	struct vcpu *vc;
-	int cpl;
 	COPY_IN(c, p, arg);
 	int e = lookup(p.vrwp_vm_id, p.vrwp_vcpu_id, &vm, &vc);
 	if (e)
@@ -438,7 +431,7 @@ static uint64_t hc_readregs(struct gview *c, uint64_t arg)
 	if (vc->state != VCPU_STATE_STOPPED)
 		return BVMM_EBUSY;
 	memset(&rs, 0, sizeof rs);
-	vendor->regs_read(vc, VM_RWREGS_ALL, &rs, &cpl);
+	vendor->regs_read(vc, VM_RWREGS_ALL, &rs);
 	merge_regs(&p.vrwp_regs, &rs, p.vrwp_mask);
 	return gmem_copy_out(c, arg, &p, sizeof p);
 }
@@ -451,7 +444,6 @@ static uint64_t hc_writeregs(struct gview *c, uint64_t arg)
 	struct vcpu_reg_state rs;
 	struct vm *vm;
 	struct vcpu *vc;
-	int cpl;
 	COPY_IN(c, p, arg);
 	int e = lookup(p.vrwp_vm_id, p.vrwp_vcpu_id, &vm, &vc);
 	if (e)
@@ -460,7 +452,7 @@ static uint64_t hc_writeregs(struct gview *c, uint64_t arg)
 		return BVMM_EINVAL;
 	if (vc->state != VCPU_STATE_STOPPED)
 		return BVMM_EBUSY;
-	vendor->regs_read(vc, VM_RWREGS_ALL, &rs, &cpl);
+	vendor->regs_read(vc, VM_RWREGS_ALL, &rs);
 	merge_regs(&rs, &p.vrwp_regs, p.vrwp_mask);
 	if (validate_regs(&rs))
 		return BVMM_EINVAL;

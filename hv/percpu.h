@@ -34,6 +34,7 @@ struct hv_cpu {
 	/* Children's guest-physical pages this CPU translated last (vm_gpa_to_hpa): a VM's
 	 * GPA -> HPA map never changes while it exists, and VM ids are never reused. */
 	struct gpa_tlb_entry { uint32_t vm_id; uint64_t gpfn, hpa; } gpa_tlb[8];
+	uint64_t run_block_ok;        /* 1 + the last RUN_PHYS block found good, or 0 */
 	void *arch;                   /* vendor per-CPU state */
 };
 #define SIPI_VALID 0x100u

@@ -101,6 +101,7 @@ void validate_set_limits(uint64_t cr4_allowed, unsigned maxphyaddr, int has_nx)
 /* RFLAGS bits that exist: CF 1 PF AF ZF SF TF IF DF OF IOPL NT RF VM AC VIF VIP ID. */
 #define RFLAGS_DEFINED 0x3f7fd7ull
 #define RFLAGS_FIXED1  0x2ull
+#define RFLAGS_VM      (1ull << 17)
 
 #define AR_TYPE_CODE 0x8
 #define AR_S         (1u << 4)
@@ -118,6 +119,11 @@ static int seg_ok(const struct vcpu_segment_info *s, int must_be_usable)
 int validate_rflags(uint64_t rfl)
 {
 	return (rfl & ~RFLAGS_DEFINED) || !(rfl & RFLAGS_FIXED1) ? BVMM_EINVAL : 0;
+}
+
+int validate_rflags_mode(uint64_t rfl, int long_mode)
+{
+	return validate_rflags(rfl) || (long_mode && (rfl & RFLAGS_VM)) ? BVMM_EINVAL : 0;
 }
 
 /* A 64-bit address with bits 63:47 all equal (48-bit linear addresses: children have no
@@ -151,7 +157,7 @@ int validate_regs(const struct vcpu_reg_state *rs)
 		return BVMM_EINVAL;
 	if (rs->vrs_drs[VCPU_REGS_DR6] >> 32 || rs->vrs_drs[VCPU_REGS_DR7] >> 32)
 		return BVMM_EINVAL;
-	if (validate_rflags(rfl) || (long_mode && (rfl & RFLAGS_VM)))
+	if (validate_rflags_mode(rfl, long_mode))
 		return BVMM_EINVAL;
 	if (!seg_ok(cs, 1) || !(cs->vsi_ar & AR_S) || !(cs->vsi_ar & AR_TYPE_CODE))
 		return BVMM_EINVAL;

@@ -28,9 +28,11 @@ void validate_set_limits(uint64_t cr4_allowed, unsigned maxphyaddr, int has_nx);
  * checks (CR0/CR4/EFER combinations, RFLAGS, segments). 0 or EINVAL. */
 int validate_regs(const struct vcpu_reg_state *rs);
 
-/* RFLAGS a vCPU can be entered with. 0 or EINVAL. RFLAGS.VM is refused in long mode too. */
+/* RFLAGS a vCPU can be entered with. 0 or EINVAL. */
 int validate_rflags(uint64_t rflags);
-#define RFLAGS_VM (1ull << 17)
+/* The same in the mode it is in: RFLAGS.VM is refused in long mode too (validate_regs' only
+ * rule on the general registers). */
+int validate_rflags_mode(uint64_t rflags, int long_mode);
 
 /* The pvclock structure address (MSR value without the enable bit): in RAM, in one page. */
 int validate_pvclock_gpa(uint64_t gpa, const struct mem_slot *r, uint32_t n);

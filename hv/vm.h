@@ -74,9 +74,9 @@ struct vendor_ops {
 	const char *name;
 	int (*vcpu_init)(struct vm *vm, struct vcpu *vc);      /* BVMM_ENOMEM */
 	void (*vcpu_fini)(struct vm *vm, struct vcpu *vc);
-	/* The groups of mask (VM_RWREGS_*) and *cpl; the rest of *rs, padding included, is left
-	 * as it is (hand in a zeroed buffer if it goes out). */
-	void (*regs_read)(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl);
+	/* The groups of mask (VM_RWREGS_*); the rest of *rs, padding included, is left as it is
+	 * (hand in a zeroed buffer if it goes out). */
+	void (*regs_read)(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs);
 	void (*regs_write)(struct vcpu *vc, uint64_t mask, const struct vcpu_reg_state *rs);
 	/* RESETCPU: every register, and no pending event or interrupt window left. */
 	void (*reset)(struct vcpu *vc, const struct vcpu_reg_state *rs);

@@ -319,9 +319,6 @@ static void bvmm_create_undo(uint32_t id)
  * outside the vCPU's vpp_exit_regs, which must reach user space as the caller left them (and
  * no stack bytes may).
  */
-/* RUN's results: vrp_exit_reason and vrp_irqready. */
-#define RUN_OUT_OFF offsetof(struct vm_run_params, vrp_exit_reason)
-#define RUN_OUT_LEN (offsetofend(struct vm_run_params, vrp_irqready) - RUN_OUT_OFF)
 
 static long bvmm_run(void __user *uarg)
 {
@@ -338,18 +335,16 @@ static long bvmm_run(void __user *uarg)
 	ua = (unsigned long)uexit;
 	/* Results are written back after the vCPU ran: check first that they can be, by
 	 * writing the caller's own bytes there (they are outputs; this also breaks a COW). */
-	if (copy_to_user((char __user *)uarg + RUN_OUT_OFF, (char *)&p + RUN_OUT_OFF, RUN_OUT_LEN))
+	if (copy_to_user((char __user *)uarg + VRP_OUT_OFF, (char *)&p + VRP_OUT_OFF, VRP_OUT_LEN))
 		return -EFAULT;
-	ret = -EFAULT;
 	if (offset_in_page(ua) + sizeof(x) <= PAGE_SIZE && access_ok(uexit, sizeof(x)) &&
 	    pin_user_pages_fast(ua & PAGE_MASK, 1, FOLL_WRITE, &pg) == 1) {
 		p.vrp_exit = (struct vm_exit *)((char *)page_address(pg) + offset_in_page(ua));
 		ret = bvmm_call(BVMM_OP_RUN, &p);
 		unpin_user_pages_dirty_lock(&pg, 1, ret == 0);
-	}
-	/* Otherwise, or if the hypervisor refused that page (EFAULT comes before anything
-	 * happens to the vCPU): staged here. */
-	if (ret == -EFAULT) {
+	} else {
+		/* Across pages, or a page that cannot be pinned: staged here. Never as a retry
+		 * after the hypervisor's answer (the vCPU may have run by then). */
 		if (fault_in_safe_writeable((const char __user *)uexit, sizeof(x)) ||
 		    copy_from_user(&x, uexit, sizeof(x)))
 			return -EFAULT;
@@ -358,8 +353,8 @@ static long bvmm_run(void __user *uarg)
 		if (!ret && copy_to_user(uexit, &x, sizeof(x)))
 			ret = -EFAULT;
 	}
-	if (!ret && copy_to_user((char __user *)uarg + RUN_OUT_OFF, (char *)&p + RUN_OUT_OFF,
-				 RUN_OUT_LEN))
+	if (!ret && copy_to_user((char __user *)uarg + VRP_OUT_OFF, (char *)&p + VRP_OUT_OFF,
+				 VRP_OUT_LEN))
 		ret = -EFAULT;
 	return ret;
 }

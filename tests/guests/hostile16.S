@@ -7,7 +7,8 @@
  *                 delivery loop that makes no progress (CVE-2015-8104).
  *   0x180 quick:  one OUT to port 0xe7, then HLT with interrupts on (endurance cycles).
  *   0x200 drs:    reads DR0-3 (OUT to ports 0xd0-0xd3), writes 0x11110000-3 to them, OUT to
- *                 0xd4, and again: whether a child ever sees the control guest's DR0-3. */
+ *                 0xd4, and again: whether a child ever sees the control guest's DR0-3.
+ *   0x218 drs_write: the writes first (its first touch of a debug register is a MOV to DR0). */
 	.code16
 	.text
 base:
@@ -110,6 +111,8 @@ drs:
 	outl %eax, $0xd2
 	movl %dr3, %eax
 	outl %eax, $0xd3
+	.org 0x218   /* drs_write: the scenario enters here too */
+drs_write:
 	movl $0x11110000, %eax
 	movl %eax, %dr0
 	incl %eax

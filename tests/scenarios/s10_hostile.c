@@ -25,6 +25,7 @@ extern uint8_t guest_hostile16[], guest_hostile16_end[];
 #define DB_HANDLER 0x7d40
 #define ENTRY_QUICK 0x7d80
 #define ENTRY_DRS 0x7e00
+#define ENTRY_DRS_WRITE 0x7e18
 #define CHECK(cond, name, ...) sc_check(!!(cond), name, __VA_ARGS__)
 
 static uint64_t hc(uint64_t op, void *p) { return bvmm_hypercall(op, p); }
@@ -304,7 +305,22 @@ static void check_drs(uint8_t *mem)
 	e = e ? e : hc(BVMM_OP_WRITEREGS, &rw);
 	CHECK(dr_pass(id, 0x22220000, &e), "child-reads-writeregs-dr0-3",
 	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	/* 4. RESETCPU of that (switched) vCPU: its new DR0-3 (0) are what it reads. */
+	vmm_state_real(&rs, 0, ENTRY_DRS);
+	e = reset(id, &rs);
+	CHECK(dr_pass(id, 0, &e), "child-dr0-3-after-resetcpu", L"errno %ld port %x data %x", e,
+	      ex.vei.vei_port, ex.vei.vei_data);
 	CHECK(term(id) == 0, "drs-vm2-terminated", L"");
+	/* 5. A fresh vCPU whose first touch is a write (MOV to DR0): its values, and the control
+	 * guest's kept. */
+	id = create(mem, MIB, &e);
+	vmm_state_real(&rs, 0, ENTRY_DRS_WRITE);
+	e = e ? e : reset(id, &rs);
+	e = e ? e : next_io(id, 0);
+	int wrote = !e && rp.vrp_exit_reason == SVM_VMEXIT_IOIO && ex.vei.vei_port == 0xd4;
+	CHECK(wrote && dr_pass(id, 0x11110000, &e) && control_drs_intact(), "child-dr-write-first",
+	      L"errno %ld port %x data %x", e, ex.vei.vei_port, ex.vei.vei_data);
+	CHECK(term(id) == 0, "drs-vm3-terminated", L"");
 	/* Not checked here: an entry with a breakpoint armed in DR7 by RESETCPU or WRITEREGS
 	 * (svm_run switches DR0-3 first). QEMU (TCG, 7.2) arms no breakpoint from the DR7 that
 	 * VMRUN loads, switched or not: the child's breakpoint never fires (measured). */

@@ -393,7 +393,8 @@ static void check_fetch_per_vm(void)
 	/* vpp_exit_regs 0 (no groups, KVM_RUN without sync_regs): vrs is left as the caller
 	 * wrote it, and a continue takes no GPRs back (RIP not advanced: the same exit again,
 	 * at the same RIP), until WRITEREGS moves RIP. */
-	struct vm_rwvmparams_params xp = { .vpp_vm_id = id[1], .vpp_mask = VM_RWVMPARAMS_EXIT_REGS };
+	static struct vm_rwvmparams_params xp;
+	xp = (struct vm_rwvmparams_params){ .vpp_vm_id = id[1], .vpp_mask = VM_RWVMPARAMS_EXIT_REGS };
 	e = hc(BVMM_OP_WRITEVMPARAMS, &xp);
 	SetMem(&ex, sizeof ex, 0x5a);
 	e = e ? e : run_until(id[1], 0, 0xffff);   /* the instruction again (RIP not advanced) */
@@ -403,6 +404,10 @@ static void check_fetch_per_vm(void)
 	struct vcpu_reg_state before;
 	uint64_t er = readregs(id[1], VM_RWREGS_GPRS, &before);
 	ex.vrs.vrs_gprs[VCPU_REGS_RIP] = 0x7c08;   /* would skip the instruction if taken back */
+	/* The GPRs asked for again before the continue: what counts is what that exit carried
+	 * (none), else the 0x5a bytes in vrs would be taken back (and refused: RFLAGS). */
+	xp.vpp_exit_regs = VM_RWREGS_GPRS;
+	er = er ? er : hc(BVMM_OP_WRITEVMPARAMS, &xp);
 	e = e ? e : run_until(id[1], 1, 0xffff);
 	struct vcpu_reg_state after;
 	er = er ? er : readregs(id[1], VM_RWREGS_GPRS, &after);

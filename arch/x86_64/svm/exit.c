@@ -316,9 +316,6 @@ static void control_exit(struct svm_cpu *c)
 	case SVM_EXIT_MSR:
 		exit_msr(g);
 		break;
-	case SVM_EXIT_VMMCALL:
-		exit_vmmcall(g);
-		break;
 	case SVM_EXIT_CR0_SEL_WRITE:
 		exit_cr_write(g, 0);
 		break;

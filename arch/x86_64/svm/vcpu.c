@@ -19,7 +19,6 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t gprs[GPR_COUNT];
 	struct asid_vcpu tag;   /* its ASID and where it is good (asid.h) */
-	uint8_t dr_live;        /* DR0-3 switched around its runs (dr_go_live) */
 };
 _Static_assert(sizeof(struct svm_vcpu) <= VM_ARCH_BYTES, "svm_vcpu fits vcpu->arch");
 
@@ -95,11 +94,10 @@ static __attribute__((noinline)) void regs_read_other(struct vcpu *vc, uint64_t 
 	}
 }
 
-static void svm_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
+static void svm_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs)
 {
 	struct svm_vcpu *s = sv(vc);
 	struct vmcb *v = s->vmcb;
-	*cpl = v->s.cpl;
 	/* One block copy (same order, asserted above): on every exit's delivery. */
 	if (mask & VM_RWREGS_GPRS) {
 		memcpy(rs->vrs_gprs, s->gprs, sizeof s->gprs);
@@ -187,15 +185,19 @@ static void svm_io_in_done(struct vcpu *vc, unsigned size, uint32_t data)
 
 static void dr_not_live(struct svm_vcpu *s)
 {
-	s->dr_live = 0;
 	s->vmcb->c.intercept_dr = DR_INTERCEPTS;
+}
+
+/* Switched around its runs: no DR access intercepted any more (the one record of it). */
+static int dr_live(const struct svm_vcpu *s)
+{
+	return !s->vmcb->c.intercept_dr;
 }
 
 /* Live from now on, on this CPU in host mode between entries: the control guest's DR0-3
  * kept aside (child_state_out puts them back), the child's loaded. */
 static void dr_go_live(struct svm_cpu *c, struct vcpu *vc, struct svm_vcpu *s)
 {
-	s->dr_live = 1;
 	s->vmcb->c.intercept_dr = 0;
 	save_dr0_3(c->control_dr);
 	load_dr0_3(vc->dr);
@@ -595,7 +597,7 @@ static void child_state_in(struct svm_cpu *c, struct vcpu *vc)
 	}
 	fx_restore(vc->fpu);
 	struct svm_vcpu *s = sv(vc);
-	if (s->dr_live || (s->vmcb->s.dr7 & DR7_ARMED))
+	if (dr_live(s) || (s->vmcb->s.dr7 & DR7_ARMED))
 		dr_go_live(c, vc, s);
 	if (svm_host.has_rdtscp) {   /* should RDTSCP run after all (QEMU ignores the intercept) */
 		c->control_tsc_aux = rdmsr(MSR_TSC_AUX);
@@ -612,7 +614,7 @@ static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 		__asm__ volatile("fnclex; emms; fildl %0" : : "m"(zero));
 	}
 	fx_restore(c->control_fpu);
-	if (sv(vc)->dr_live) {
+	if (dr_live(sv(vc))) {
 		save_dr0_3(vc->dr);
 		load_dr0_3(c->control_dr);
 	}

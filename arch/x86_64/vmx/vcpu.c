@@ -65,10 +65,9 @@ static uint64_t visible_cr(uint64_t real, uint64_t mask, uint64_t shadow)
 /* The current VMCS's guest CPL: SS.DPL (SDM vol. 3 26.3.1.5). */
 static unsigned cpl_current(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
 
-static void regs_read_current(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
+static void regs_read_current(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs)
 {
 	struct vmx_vcpu *x = xv(vc);
-	*cpl = (int)cpl_current();
 	if (mask & VM_RWREGS_GPRS) {
 		for (int i = 0; i < 16; i++)
 			rs->vrs_gprs[i] = x->gprs[i];
@@ -118,10 +117,10 @@ static void regs_read_current(struct vcpu *vc, uint64_t mask, struct vcpu_reg_st
 	}
 }
 
-static void vmx_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs, int *cpl)
+static void vmx_regs_read(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs)
 {
 	enter_vmcs(vc);
-	regs_read_current(vc, mask, rs, cpl);
+	regs_read_current(vc, mask, rs);
 	leave_vmcs();
 }
 
