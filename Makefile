@@ -23,7 +23,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie -mcmodel
 	-fno-strict-aliasing -fno-common $(HV_DEBUG)
 
 HV_SRCS := hv/main.c hv/hypercall.c hv/vm.c hv/pvclock.c hv/validate.c hv/gmem.c hv/pool.c hv/log.c hv/phase.c \
-	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/cpuid.c arch/x86_64/msr.c \
+	hv/fmt.c hv/panic.c hv/string.c arch/x86_64/pt.c arch/x86_64/desc.c arch/x86_64/msr.c \
 	arch/x86_64/pci.c arch/x86_64/pcicfg.c arch/x86_64/launch.c arch/x86_64/apic.c arch/x86_64/ipi.c \
 	arch/x86_64/lapic.c arch/x86_64/svm/svm.c arch/x86_64/svm/smp.c \
 	arch/x86_64/svm/exit.c arch/x86_64/svm/decode.c arch/x86_64/svm/vcpu.c arch/x86_64/vmx/caps.c \
@@ -185,7 +185,7 @@ endif
 
 # ---- tests ----
 # Host unit tests (cmocka) of the pure logic, with ASan/UBSan.
-UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/apic.c arch/x86_64/cpuid.c arch/x86_64/msr.c arch/x86_64/pci.c arch/x86_64/vmx/caps.c arch/x86_64/svm/decode.c \
+UNIT_SRCS := boot/config.c arch/x86_64/pt.c arch/x86_64/apic.c arch/x86_64/msr.c arch/x86_64/pci.c arch/x86_64/vmx/caps.c arch/x86_64/svm/decode.c \
 	hv/gmem.c hv/fmt.c hv/validate.c control/vmmctl/devices.c control/vmmctl/elf.c \
 	control/vmmctl/multiboot.c control/vmmctl/xapic.c control/vmmctl/mmio.c \
 	control/vmmctl/bzimage.c control/vmmctl/uart.c control/vmmctl/rtc.c

@@ -626,14 +626,19 @@ static uint64_t seal(void)
 	return 0;
 }
 
-uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
+uint64_t hypercall_other(uint64_t op)
 {
 #ifdef BVMM_TEST_HOOKS
 	if (op >= BVMM_OP_TEST_PANIC)
 		return test_hook(op);
 #endif
-	if (op >= BVMM_OP_COUNT)
-		return op == HV_OP_LOADER_DONE && !hv.sealed ? seal() : BVMM_ENOSYS;
+	return op == HV_OP_LOADER_DONE && !hv.sealed ? seal() : BVMM_ENOSYS;
+}
+
+uint64_t hypercall(struct gview *caller, uint64_t op, uint64_t arg)
+{
+	if (__builtin_expect(op >= BVMM_OP_COUNT, 0))
+		return hypercall_other(op);
 	uint64_t r;
 	/* RUN, RUN_PHYS and TERM take hv_lock themselves, not while they wait. */
 	if ((1u << op) & ((1u << BVMM_OP_RUN) | (1u << BVMM_OP_RUN_PHYS) | (1u << BVMM_OP_TERM))) {

@@ -1,4 +1,4 @@
-/* Unit tests of arch/x86_64/cpuid.c: what the control guest sees of CPUID. Every rule is
+/* Unit tests of arch/x86_64/cpuid.h: what the control guest sees of CPUID. Every rule is
  * checked with the bit both clear and set on input, and with the other registers' bits
  * filled with patterns that must come back unchanged. */
 #include <stdarg.h>

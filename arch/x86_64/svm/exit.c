@@ -31,8 +31,13 @@ void svm_log_control_state(int level, const struct svm_guest *g)
 		  v->s.cr4, v->s.efer);
 	log_write(level, "  rax %016lx rbx %016lx rcx %016lx rdx %016lx", v->s.rax,
 		  g->gprs[GPR_RBX], g->gprs[GPR_RCX], g->gprs[GPR_RDX]);
-	log_write(level, "  rsi %016lx rdi %016lx rbp %016lx", g->gprs[GPR_RSI],
-		  g->gprs[GPR_RDI], g->gprs[GPR_RBP]);
+	/* After a light exit gprs[]'s RBP may be an earlier exit's (run.S): not shown then. */
+	uint32_t code = (uint32_t)v->c.exitcode;
+	if (code == SVM_EXIT_CPUID || code == SVM_EXIT_MSR || code == SVM_EXIT_VMMCALL)
+		log_write(level, "  rsi %016lx rdi %016lx", g->gprs[GPR_RSI], g->gprs[GPR_RDI]);
+	else
+		log_write(level, "  rsi %016lx rdi %016lx rbp %016lx", g->gprs[GPR_RSI],
+			  g->gprs[GPR_RDI], g->gprs[GPR_RBP]);
 }
 
 static void exit_cpuid(struct svm_guest *g)
@@ -124,13 +129,18 @@ static void exit_vmmcall(struct svm_guest *g)
 		svm_inject_exception(v, EXC_UD, 0, 0);
 		return;
 	}
-	if (v->s.rax == HV_OP_LOADER_DEVIRT && !hv.sealed)
-		svm_devirt(svm_this_cpu());
-	struct gview caller;
-	int walks = hypercall_walks(v->s.rax);
-	if (walks)
-		control_view(v, &caller);
-	v->s.rax = hypercall(walks ? &caller : NULL, v->s.rax, g->gprs[GPR_RDI]);
+	uint64_t op = v->s.rax;
+	if (__builtin_expect(op < BVMM_OP_COUNT, 1)) {
+		struct gview caller;
+		int walks = hypercall_walks(op);
+		if (walks)
+			control_view(v, &caller);
+		v->s.rax = hypercall(walks ? &caller : NULL, op, g->gprs[GPR_RDI]);
+	} else {
+		if (op == HV_OP_LOADER_DEVIRT && !hv.sealed)
+			svm_devirt(svm_this_cpu());
+		v->s.rax = hypercall_other(op);
+	}
 	svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 3));   /* 0f 01 d9 */
 }
 
@@ -291,17 +301,46 @@ static void deliver_nmi(struct svm_cpu *c, struct hv_cpu *hc, struct vmcb *v)
 	v->c.intercept_misc1 |= VMCB_INTERCEPT_IRET;
 }
 
-static void control_exit(struct svm_cpu *c)
+static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vmcb *v)
+	__attribute__((noinline));
+
+/* After each exit of the control guest (svm_loop): handle it, then what other CPUs asked of
+ * this one. */
+static int control_exit(void *arg)
 {
+	struct svm_cpu *c = arg;
 	struct svm_guest *g = &c->control;
 	struct vmcb *v = g->vmcb;
+	phase(PH_CONTROL);
+	v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
 	/* An event cut short by the exit is delivered again unless a handler injects. */
 	v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
-
-	if (__builtin_expect(v->c.exitcode == SVM_EXIT_VMMCALL, 1)) {   /* the one that counts */
+	uint64_t code = v->c.exitcode;
+	if (__builtin_expect(code == SVM_EXIT_VMMCALL, 1))   /* the one that counts */
 		exit_vmmcall(g);
-		return;
+	else if (code == SVM_EXIT_CPUID)   /* Linux's paravirtual probes, CPUID-based serializing */
+		exit_cpuid(g);
+	else
+		control_exit_other(c, g, v);
+	/* Requests for this CPU (rare): an INIT from another CPU (ipi.c), after which it parks
+	 * for a SIPI; an NMI the control guest is owed (hv_nmi). */
+	struct hv_cpu *hc = c->cpu;
+	int ret = SVM_LOOP_AGAIN;
+	if (__builtin_expect(__atomic_load_n(&hc->init_req, __ATOMIC_ACQUIRE) | hc->nmi_for_guest,
+			     0)) {
+		if (hc->init_req) {
+			svm_control_init(c);
+			ret = SVM_LOOP_RELOAD;   /* INIT set every GPR */
+		}
+		if (hc->nmi_for_guest)
+			deliver_nmi(c, hc, v);
 	}
+	phase(PH_RETURN);
+	return ret;
+}
+
+static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vmcb *v)
+{
 	switch (v->c.exitcode) {
 	case SVM_EXIT_NMI:   /* held by GIF = 0 since the exit: take it now */
 		svm_nmi_window();
@@ -345,6 +384,9 @@ static void control_exit(struct svm_cpu *c)
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		exit_shutdown(g);
+	case SVM_EXIT_INVALID:
+		svm_log_control_state(HV_LOG_ERROR, g);
+		panic("VMRUN of the control guest failed (VMEXIT_INVALID)");
 	default:
 		log_err("unexpected control-guest exit %lx", v->c.exitcode);
 		svm_log_control_state(HV_LOG_ERROR, g);
@@ -386,13 +428,15 @@ void svm_devirt(struct svm_cpu *c)
 	((abort_fn)bi->abort_rip)(st, 0);
 }
 
+static int stop(void *arg) { (void)arg; return SVM_LOOP_DONE; }
+
 int svm_run_control(struct svm_cpu *c)
 {
 	struct svm_guest *g = &c->control;
 	struct vmcb *v = g->vmcb;
-	struct hv_cpu *hc = this_cpu();
+	struct hv_cpu *hc = c->cpu;
 	__atomic_store_n(&hc->run_state, CPU_GUEST, __ATOMIC_SEQ_CST);
-	svm_world_switch((uint64_t)v, g->gprs, c->host_save);
+	svm_loop((uint64_t)v, g->gprs, c->host_save, stop, NULL);
 	if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
 		__atomic_store_n(&hc->run_state, CPU_OFF, __ATOMIC_SEQ_CST);
 		log_err("first VMRUN failed (VMEXIT_INVALID): the captured state was refused");
@@ -403,25 +447,7 @@ int svm_run_control(struct svm_cpu *c)
 		return BVMM_EIO;
 	}
 	log_info("launch: control guest running (first exit %lx)", v->c.exitcode);
-	v->c.tlb_control = 0;
-	for (;;) {
-		control_exit(c);
-		/* Requests for this CPU (rare): an INIT from another CPU (ipi.c), after which it
-		 * parks for a SIPI; an NMI the control guest is owed (hv_nmi). */
-		if (__builtin_expect(__atomic_load_n(&hc->init_req, __ATOMIC_ACQUIRE) |
-				     hc->nmi_for_guest, 0)) {
-			if (hc->init_req)
-				svm_control_init(c);
-			if (hc->nmi_for_guest)
-				deliver_nmi(c, hc, v);
-		}
-		phase(PH_RETURN);
-		svm_world_switch((uint64_t)v, g->gprs, c->host_save);
-		phase(PH_CONTROL);
-		v->c.tlb_control = 0;   /* a flush asked for by an emulated CR0 write is done */
-		if ((uint32_t)v->c.exitcode == SVM_EXIT_INVALID) {
-			svm_log_control_state(HV_LOG_ERROR, g);
-			panic("VMRUN of the control guest failed (VMEXIT_INVALID)");
-		}
-	}
+	control_exit(c);
+	svm_loop((uint64_t)v, g->gprs, c->host_save, control_exit, c);
+	panic("control guest loop returned");
 }

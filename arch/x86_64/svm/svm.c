@@ -213,6 +213,7 @@ static int alloc_host_pages(void)
 		if (!c->hsave || !c->host_save || !c->control.vmcb)
 			return BVMM_ENOMEM;
 		hv_cpus[i].arch = c;
+		c->cpu = &hv_cpus[i];
 	}
 	uint32_t nasid = cpuid(0x8000000a, 0).ebx;
 	svm_host.max_asid = nasid > 0x10000 ? 0x10000 : nasid;

@@ -19,6 +19,7 @@ struct svm_guest {
 
 /* Per-CPU SVM state (hv_cpu.arch). */
 struct svm_cpu {
+	struct hv_cpu *cpu;   /* the CPU's hv_cpus slot */
 	uint64_t hsave;       /* VM_HSAVE_PA page */
 	uint64_t host_save;   /* VMSAVE area holding this CPU's host TR, FS, GS, ... */
 	struct svm_guest control;
@@ -82,23 +83,29 @@ void svm_log_control_state(int level, const struct svm_guest *g);
  * as a kick or as the control guest's. */
 static inline void svm_nmi_window(void) { __asm__ volatile("cli; stgi; nop; clgi; sti" ::: "memory"); }
 
-void svm_world_switch(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_save_pa);
-/* Its code, for recognizing the host's own RIP in a VMCB (the macro below may rename the
- * function in debug builds). */
-extern char svm_world_switch_code[] __asm__("svm_world_switch");
+/* Enter the guest of a VMCB, and after each exit call exit(arg) in host mode; enter again
+ * while it returns SVM_LOOP_AGAIN or SVM_LOOP_RELOAD (it rewrote every GPR in gprs[]), else
+ * return what it returned (run.S). While exit() handles a CPUID, MSR or VMMCALL exit, gprs[]
+ * holds that exit's RBX, RCX, RDX, RSI, RDI, R8-R11 but possibly an earlier RBP and R12-R15
+ * (the guest's stay in their registers): the handlers of those exits use none of them. */
+enum { SVM_LOOP_AGAIN, SVM_LOOP_RELOAD, SVM_LOOP_DONE };
+typedef int (*svm_exit_fn)(void *arg);
+int svm_loop(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_save_pa, svm_exit_fn exit, void *arg);
+/* Its code, for recognizing the host's own RIP in a VMCB. */
+extern char svm_loop_code[] __asm__("svm_loop");
 /* The VMCB holds the hypervisor's own registers (its code segment, RIP in the world switch):
  * a VMRUN ran the host save area, seen only under QEMU's multi-threaded TCG (README). */
 static inline int svm_vmcb_holds_host(const struct vmcb *v)
 {
 	return v->s.cs.sel == 0x08 /* HOST_CS */ &&
-	       v->s.rip - (uint64_t)(uintptr_t)svm_world_switch_code < 0x100;
+	       v->s.rip - (uint64_t)(uintptr_t)svm_loop_code < 0x100;
 }
 
 #ifdef BVMM_DEBUG_VMCB
 /* Debug (make HV_DEBUG=-DBVMM_DEBUG_VMCB): every world switch checks that no VMCB holds the
  * host's registers before and after it, that one CPU at a time is in a VMCB (an owner word in
  * the control area's bytes set aside for software, 0x3e0-0x3ff), and records itself in a ring
- * of the CPU's last switches, which a panic prints (svm.c). */
+ * of the CPU's last switches, which a panic prints (svm.c). Each entry is a loop of one. */
 #include "../../../hv/percpu.h"
 void panic(const char *f, ...) __attribute__((noreturn, format(printf, 1, 2)));
 struct svm_dbg_rec {
@@ -108,42 +115,49 @@ struct svm_dbg_rec {
 #define SVM_DBG_RING 8
 extern struct svm_dbg_rec svm_dbg_ring[HV_MAX_CPUS][SVM_DBG_RING];
 extern uint32_t svm_dbg_pos[HV_MAX_CPUS];
-static inline void svm_dbg_switch(uint64_t vmcb, uint64_t *gprs, uint64_t host_save)
+static inline int svm_dbg_once(void *arg) { (void)arg; return SVM_LOOP_DONE; }
+static inline int svm_dbg_loop(uint64_t vmcb, uint64_t *gprs, uint64_t host_save,
+			       svm_exit_fn exit, void *arg)
 {
 	struct vmcb *v = (struct vmcb *)(uintptr_t)vmcb;
 	volatile uint32_t *own = (volatile uint32_t *)(uintptr_t)(vmcb + 0x3e0);
 	volatile uint64_t *who = (volatile uint64_t *)(uintptr_t)(vmcb + 0x3e8);
 	uint32_t me = cpu_index() + 1;
-	uint32_t prev = __atomic_exchange_n(own, me, __ATOMIC_SEQ_CST);
-	if (prev)
-		panic("DBG vmcb %lx entered on cpu %u while cpu %u is in it (its caller %lx)", vmcb,
-		      me - 1, prev - 1, *who);
-	*who = (uint64_t)__builtin_return_address(0);
-	if (svm_vmcb_holds_host(v))
-		panic("DBG vmcb %lx holds host state before entry (rip %lx)", vmcb, v->s.rip);
-	struct svm_dbg_rec *r = &svm_dbg_ring[me - 1][svm_dbg_pos[me - 1]++ % SVM_DBG_RING];
-	uint32_t lo, hi;
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0010117));   /* VM_HSAVE_PA */
-	*r = (struct svm_dbg_rec){ .vmcb = vmcb, .cs_in = v->s.cs.sel, .rip_in = v->s.rip,
-				   .inj_in = v->c.eventinj, .intctl_in = v->c.int_ctl,
-				   .hsave = (uint64_t)hi << 32 | lo };
-	svm_world_switch(vmcb, gprs, host_save);
-	r->exitcode = v->c.exitcode;
-	r->info1 = v->c.exitinfo1;
-	r->info2 = v->c.exitinfo2;
-	r->exitint = v->c.exitintinfo;
-	r->cs_out = v->s.cs.sel;
-	r->rip_out = v->s.rip;
-	r->rsp_out = v->s.rsp;
-	r->rax_out = v->s.rax;
-	prev = __atomic_exchange_n(own, 0, __ATOMIC_SEQ_CST);
-	if (prev != me)
-		panic("DBG vmcb %lx left on cpu %u but owner word says %u", vmcb, me - 1, prev);
-	if (svm_vmcb_holds_host(v))
-		panic("DBG vmcb %lx holds host state after exit %lx (rsp %lx)", vmcb, v->c.exitcode,
-		      v->s.rsp);
+	for (;;) {
+		uint32_t prev = __atomic_exchange_n(own, me, __ATOMIC_SEQ_CST);
+		if (prev)
+			panic("DBG vmcb %lx entered on cpu %u while cpu %u is in it (its caller %lx)",
+			      vmcb, me - 1, prev - 1, *who);
+		*who = (uint64_t)__builtin_return_address(0);
+		if (svm_vmcb_holds_host(v))
+			panic("DBG vmcb %lx holds host state before entry (rip %lx)", vmcb, v->s.rip);
+		struct svm_dbg_rec *r = &svm_dbg_ring[me - 1][svm_dbg_pos[me - 1]++ % SVM_DBG_RING];
+		uint32_t lo, hi;
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0010117));   /* VM_HSAVE_PA */
+		*r = (struct svm_dbg_rec){ .vmcb = vmcb, .cs_in = v->s.cs.sel, .rip_in = v->s.rip,
+					   .inj_in = v->c.eventinj, .intctl_in = v->c.int_ctl,
+					   .hsave = (uint64_t)hi << 32 | lo };
+		svm_loop(vmcb, gprs, host_save, svm_dbg_once, 0);
+		r->exitcode = v->c.exitcode;
+		r->info1 = v->c.exitinfo1;
+		r->info2 = v->c.exitinfo2;
+		r->exitint = v->c.exitintinfo;
+		r->cs_out = v->s.cs.sel;
+		r->rip_out = v->s.rip;
+		r->rsp_out = v->s.rsp;
+		r->rax_out = v->s.rax;
+		prev = __atomic_exchange_n(own, 0, __ATOMIC_SEQ_CST);
+		if (prev != me)
+			panic("DBG vmcb %lx left on cpu %u but owner word says %u", vmcb, me - 1, prev);
+		if (svm_vmcb_holds_host(v))
+			panic("DBG vmcb %lx holds host state after exit %lx (rsp %lx)", vmcb,
+			      v->c.exitcode, v->s.rsp);
+		int ret = exit(arg);
+		if (ret != SVM_LOOP_AGAIN && ret != SVM_LOOP_RELOAD)
+			return ret;
+	}
 }
-#define svm_world_switch svm_dbg_switch
+#define svm_loop svm_dbg_loop
 #endif
 
 /* Pure helpers, unit-tested. */

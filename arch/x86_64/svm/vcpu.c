@@ -492,11 +492,12 @@ static void decode_npf(struct vm *vm, struct vmcb *v, struct vexit *ex)
 }
 
 /* Handle one exit; returns 1 when the caller must see it (ex filled). */
-static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
+/* The exits but the hot ones (child_loop_exit's: CPUID, IOIO, NPF): 0 if handled inside, 1
+ * if RUN ends with ex. */
+static __attribute__((noinline)) int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 {
 	struct vmcb *v = vmcb_of(vc);
 	uint32_t code = (uint32_t)v->c.exitcode;
-	ex->raw = code;
 	switch (code) {
 	case SVM_EXIT_INVALID:
 		log_warn("vm %u vcpu %u: VMRUN refused the state: vCPU reset to power-on", vm->id, vc->id);
@@ -528,9 +529,6 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 	case SVM_EXIT_RDPMC:  /* the counters are the control guest's: none for children */
 		svm_inject_exception(v, EXC_GP, 1, 0);
 		return 0;
-	case SVM_EXIT_CPUID:
-		child_cpuid(vc);
-		return 0;
 	case SVM_EXIT_MSR:
 		child_msr(vm, vc);
 		return 0;
@@ -561,12 +559,6 @@ static int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 		ex->kind = VEXIT_HLT;
 		ex->intr_enabled = !!(v->s.rflags & RFLAGS_IF);
 		svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
-		return 1;
-	case SVM_EXIT_IOIO:
-		decode_io(v, ex);
-		return 1;
-	case SVM_EXIT_NPF:
-		decode_npf(vm, v, ex);
 		return 1;
 	case SVM_EXIT_SHUTDOWN:
 		ex->kind = VEXIT_SHUTDOWN;   /* svm_run resets it, after the state switch back */
@@ -635,6 +627,67 @@ static void pick_asid(struct hv_cpu *hc, struct vm *vm, struct svm_vcpu *s)
 		s->vmcb->c.tlb_control = VMCB_TLB_FLUSH_ALL;
 }
 
+/* One RUN's exits handled inside (svm_loop's exit function). */
+struct child_run {
+	struct hv_cpu *hc;
+	struct vm *vm;
+	struct vcpu *vc;
+	struct svm_vcpu *s;
+	struct vmcb *v;
+	struct vexit *ex;
+	unsigned inner;
+};
+
+/* Before each entry. */
+static inline void child_pre_entry(struct child_run *r)
+{
+	struct vcpu *vc = r->vc;
+	if (vc->pvclock_hpa)   /* a registered clock is kept current on every entry */
+		pvclock_update(r->vm, vc);
+	/* In guest mode from here (odd), then the VM's nested-table generation: a full barrier
+	 * between the two, paired with vm_tlb_shootdown's (bump the generation, then read this),
+	 * so that either this entry sees the new generation or the shootdown sees the vCPU in
+	 * guest mode and waits for its exit. */
+	__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_SEQ_CST);
+	pick_asid(r->hc, r->vm, r->s);
+	phase(PH_ENTRY);
+}
+
+/* After each exit: enter again (an exit handled inside), or end RUN. */
+static int child_loop_exit(void *arg)
+{
+	struct child_run *r = arg;
+	struct vcpu *vc = r->vc;
+	struct vmcb *v = r->v;
+	phase(PH_CHILD);
+	/* Out of guest mode (even): only this CPU writes it, a release store will do. */
+	__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_RELEASE);
+	v->c.tlb_control = 0;
+	/* An event cut short by the exit is delivered again unless a handler injects. */
+	v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
+	/* The hot exits first, without child_exit's frame: CPUID is handled inside, port I/O
+	 * and MMIO go to the device model. */
+	uint64_t code = v->c.exitcode;
+	int done = 1;
+	if (code == SVM_EXIT_IOIO)
+		decode_io(v, r->ex);
+	else if (code == SVM_EXIT_NPF)
+		decode_npf(r->vm, v, r->ex);
+	else if (code == SVM_EXIT_CPUID)
+		done = 0, child_cpuid(vc);
+	else
+		done = child_exit(r->vm, vc, r->ex);
+	phase(PH_CHILD_EXIT);
+	if (done)
+		return SVM_LOOP_DONE;
+	if (++r->inner == VCPU_INNER_EXIT_LIMIT) {
+		r->ex->kind = VEXIT_NONE;   /* back to the caller, which is then in charge */
+		return SVM_LOOP_DONE;
+	}
+	child_pre_entry(r);
+	return SVM_LOOP_AGAIN;
+}
+
 static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 {
 	struct hv_cpu *hc = this_cpu();
@@ -655,35 +708,12 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		v->c.int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR);
 		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
 	}
-	unsigned inner = 0;
 	child_state_in(c, vc);
 	phase(PH_STATE_IN);
-	for (;;) {
-		if (vc->pvclock_hpa)   /* a registered clock is kept current on every entry */
-			pvclock_update(vm, vc);
-		/* In guest mode from here (odd), then the VM's nested-table generation: a full
-		 * barrier between the two, paired with vm_tlb_shootdown's (bump the generation,
-		 * then read this), so that either this entry sees the new generation or the
-		 * shootdown sees the vCPU in guest mode and waits for its exit. */
-		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_SEQ_CST);
-		pick_asid(hc, vm, s);
-		phase(PH_ENTRY);
-		svm_world_switch((uint64_t)(uintptr_t)v, s->gprs, c->host_save);
-		phase(PH_CHILD);
-		/* Out of guest mode (even): only this CPU writes it, a release store will do. */
-		__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_RELEASE);
-		v->c.tlb_control = 0;
-		/* An event cut short by the exit is delivered again unless a handler injects. */
-		v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
-		int done = child_exit(vm, vc, ex);
-		phase(PH_CHILD_EXIT);
-		if (done)
-			break;
-		if (++inner == VCPU_INNER_EXIT_LIMIT) {
-			ex->kind = VEXIT_NONE;   /* back to the caller, which is then in charge */
-			break;
-		}
-	}
+	struct child_run r = { .hc = hc, .vm = vm, .vc = vc, .s = s, .v = v, .ex = ex };
+	child_pre_entry(&r);
+	svm_loop((uint64_t)(uintptr_t)v, s->gprs, c->host_save, child_loop_exit, &r);
+	ex->raw = (uint32_t)v->c.exitcode;   /* the exit that ended RUN */
 	child_state_out(c, vc);
 	phase(PH_STATE_OUT);
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN)
