@@ -40,7 +40,7 @@ void svm_log_control_state(int level, const struct svm_guest *g)
 			  g->gprs[GPR_RDI], g->gprs[GPR_RBP]);
 }
 
-static void exit_cpuid(struct svm_guest *g)
+static inline __attribute__((always_inline)) void exit_cpuid(struct svm_guest *g)
 {
 	struct vmcb *v = g->vmcb;
 	uint32_t leaf = (uint32_t)v->s.rax, sub = (uint32_t)g->gprs[GPR_RCX];
@@ -301,11 +301,41 @@ static void deliver_nmi(struct svm_cpu *c, struct hv_cpu *hc, struct vmcb *v)
 	v->c.intercept_misc1 |= VMCB_INTERCEPT_IRET;
 }
 
-static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vmcb *v)
-	__attribute__((noinline));
+/* Requests for this CPU (rare): an INIT from another CPU (ipi.c), after which it parks for a
+ * SIPI; an NMI the control guest is owed (hv_nmi). */
+static inline int control_requests(struct svm_cpu *c)
+{
+	struct hv_cpu *hc = c->cpu;
+	int ret = SVM_LOOP_AGAIN;
+	if (__builtin_expect(__atomic_load_n(&hc->init_req, __ATOMIC_ACQUIRE) | hc->nmi_for_guest,
+			     0)) {
+		if (hc->init_req) {
+			svm_control_init(c);
+			ret = SVM_LOOP_RELOAD;   /* INIT set every GPR */
+		}
+		if (hc->nmi_for_guest)
+			deliver_nmi(c, hc, c->control.vmcb);
+	}
+	phase(PH_RETURN);
+	return ret;
+}
+
+static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vmcb *v);
+
+static __attribute__((noinline)) int control_vmmcall(struct svm_cpu *c)
+{
+	exit_vmmcall(&c->control);
+	return control_requests(c);
+}
+
+static __attribute__((noinline)) int control_other(struct svm_cpu *c)
+{
+	control_exit_other(c, &c->control, c->control.vmcb);
+	return control_requests(c);
+}
 
 /* After each exit of the control guest (svm_loop): handle it, then what other CPUs asked of
- * this one. */
+ * this one. The hot exits' handlers are reached by a jump, with no frame here. */
 static int control_exit(void *arg)
 {
 	struct svm_cpu *c = arg;
@@ -317,26 +347,16 @@ static int control_exit(void *arg)
 	v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
 	uint64_t code = v->c.exitcode;
 	if (__builtin_expect(code == SVM_EXIT_VMMCALL, 1))   /* the one that counts */
-		exit_vmmcall(g);
-	else if (code == SVM_EXIT_CPUID)   /* Linux's paravirtual probes, CPUID-based serializing */
-		exit_cpuid(g);
-	else
-		control_exit_other(c, g, v);
-	/* Requests for this CPU (rare): an INIT from another CPU (ipi.c), after which it parks
-	 * for a SIPI; an NMI the control guest is owed (hv_nmi). */
-	struct hv_cpu *hc = c->cpu;
-	int ret = SVM_LOOP_AGAIN;
-	if (__builtin_expect(__atomic_load_n(&hc->init_req, __ATOMIC_ACQUIRE) | hc->nmi_for_guest,
-			     0)) {
-		if (hc->init_req) {
-			svm_control_init(c);
-			ret = SVM_LOOP_RELOAD;   /* INIT set every GPR */
-		}
-		if (hc->nmi_for_guest)
-			deliver_nmi(c, hc, v);
-	}
+		return control_vmmcall(c);
+	if (code != SVM_EXIT_CPUID)
+		return control_other(c);
+	/* CPUID (Linux's paravirtual probes, CPUID-serializing). No request check: another
+	 * CPU's INIT comes with an NMI kick, which, held by GIF = 0 now, exits again right after
+	 * the entry; nmi_for_guest is set only where a handler opens an NMI window
+	 * (svm_nmi_window, park_wait), which CPUID does not. */
+	exit_cpuid(g);
 	phase(PH_RETURN);
-	return ret;
+	return SVM_LOOP_AGAIN;
 }
 
 static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vmcb *v)

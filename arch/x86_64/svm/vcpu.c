@@ -638,8 +638,8 @@ struct child_run {
 	unsigned inner;
 };
 
-/* Before each entry. */
-static inline void child_pre_entry(struct child_run *r)
+/* Before each entry (first: RUN's first). */
+static inline void child_pre_entry(struct child_run *r, int first)
 {
 	struct vcpu *vc = r->vc;
 	if (vc->pvclock_hpa)   /* a registered clock is kept current on every entry */
@@ -649,11 +649,41 @@ static inline void child_pre_entry(struct child_run *r)
 	 * so that either this entry sees the new generation or the shootdown sees the vCPU in
 	 * guest mode and waits for its exit. */
 	__atomic_store_n(&vc->guest_seq, vc->guest_seq + 1, __ATOMIC_SEQ_CST);
-	pick_asid(r->hc, r->vm, r->s);
+	/* Between the entries of one RUN only the VM's nested-table generation can take the tag
+	 * away: this CPU hands out tags only here, and only to this vCPU until RUN ends. */
+	if (first || __atomic_load_n(&r->vm->npt_gen, __ATOMIC_SEQ_CST) != r->s->tag.npt_gen)
+		pick_asid(r->hc, r->vm, r->s);
 	phase(PH_ENTRY);
 }
 
-/* After each exit: enter again (an exit handled inside), or end RUN. */
+/* After an exit handled inside: enter again, unless RUN has handled too many. */
+static inline int child_again(struct child_run *r)
+{
+	if (++r->inner == VCPU_INNER_EXIT_LIMIT) {
+		r->ex->kind = VEXIT_NONE;   /* back to the caller, which is then in charge */
+		return SVM_LOOP_DONE;
+	}
+	child_pre_entry(r, 0);
+	return SVM_LOOP_AGAIN;
+}
+
+static __attribute__((noinline)) int child_npf(struct child_run *r)
+{
+	decode_npf(r->vm, r->v, r->ex);
+	phase(PH_CHILD_EXIT);
+	return SVM_LOOP_DONE;
+}
+
+static __attribute__((noinline)) int child_other(struct child_run *r)
+{
+	int done = child_exit(r->vm, r->vc, r->ex);
+	phase(PH_CHILD_EXIT);
+	return done ? SVM_LOOP_DONE : child_again(r);
+}
+
+/* After each exit: enter again (an exit handled inside), or end RUN. The hot exits are
+ * handled here or reached by a jump, without child_exit's frame: CPUID inside, port I/O and
+ * MMIO for the device model. */
 static int child_loop_exit(void *arg)
 {
 	struct child_run *r = arg;
@@ -665,27 +695,19 @@ static int child_loop_exit(void *arg)
 	v->c.tlb_control = 0;
 	/* An event cut short by the exit is delivered again unless a handler injects. */
 	v->c.eventinj = vmcb_reinject(v->c.exitintinfo);
-	/* The hot exits first, without child_exit's frame: CPUID is handled inside, port I/O
-	 * and MMIO go to the device model. */
 	uint64_t code = v->c.exitcode;
-	int done = 1;
-	if (code == SVM_EXIT_IOIO)
+	if (code == SVM_EXIT_IOIO) {
 		decode_io(v, r->ex);
-	else if (code == SVM_EXIT_NPF)
-		decode_npf(r->vm, v, r->ex);
-	else if (code == SVM_EXIT_CPUID)
-		done = 0, child_cpuid(vc);
-	else
-		done = child_exit(r->vm, vc, r->ex);
-	phase(PH_CHILD_EXIT);
-	if (done)
-		return SVM_LOOP_DONE;
-	if (++r->inner == VCPU_INNER_EXIT_LIMIT) {
-		r->ex->kind = VEXIT_NONE;   /* back to the caller, which is then in charge */
+		phase(PH_CHILD_EXIT);
 		return SVM_LOOP_DONE;
 	}
-	child_pre_entry(r);
-	return SVM_LOOP_AGAIN;
+	if (code == SVM_EXIT_NPF)
+		return child_npf(r);
+	if (code != SVM_EXIT_CPUID)
+		return child_other(r);
+	child_cpuid(vc);
+	phase(PH_CHILD_EXIT);
+	return child_again(r);
 }
 
 static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
@@ -711,7 +733,7 @@ static void svm_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	child_state_in(c, vc);
 	phase(PH_STATE_IN);
 	struct child_run r = { .hc = hc, .vm = vm, .vc = vc, .s = s, .v = v, .ex = ex };
-	child_pre_entry(&r);
+	child_pre_entry(&r, 1);
 	svm_loop((uint64_t)(uintptr_t)v, s->gprs, c->host_save, child_loop_exit, &r);
 	ex->raw = (uint32_t)v->c.exitcode;   /* the exit that ended RUN */
 	child_state_out(c, vc);
