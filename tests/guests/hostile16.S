@@ -8,7 +8,9 @@
  *   0x180 quick:  one OUT to port 0xe7, then HLT with interrupts on (endurance cycles).
  *   0x200 drs:    reads DR0-3 (OUT to ports 0xd0-0xd3), writes 0x11110000-3 to them, OUT to
  *                 0xd4, and again: whether a child ever sees the control guest's DR0-3.
- *   0x218 drs_write: the writes first (its first touch of a debug register is a MOV to DR0). */
+ *   0x218 drs_write: the writes first (its first touch of a debug register is a MOV to DR0).
+ *   0x280 cpuids: CPUID forever, counting them in EBP (exits handled inside, until RUN's
+ *                 limit on them ends RUN). */
 	.code16
 	.text
 base:
@@ -123,4 +125,11 @@ drs_write:
 	movl %eax, %dr3
 	outb %al, $0xd4
 	jmp drs
+
+	.org 0x280
+cpuids:
+	incl %ebp
+	xorl %eax, %eax
+	cpuid
+	jmp cpuids
 	.section .note.GNU-stack, "", @progbits

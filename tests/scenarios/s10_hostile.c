@@ -26,6 +26,7 @@ extern uint8_t guest_hostile16[], guest_hostile16_end[];
 #define ENTRY_QUICK 0x7d80
 #define ENTRY_DRS 0x7e00
 #define ENTRY_DRS_WRITE 0x7e18
+#define ENTRY_CPUIDS 0x7e80
 #define CHECK(cond, name, ...) sc_check(!!(cond), name, __VA_ARGS__)
 
 static uint64_t hc(uint64_t op, void *p) { return bvmm_hypercall(op, p); }
@@ -355,6 +356,59 @@ static void sweep_setup(uint8_t *mem)
 	*(uint64_t *)(mem + SWEEP_MEM - 4096) = PATTERN_B;
 }
 
+/* ---- Light exits (arch/x86_64/svm/run.S): a child's CPUIDs are handled without its RBP and
+ * R12-R15 leaving the CPU's registers, and the control guest's RUN hypercall likewise; a RUN
+ * made only of such exits (ended by the limit on exits handled inside) must still give each
+ * guest its own registers back. ---- */
+
+static void check_light_exits(uint8_t *mem)
+{
+	struct vcpu_reg_state rs;
+	static struct vm_rwregs_params rw;
+	uint64_t e, in[13], out[15];
+	SetMem(mem, MIB, 0);
+	CopyMem(mem + GUEST_BASE, guest_hostile16, guest_hostile16_end - guest_hostile16);
+	uint32_t id = create(mem, MIB, &e);
+	vmm_state_real(&rs, 0, ENTRY_CPUIDS);
+	for (int r = VCPU_REGS_R12; r <= VCPU_REGS_R15; r++)
+		rs.vrs_gprs[r] = 0x4c4c000000000000ull + (uint64_t)r;
+	rs.vrs_gprs[VCPU_REGS_RBP] = 0;   /* the child counts its CPUIDs in EBP */
+	e = e ? e : reset(id, &rs);
+	for (int i = 0; i < 13; i++)
+		in[i] = 0x3333333333333333ull ^ ((uint64_t)i << 56);
+	rp.vrp_vm_id = id;
+	rp.vrp_vcpu_id = 0;
+	rp.vrp_continue = 0;
+	rp.vrp_irq = 0xffff;
+	rp.vrp_exit = &ex;
+	int kept = 1;
+	uint64_t saved[3];
+	mask_interrupts(1, saved);   /* no host interrupt ends a RUN: each ends by the limit */
+	for (int k = 0; k < 3 && !e; k++) {   /* RUNs that end in the middle of the CPUIDs */
+		sc_hypercall_regs(in, out, &rp, BVMM_OP_RUN);
+		e = out[14];
+		for (int i = 0; i < 13; i++)
+			kept &= in[i] == out[i];
+		kept &= out[13] == (uint64_t)&rp;
+	}
+	mask_interrupts(0, saved);
+	CHECK(!e && kept && rp.vrp_exit_reason == VM_EXIT_NONE, "control-regs-kept-across-light-run",
+	      L"errno %ld exit %x kept %d", e, rp.vrp_exit_reason, kept);
+	SetMem(&rw, sizeof rw, 0);
+	rw.vrwp_vm_id = id;
+	rw.vrwp_mask = VM_RWREGS_GPRS;
+	uint64_t er = hc(BVMM_OP_READREGS, &rw);
+	/* The limit's worth of CPUIDs per RUN (VCPU_INNER_EXIT_LIMIT, 1024), each counted in
+	 * EBP, which leaves the CPU's register only when RUN ends. */
+	uint32_t n = (uint32_t)rw.vrwp_regs.vrs_gprs[VCPU_REGS_RBP];
+	int own = !er && n == 3 * 1024;
+	for (int r = VCPU_REGS_R12; r <= VCPU_REGS_R15; r++)
+		own &= rw.vrwp_regs.vrs_gprs[r] == 0x4c4c000000000000ull + (uint64_t)r;
+	CHECK(own, "child-rbp-r12-r15-after-light-exits", L"errno %ld r12 %lx rbp %lx (3072)", er,
+	      rw.vrwp_regs.vrs_gprs[VCPU_REGS_R12], rw.vrwp_regs.vrs_gprs[VCPU_REGS_RBP]);
+	CHECK(term(id) == 0, "light-vm-terminated", L"");
+}
+
 static uint64_t start_at(uint32_t id, uint64_t rip)
 {
 	struct vcpu_reg_state rs;
@@ -618,6 +672,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			check_endurance(mem);
 		if (wanted(opts, L"drs"))
 			check_drs(mem);
+		if (wanted(opts, L"light"))
+			check_light_exits(mem);
 		if (wanted(opts, L"dbloop"))
 			check_db_loop(mem);   /* last: without its fix it never returns */
 	}

@@ -40,11 +40,36 @@ static int hypercall_preserves_regs(void *params)
 	uint64_t in[13], out[15];
 	for (int i = 0; i < 13; i++)
 		in[i] = 0x0101010101010101ull * (uint64_t)(i + 1);
-	sc_hypercall_regs(in, out, params);
+	sc_hypercall_regs(in, out, params, BVMM_OP_HVINFO);
 	int same = out[13] == (uint64_t)params && out[14] == 0;
 	for (int i = 0; i < 13; i++)
 		same &= in[i] == out[i];
 	return same;
+}
+
+/* An intercepted CPUID, and a hypercall number that is no operation (ENOSYS), leave every
+ * register they do not define as it was: both are "light" exits on SVM, whose handlers leave
+ * the guest's RBP and R12-R15 in the CPU's registers (arch/x86_64/svm/run.S). */
+static int light_exits_preserve_regs(int *which)
+{
+	uint64_t in[13], out[15];
+	for (int i = 0; i < 13; i++)
+		in[i] = 0x1111111111111111ull * (uint64_t)(i + 3);
+	sc_cpuid_regs(in, out, NULL, 0x40000000);
+	*which = 1;
+	if (out[14] != 0x40000000 || out[13] != 0)
+		return 0;
+	for (int i = 3; i < 13; i++)   /* RBX, RCX, RDX are CPUID's */
+		if (in[i] != out[i])
+			return 0;
+	*which = 2;
+	sc_hypercall_regs(in, out, (void *)0x1234, BVMM_OP_COUNT + 77);
+	if (out[14] != BVMM_ENOSYS || out[13] != 0x1234)
+		return 0;
+	for (int i = 0; i < 13; i++)
+		if (in[i] != out[i])
+			return 0;
+	return 1;
 }
 
 static void check_hvinfo(void)
@@ -83,6 +108,9 @@ static void check_hvinfo(void)
 	err = bvmm_hypercall(0xffffffffffffffffull, &p);
 	sc_check(err == BVMM_ENOSYS, "huge-op-enosys", L"errno %ld", err);
 	sc_check(hypercall_preserves_regs(&p), "hypercall-preserves-registers", L"a register changed");
+	int which = 0;
+	sc_check(light_exits_preserve_regs(&which), "cpuid-enosys-preserve-registers",
+		 L"a register changed across %s", which == 1 ? L"CPUID" : L"ENOSYS");
 }
 
 /* Intel: VMX is hidden the way a firmware that locked it off shows it. */

@@ -90,9 +90,12 @@ sc_probe_fixup:
 	movq $-1, %rax
 	ret
 
-/* void sc_hypercall_regs(const uint64_t in[13], uint64_t out[15], void *params) */
-	.globl sc_hypercall_regs
-sc_hypercall_regs:
+/* void sc_hypercall_regs(const uint64_t in[13], uint64_t out[15], void *params, uint64_t op):
+ * RBX, RCX, RDX, RSI, R8-R15, RBP from in[], RDI = params, RAX = op, VMMCALL; out[] gets them
+ * back (then RDI, RAX). sc_cpuid_regs(in, out, 0, leaf) does the same with CPUID. */
+.macro regs_probe name, insn
+	.globl \name
+\name:
 	pushq %rbx
 	pushq %rbp
 	pushq %r12
@@ -100,6 +103,7 @@ sc_hypercall_regs:
 	pushq %r14
 	pushq %r15
 	pushq %rsi
+	pushq %rcx
 	movq %rdi, %rax
 	movq %rdx, %rdi
 	movq 0(%rax), %rbx
@@ -115,8 +119,8 @@ sc_hypercall_regs:
 	movq 80(%rax), %r14
 	movq 88(%rax), %r15
 	movq 96(%rax), %rbp
-	xorl %eax, %eax
-	vmmcall
+	popq %rax
+	\insn
 	pushq %rax
 	movq 8(%rsp), %rax
 	movq %rbx, 0(%rax)
@@ -142,5 +146,8 @@ sc_hypercall_regs:
 	popq %rbp
 	popq %rbx
 	ret
+.endm
+	regs_probe sc_hypercall_regs, vmmcall
+	regs_probe sc_cpuid_regs, cpuid
 
 	.section .note.GNU-stack, "", @progbits

@@ -50,7 +50,10 @@ uint64_t sc_xgetbv(uint64_t xcr, uint64_t unused);
 
 /* HVINFO with rbx rcx rdx rsi r8-r15 rbp loaded from in[13]; out[] gets those 13, then rdi
  * (= params) and rax (the errno) as seen after the hypercall. */
-void sc_hypercall_regs(const uint64_t in[13], uint64_t out[15], void *params);
+/* RBX, RCX, RDX, RSI, R8-R15, RBP set from in[], RDI = params, RAX = op, then VMMCALL
+ * (sc_cpuid_regs: CPUID); out[] has those 13 after it, then RDI and RAX. */
+void sc_hypercall_regs(const uint64_t in[13], uint64_t out[15], void *params, uint64_t op);
+void sc_cpuid_regs(const uint64_t in[13], uint64_t out[15], void *params, uint64_t leaf);
 
 static inline void sc_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
