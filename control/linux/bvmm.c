@@ -93,6 +93,7 @@ static DEFINE_MUTEX(bvmm_vms_lock);	/* bvmm_vms, each record's owner; held acros
 struct bvmm_blocks {
 	unsigned long n;
 	struct page *pages[BVMM_BLOCKS_MAX];
+	phys_addr_t phys[BVMM_BLOCKS_MAX];	/* page_to_phys(pages[i]), once */
 };
 
 static DEFINE_MUTEX(bvmm_mmap_lock);	/* a file's first and only mmap() */
@@ -401,7 +402,7 @@ static long bvmm_run_block(struct file *file, unsigned long index)
 
 	if (!b || index >= b->n)
 		return -EINVAL;
-	return bvmm_call(BVMM_OP_RUN_PHYS, (void *)(uintptr_t)page_to_phys(b->pages[index]));
+	return bvmm_call(BVMM_OP_RUN_PHYS, (void *)(uintptr_t)b->phys[index]);
 }
 
 static void bvmm_blocks_free(struct bvmm_blocks *b)
@@ -439,6 +440,7 @@ static int bvmm_mmap(struct file *file, struct vm_area_struct *vma)
 			ret = -ENOMEM;
 			break;
 		}
+		b->phys[b->n] = page_to_phys(b->pages[b->n]);
 	}
 	for (unsigned long i = 0; !ret && i < n; i++)
 		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE, b->pages[i]);

@@ -492,7 +492,7 @@ static void decode_npf(struct vm *vm, struct vmcb *v, struct vexit *ex)
 }
 
 /* Handle one exit; returns 1 when the caller must see it (ex filled). */
-/* The exits but the hot ones (child_loop_exit's: CPUID, IOIO, NPF): 0 if handled inside, 1
+/* The exits but the hot ones (child_loop_exit's: IOIO, NPF, CPUID, HLT): 0 if handled inside, 1
  * if RUN ends with ex. */
 static __attribute__((noinline)) int child_exit(struct vm *vm, struct vcpu *vc, struct vexit *ex)
 {
@@ -555,11 +555,6 @@ static __attribute__((noinline)) int child_exit(struct vm *vm, struct vcpu *vc, 
 		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_VINTR;
 		ex->kind = VEXIT_IRQWIN;
 		return 1;
-	case SVM_EXIT_HLT:
-		ex->kind = VEXIT_HLT;
-		ex->intr_enabled = !!(v->s.rflags & RFLAGS_IF);
-		svm_skip_to(v, svm_next_rip(v, svm_host.nrips));
-		return 1;
 	case SVM_EXIT_SHUTDOWN:
 		ex->kind = VEXIT_SHUTDOWN;   /* svm_run resets it, after the state switch back */
 		return 1;
@@ -616,7 +611,8 @@ static void child_state_out(struct svm_cpu *c, struct vcpu *vc)
 
 /* Before each entry: an ASID whose entries on this CPU all come from the VM's current
  * nested tables (APM vol. 2 15.16; the rules in asid.h). */
-static void pick_asid(struct hv_cpu *hc, struct vm *vm, struct svm_vcpu *s)
+static inline __attribute__((always_inline)) void pick_asid(struct hv_cpu *hc, struct vm *vm,
+							   struct svm_vcpu *s)
 {
 	enum asid_action a = asid_pick(&hc->asid, hc->index, svm_host.max_asid, &s->tag,
 				       __atomic_load_n(&vm->npt_gen, __ATOMIC_SEQ_CST));
@@ -682,8 +678,8 @@ static __attribute__((noinline)) int child_other(struct child_run *r)
 }
 
 /* After each exit: enter again (an exit handled inside), or end RUN. The hot exits are
- * handled here or reached by a jump, without child_exit's frame: CPUID inside, port I/O and
- * MMIO for the device model. */
+ * handled here or reached by a jump, without child_exit's frame: CPUID inside, port I/O,
+ * MMIO and HLT for the device model. */
 static int child_loop_exit(void *arg)
 {
 	struct child_run *r = arg;
@@ -703,6 +699,13 @@ static int child_loop_exit(void *arg)
 	}
 	if (code == SVM_EXIT_NPF)
 		return child_npf(r);
+	if (code == SVM_EXIT_HLT) {   /* an idle guest's */
+		r->ex->kind = VEXIT_HLT;
+		r->ex->intr_enabled = !!(v->s.rflags & RFLAGS_IF);
+		svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 1));   /* f4 */
+		phase(PH_CHILD_EXIT);
+		return SVM_LOOP_DONE;
+	}
 	if (code != SVM_EXIT_CPUID)
 		return child_other(r);
 	child_cpuid(vc);
