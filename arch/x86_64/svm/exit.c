@@ -350,18 +350,20 @@ static int control_exit(void *arg)
 		return control_vmmcall(c);
 	if (code != SVM_EXIT_CPUID)
 		return control_other(c);
-	/* CPUID (Linux's paravirtual probes, CPUID-serializing). No request check: another
-	 * CPU's INIT comes with an NMI kick, which, held by GIF = 0 now, exits again right after
-	 * the entry; nmi_for_guest is set only where a handler opens an NMI window
-	 * (svm_nmi_window, park_wait), which CPUID does not. */
+	/* CPUID (Linux's paravirtual probes, CPUID-serializing). Of the requests only an NMI
+	 * owed to the control guest can be pending here (one that deliver_nmi had to hold back
+	 * behind another event): another CPU's INIT comes with an NMI kick, which GIF = 0 holds
+	 * until the entry, and which then exits at once into the full check. */
 	exit_cpuid(g);
+	if (__builtin_expect(c->cpu->nmi_for_guest, 0))
+		deliver_nmi(c, c->cpu, v);
 	phase(PH_RETURN);
 	return SVM_LOOP_AGAIN;
 }
 
 static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vmcb *v)
 {
-	switch (v->c.exitcode) {
+	switch ((uint32_t)v->c.exitcode) {   /* SVM_EXIT_INVALID is a 32-bit -1 (vmcb.h) */
 	case SVM_EXIT_NMI:   /* held by GIF = 0 since the exit: take it now */
 		svm_nmi_window();
 		break;
