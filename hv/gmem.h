@@ -87,5 +87,12 @@ int gmem_copy_out(struct gview *g, uint64_t va, const void *src, size_t n);
 /* The instruction bytes at linear address lin: as many as are readable, up to 15 (an
  * instruction may end on the page before an unmapped one). Returns how many. */
 unsigned gmem_fetch_insn(struct gview *g, uint64_t lin, uint8_t insn[15]);
+/* The same at CS:RIP: RIP itself in 64-bit code (cs_l: long mode and CS.L), else CS.base +
+ * RIP within the 4 GiB linear space. */
+static inline unsigned gmem_fetch_at(struct gview *g, int cs_l, uint64_t cs_base, uint64_t rip,
+				     uint8_t insn[15])
+{
+	return gmem_fetch_insn(g, cs_l ? rip : (cs_base + rip) & 0xffffffffull, insn);
+}
 
 #endif

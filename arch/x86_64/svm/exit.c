@@ -155,7 +155,7 @@ static unsigned control_fetch(const struct vmcb *v, int cs_l, uint8_t b[15])
 {
 	struct gview gv;
 	control_view(v, &gv);
-	return gmem_fetch_insn(&gv, cs_l ? v->s.rip : (v->s.cs.base + v->s.rip) & 0xffffffffull, b);
+	return gmem_fetch_at(&gv, cs_l, v->s.cs.base, v->s.rip, b);
 }
 
 /* A CR0 write that changes more than TS/MP (the selective intercept, exit 0x65), or any CR4

@@ -390,11 +390,8 @@ static void fetch_insn(struct vm *vm, struct vmcb *v, struct vexit *ex)
 {
 	struct gview g;
 	gview_init(&g, v->s.cr0, v->s.cr3, v->s.cr4, v->s.efer, child_gpa_to_hpa, vm, NULL);
-	int long_mode = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
-	uint64_t lin = (long_mode ? 0 : v->s.cs.base) + v->s.rip;
-	if (!long_mode)
-		lin &= 0xffffffffull;
-	ex->insn_len = (uint8_t)gmem_fetch_insn(&g, lin, ex->insn);
+	int cs_l = (v->s.efer & EFER_LMA) && (v->s.cs.attrib & VMCB_ATTR_L);
+	ex->insn_len = (uint8_t)gmem_fetch_at(&g, cs_l, v->s.cs.base, v->s.rip, ex->insn);
 }
 
 /* The value a child's intercepted CR write would load: MOV to CR0/CR4/CR8, LOCK MOV CR0 as

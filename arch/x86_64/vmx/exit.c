@@ -20,32 +20,31 @@
 
 #define CR4_VMXE (1ull << 13)
 
-static struct vmx_guest *cur;   /* the control guest of this CPU */
-int vmx_control_nmi;            /* an NMI a child's exit consumed: the control guest's */
-int vmx_control_irq = -1;       /* an interrupt a child's exit acknowledged: the control guest's */
+/* The control guest of this CPU. */
+static struct vmx_guest *guest(void) { return &vmx_this_cpu()->control; }
 
 /* An NMI taken in host mode (VMX root mode does not hold them off): the control guest's. */
-void vmx_host_nmi(void) { vmx_control_nmi = 1; }
+void vmx_host_nmi(void) { vmx_this_cpu()->control_nmi = 1; }
 
 /* Deliver what a child's exit took from the control guest: the NMI at once, the interrupt
  * when the control guest can take it (else at its interrupt window). */
-static void deliver_taken_events(void)
+static void deliver_taken_events(struct vmx_cpu *c)
 {
-	if (!vmx_control_nmi && vmx_control_irq < 0)
+	if (!c->control_nmi && c->control_irq < 0)
 		return;   /* the common case: nothing owed, no VMCS access on the exit path */
 	if (vmread(VMCS_ENTRY_INTR) & INTR_INFO_VALID)
 		return;   /* an event is being re-delivered: ours wait for the next exit */
-	if (vmx_control_nmi) {
+	if (c->control_nmi) {
 		vmwrite(VMCS_ENTRY_INTR, 2 | INTR_TYPE_NMI | INTR_INFO_VALID);
-		vmx_control_nmi = 0;
+		c->control_nmi = 0;
 		return;
 	}
-	if (vmx_control_irq < 0)
+	if (c->control_irq < 0)
 		return;
 	uint64_t proc = vmread(VMCS_PROC);
 	if ((vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(vmread(GUEST_INTERRUPTIBILITY) & 3)) {
-		vmwrite(VMCS_ENTRY_INTR, (uint32_t)vmx_control_irq | INTR_TYPE_EXT | INTR_INFO_VALID);
-		vmx_control_irq = -1;
+		vmwrite(VMCS_ENTRY_INTR, (uint32_t)c->control_irq | INTR_TYPE_EXT | INTR_INFO_VALID);
+		c->control_irq = -1;
 		vmwrite(VMCS_PROC, proc & ~PROC_INT_WINDOW);
 	} else {
 		vmwrite(VMCS_PROC, proc | PROC_INT_WINDOW);
@@ -54,7 +53,7 @@ static void deliver_taken_events(void)
 
 static uint64_t gpr(unsigned vrs)
 {
-	return vrs == VCPU_REGS_RSP ? vmread(GUEST_RSP) : cur->gprs[vrs];
+	return vrs == VCPU_REGS_RSP ? vmread(GUEST_RSP) : guest()->gprs[vrs];
 }
 
 static unsigned cpl(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
@@ -74,8 +73,8 @@ static void log_state(int level)
 	log_write(level, "  cr0 %08lx cr3 %016lx cr4 %08lx efer %lx cs %04lx/%lx",
 		  vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4), vmread(GUEST_EFER),
 		  vmread(GUEST_CS_SEL), vmread(GUEST_CS_AR));
-	log_write(level, "  rax %016lx rbx %016lx rcx %016lx rdx %016lx", cur->gprs[0],
-		  cur->gprs[1], cur->gprs[2], cur->gprs[3]);
+	log_write(level, "  rax %016lx rbx %016lx rcx %016lx rdx %016lx", guest()->gprs[0],
+		  guest()->gprs[1], guest()->gprs[2], guest()->gprs[3]);
 }
 
 static void control_view(struct gview *gv)
@@ -88,13 +87,13 @@ static void control_view(struct gview *gv)
 
 static void exit_cpuid(void)
 {
-	uint32_t leaf = (uint32_t)cur->gprs[VCPU_REGS_RAX], sub = (uint32_t)cur->gprs[VCPU_REGS_RCX];
+	uint32_t leaf = (uint32_t)guest()->gprs[VCPU_REGS_RAX], sub = (uint32_t)guest()->gprs[VCPU_REGS_RCX];
 	struct cpuid_regs r = cpuid(leaf, sub);
 	cpuid_filter_control(leaf, sub, visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW), &r);
-	cur->gprs[VCPU_REGS_RAX] = r.eax;
-	cur->gprs[VCPU_REGS_RBX] = r.ebx;
-	cur->gprs[VCPU_REGS_RCX] = r.ecx;
-	cur->gprs[VCPU_REGS_RDX] = r.edx;
+	guest()->gprs[VCPU_REGS_RAX] = r.eax;
+	guest()->gprs[VCPU_REGS_RBX] = r.ebx;
+	guest()->gprs[VCPU_REGS_RCX] = r.ecx;
+	guest()->gprs[VCPU_REGS_RDX] = r.edx;
 	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
@@ -137,10 +136,10 @@ static int msr_write(uint32_t msr, uint64_t val)
 
 static void exit_msr(int write)
 {
-	uint32_t msr = (uint32_t)cur->gprs[VCPU_REGS_RCX];
+	uint32_t msr = (uint32_t)guest()->gprs[VCPU_REGS_RCX];
 	uint64_t val = 0;
-	int r = write ? msr_write(msr, (cur->gprs[VCPU_REGS_RAX] & 0xffffffff) |
-					    (cur->gprs[VCPU_REGS_RDX] << 32))
+	int r = write ? msr_write(msr, (guest()->gprs[VCPU_REGS_RAX] & 0xffffffff) |
+					    (guest()->gprs[VCPU_REGS_RDX] << 32))
 		      : msr_read(msr, &val);
 	if (r) {
 		log_info("control guest %s of MSR %x refused: #GP", write ? "write" : "read", msr);
@@ -148,8 +147,8 @@ static void exit_msr(int write)
 		return;
 	}
 	if (!write) {
-		cur->gprs[VCPU_REGS_RAX] = val & 0xffffffff;
-		cur->gprs[VCPU_REGS_RDX] = val >> 32;
+		guest()->gprs[VCPU_REGS_RAX] = val & 0xffffffff;
+		guest()->gprs[VCPU_REGS_RDX] = val >> 32;
 	}
 	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
@@ -161,11 +160,11 @@ static void hypercall_from(unsigned len)
 		return;
 	}
 	struct gview caller;
-	uint64_t op = cur->gprs[VCPU_REGS_RAX];
+	uint64_t op = guest()->gprs[VCPU_REGS_RAX];
 	int walks = hypercall_walks(op);
 	if (walks)
 		control_view(&caller);
-	cur->gprs[VCPU_REGS_RAX] = hypercall(walks ? &caller : NULL, op, cur->gprs[VCPU_REGS_RDI]);
+	guest()->gprs[VCPU_REGS_RAX] = hypercall(walks ? &caller : NULL, op, guest()->gprs[VCPU_REGS_RDI]);
 	vmx_skip(len);
 }
 
@@ -180,10 +179,9 @@ static void exit_exception(void)
 	if ((info & 0xff) == EXC_UD && (info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXC) {
 		struct gview gv;
 		uint8_t b[15];
-		int cs_l = (vmread(GUEST_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
-		uint64_t rip = vmread(GUEST_RIP);
+		int cs_l = vmx_cs_l();
 		control_view(&gv);
-		unsigned n = gmem_fetch_insn(&gv, cs_l ? rip : (vmread(GUEST_CS_BASE) + rip) & 0xffffffffull, b);
+		unsigned n = vmx_fetch_insn(&gv, cs_l, b);
 		if (n >= 3 && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9) {
 			hypercall_from(3);
 			return;
@@ -257,7 +255,7 @@ static void exit_io(void)
 		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
-	uint64_t *rax = &cur->gprs[VCPU_REGS_RAX];
+	uint64_t *rax = &guest()->gprs[VCPU_REGS_RAX];
 	if (io.in)
 		*rax = io.size == 4 ? pcicfg_port_in(io.port, io.size)
 				    : (*rax & ~mask) | pcicfg_port_in(io.port, io.size);
@@ -279,11 +277,10 @@ static void exit_ept(void)
 		struct gview gv;
 		uint8_t b[15];
 		unsigned len;
-		int cs_l = (vmread(GUEST_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
+		int cs_l = vmx_cs_l();
 		int mode = cs_l ? 64 : (vmread(GUEST_CS_AR) & (1u << 14)) ? 32 : 16;
-		uint64_t rip = vmread(GUEST_RIP);
 		control_view(&gv);
-		unsigned n = gmem_fetch_insn(&gv, cs_l ? rip : (vmread(GUEST_CS_BASE) + rip) & 0xffffffffull, b);
+		unsigned n = vmx_fetch_insn(&gv, cs_l, b);
 		if (!pcicfg_ecam_store(b, n, mode, gpa, gpr_cb, NULL, &len)) {
 			vmx_skip(len);
 			return;
@@ -300,8 +297,8 @@ static void exit_ept(void)
  * 13.3) and this CPU's components before the host executes it. */
 static void exit_xsetbv(void)
 {
-	uint64_t v = (cur->gprs[VCPU_REGS_RAX] & 0xffffffff) | (cur->gprs[VCPU_REGS_RDX] << 32);
-	uint32_t idx = (uint32_t)cur->gprs[VCPU_REGS_RCX];
+	uint64_t v = (guest()->gprs[VCPU_REGS_RAX] & 0xffffffff) | (guest()->gprs[VCPU_REGS_RDX] << 32);
+	uint32_t idx = (uint32_t)guest()->gprs[VCPU_REGS_RCX];
 	int bad = cpl() || idx != 0 || !(v & 1) || (v & ~vmx_host.xcr0_supported) ||
 		  ((v & 4) && !(v & 2)) || (!!(v & 8) != !!(v & 16)) ||
 		  ((v & 0xe0) && (v & 0xe0) != 0xe0) || ((v & 0xe0) && !(v & 4)) ||
@@ -400,8 +397,7 @@ static void log_entry_failure(int r)
 int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi)
 {
 	(void)bi;
-	cur = &cpu->control;
-	int r = vmx_enter(cur->gprs, 0);
+	int r = vmx_enter(cpu->control.gprs, 0);
 	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 	if (r || (reason & VMX_EXIT_FAILED_ENTRY)) {
 		log_entry_failure(r);
@@ -411,8 +407,8 @@ int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi)
 	log_info("launch: control guest running (first exit %u)", reason & 0xffff);
 	for (;;) {
 		control_exit(reason & 0xffff);
-		deliver_taken_events();
-		r = vmx_enter(cur->gprs, 1);
+		deliver_taken_events(cpu);
+		r = vmx_enter(cpu->control.gprs, 1);
 		reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 		if (r || (reason & VMX_EXIT_FAILED_ENTRY)) {
 			log_entry_failure(r);

@@ -32,9 +32,6 @@ _Static_assert(sizeof(struct vmx_vcpu) <= VM_ARCH_BYTES, "vmx_vcpu fits vcpu->ar
 
 static struct vmx_vcpu *xv(struct vcpu *vc) { return (struct vmx_vcpu *)(void *)vc->arch; }
 
-extern uint64_t vmx_control_vmcs;   /* vmx.c: the VMCS current whenever the control guest runs */
-extern int vmx_control_nmi;         /* exit.c: an NMI a child's exit took, for the control guest */
-extern int vmx_control_irq;         /* exit.c: an interrupt vector a child's exit took (-1: none) */
 
 #define CR4_VMXE (1ull << 13)
 #define CHILD_VPID 2
@@ -43,7 +40,7 @@ extern int vmx_control_irq;         /* exit.c: an interrupt vector a child's exi
 
 /* The child's VMCS current for the duration of one operation. */
 static void enter_vmcs(struct vcpu *vc) { vmptrld(xv(vc)->vmcs_pa); }
-static void leave_vmcs(void) { vmptrld(vmx_control_vmcs); }
+static void leave_vmcs(void) { vmptrld(vmx_this_cpu()->control.vmcs_pa); }
 
 /* ---- registers ---- */
 
@@ -481,11 +478,7 @@ static void fetch_insn(struct vm *vm, struct vexit *ex)
 	struct gview g;
 	gview_init(&g, vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4), vmread(GUEST_EFER),
 		   child_gpa_to_hpa, vm, NULL);
-	int long_mode = (g.efer & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
-	uint64_t lin = (long_mode ? 0 : vmread(GUEST_CS_BASE)) + vmread(GUEST_RIP);
-	if (!long_mode)
-		lin &= 0xffffffffull;
-	ex->insn_len = (uint8_t)gmem_fetch_insn(&g, lin, ex->insn);
+	ex->insn_len = (uint8_t)vmx_fetch_insn(&g, vmx_cs_l(), ex->insn);
 }
 
 static void decode_ept(struct vm *vm, struct vexit *ex)
@@ -513,7 +506,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 	case VMX_EXIT_EXC_NMI: {
 		uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR);
 		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
-			vmx_control_nmi = 1;   /* the control guest's: delivered when it runs */
+			vmx_this_cpu()->control_nmi = 1;   /* the control guest's: delivered when it runs */
 			ex->kind = VEXIT_NONE;
 			return 1;
 		}
@@ -539,7 +532,7 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 		 * entry under Bochs): the control guest gets the vector injected (exit.c). */
 		uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR);
 		if (info & INTR_INFO_VALID)
-			vmx_control_irq = (int)(info & 0xff);
+			vmx_this_cpu()->control_irq = (int)(info & 0xff);
 		ex->kind = VEXIT_NONE;
 		return 1;
 	}
@@ -598,47 +591,45 @@ static int child_exit(struct vm *vm, struct vcpu *vc, uint32_t reason, struct ve
 
 /* ---- the run loop ---- */
 
-static uint8_t control_fpu[512] __attribute__((aligned(16)));
-static uint64_t control_dr[4], control_dr6, control_cr2, control_msrs[5];
 static const uint32_t syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
 					  MSR_KERNEL_GS_BASE };
 
 
 
 /* What VM entry and exit do not switch: FPU/SSE, DR0-3, DR6, CR2, the syscall MSRs. */
-static void child_state_in(struct vcpu *vc)
+static void child_state_in(struct vmx_cpu *c, struct vcpu *vc)
 {
 	struct vmx_vcpu *x = xv(vc);
-	__asm__ volatile("fxsave64 (%0)" : : "r"(control_fpu) : "memory");
+	__asm__ volatile("fxsave64 (%0)" : : "r"(c->control_fpu) : "memory");
 	__asm__ volatile("fxrstor64 (%0)" : : "r"(vc->fpu) : "memory");
-	save_dr0_3(control_dr);
-	control_dr6 = read_dr6();
-	control_cr2 = read_cr2();
+	save_dr0_3(c->control_dr);
+	c->control_dr6 = read_dr6();
+	c->control_cr2 = read_cr2();
 	load_dr0_3(vc->dr);
 	write_dr6(x->dr6);
 	write_cr2(x->cr2);
 	uint64_t child[5] = { x->star, x->lstar, x->cstar, x->sfmask, x->kgsbase };
 	for (int i = 0; i < 5; i++) {   /* validate_regs keeps them canonical; safe all the same */
-		control_msrs[i] = rdmsr(syscall_msrs[i]);
+		c->control_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr_safe(syscall_msrs[i], child[i]);
 	}
 }
 
-static void child_state_out(struct vcpu *vc)
+static void child_state_out(struct vmx_cpu *c, struct vcpu *vc)
 {
 	struct vmx_vcpu *x = xv(vc);
 	__asm__ volatile("fxsave64 (%0)" : : "r"(vc->fpu) : "memory");
-	__asm__ volatile("fxrstor64 (%0)" : : "r"(control_fpu) : "memory");
+	__asm__ volatile("fxrstor64 (%0)" : : "r"(c->control_fpu) : "memory");
 	save_dr0_3(vc->dr);
 	x->dr6 = read_dr6();
 	x->cr2 = read_cr2();
-	load_dr0_3(control_dr);
-	write_dr6(control_dr6);
-	write_cr2(control_cr2);
+	load_dr0_3(c->control_dr);
+	write_dr6(c->control_dr6);
+	write_cr2(c->control_cr2);
 	uint64_t *child[5] = { &x->star, &x->lstar, &x->cstar, &x->sfmask, &x->kgsbase };
 	for (int i = 0; i < 5; i++) {
 		*child[i] = rdmsr(syscall_msrs[i]);
-		wrmsr(syscall_msrs[i], control_msrs[i]);
+		wrmsr(syscall_msrs[i], c->control_msrs[i]);
 	}
 }
 
@@ -654,8 +645,9 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 {
 	struct vmx_vcpu *x = xv(vc);
 	struct vcpu_reg_state rs;
+	struct vmx_cpu *c = vmx_this_cpu();
 	memset(ex, 0, sizeof *ex);
-	if (vmx_control_irq >= 0 || vmx_control_nmi) {
+	if (c->control_irq >= 0 || c->control_nmi) {
 		ex->kind = VEXIT_NONE;   /* the control guest's event first (it may run with IF = 0) */
 		return;
 	}
@@ -666,7 +658,7 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 	vmwrite(VMCS_PROC, vc->irq_pending && !can_take_irq_current() ? proc | PROC_INT_WINDOW
 								       : proc & ~PROC_INT_WINDOW);
 	unsigned inner = 0;
-	child_state_in(vc);
+	child_state_in(c, vc);
 	invept_all();
 	for (;;) {
 		if (vc->pvclock_hpa)
@@ -688,7 +680,7 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 			break;
 		}
 	}
-	child_state_out(vc);
+	child_state_out(c, vc);
 	if (ex->kind == VEXIT_FAILED || ex->kind == VEXIT_SHUTDOWN) {
 		vcpu_poweron_state(&rs);   /* after a triple fault the state is undefined */
 		reset_current(vc, &rs);

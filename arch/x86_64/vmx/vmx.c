@@ -18,8 +18,7 @@
 #include "../../../hv/vm.h"
 
 struct vmx_host vmx_host;
-static struct vmx_cpu vmx_cpus[1];   /* the boot CPU; SMP adds entries */
-uint64_t vmx_control_vmcs;            /* this CPU's control-guest VMCS (vcpu.c goes back to it) */
+struct vmx_cpu vmx_cpus[HV_MAX_CPUS];   /* the boot CPU's only so far (SMP adds the others) */
 
 int vmx_run_control(struct vmx_cpu *cpu, struct boot_info *bi);
 extern struct vendor_ops vmx_vendor_ops;
@@ -366,7 +365,7 @@ static int feature_control(void)
 
 int vmx_launch(struct boot_info *bi)
 {
-	struct vmx_cpu *cpu = &vmx_cpus[0];
+	struct vmx_cpu *cpu = &vmx_cpus[cpu_index()];
 	struct fw_extra x;
 	if (compute_controls() || feature_control())
 		return BVMM_EIO;
@@ -398,7 +397,8 @@ int vmx_launch(struct boot_info *bi)
 		write_cr4(read_cr4() & ~CR4_VMXE);
 		return BVMM_EIO;
 	}
-	vmx_control_vmcs = cpu->control.vmcs_pa;
+	cpu->control_irq = -1;
+	this_cpu()->arch = cpu;
 	fill_guest(&bi->guest, &x);
 	vmx_fill_host();
 	fill_controls(&bi->guest, cpu->control.ept.root | EPTP_WALK4 | EPTP_WB);

@@ -7,7 +7,11 @@
 
 #include <stdint.h>
 #include "vmcs.h"
+#include "insn.h"
 #include "../pt.h"
+#include "../cpu.h"
+#include "../../../hv/percpu.h"
+#include "../../../hv/gmem.h"
 
 /* A guest's GPRs in vcpu_reg_state order (rax rbx rcx rdx rsi rdi r8..r15 rsp rbp); RSP, RIP
  * and RFLAGS live in the VMCS. */
@@ -17,10 +21,20 @@ struct vmx_guest {
 	struct pt_ctx ept;
 };
 
+/* Per-CPU VMX state (hv_cpu.arch). */
 struct vmx_cpu {
 	uint64_t vmxon_pa;
-	struct vmx_guest control;
+	struct vmx_guest control;   /* control.vmcs_pa is current whenever the control guest runs */
+	/* Events a child's exit took from the control guest, delivered when it runs again: */
+	int control_nmi;            /* an NMI */
+	int control_irq;            /* an interrupt vector, or -1 */
+	/* While a child runs on this CPU: the control guest's FPU/SSE state, DR0-3, DR6, CR2 and
+	 * syscall MSRs (what VM entry and exit do not switch). */
+	uint8_t control_fpu[512] __attribute__((aligned(16)));
+	uint64_t control_dr[4], control_dr6, control_cr2, control_msrs[5];
 };
+extern struct vmx_cpu vmx_cpus[HV_MAX_CPUS];
+static inline struct vmx_cpu *vmx_this_cpu(void) { return this_cpu()->arch; }
 
 /* Host-wide VMX facts, set once at launch from the capability MSRs. */
 struct vmx_host {
@@ -37,6 +51,18 @@ struct vmx_host {
 	uint64_t xcr0_supported;
 };
 extern struct vmx_host vmx_host;
+
+/* The current VMCS's guest runs 64-bit code: long mode and CS.L. */
+static inline int vmx_cs_l(void)
+{
+	return (vmread(GUEST_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
+}
+
+/* The instruction at the current VMCS guest's CS:RIP, through g (cs_l: vmx_cs_l()). */
+static inline unsigned vmx_fetch_insn(struct gview *g, int cs_l, uint8_t insn[15])
+{
+	return gmem_fetch_at(g, cs_l, vmread(GUEST_CS_BASE), vmread(GUEST_RIP), insn);
+}
 
 struct boot_info;
 int vmx_launch(struct boot_info *bi);
