@@ -116,32 +116,41 @@ static struct vm_exit scratch;   /* an exit buffer for RUNs expected to fail */
 static char text[512];
 static ulong ntext;
 
-static long run_child(int fd, uint32_t id, int *exits, int *pointer_ok)
+static long run_child_with(int fd, uint32_t id, struct vm_exit *ex, int *exits, int *pointer_ok)
 {
-	static struct vm_exit ex;
-	struct vm_run_params rp = { .vrp_vm_id = id, .vrp_irq = 0xffff, .vrp_exit = &ex };
+	struct vm_run_params rp = { .vrp_vm_id = id, .vrp_irq = 0xffff, .vrp_exit = ex };
 	long err;
 
 	ntext = 0;
 	*exits = 0;
 	*pointer_ok = 1;
 	while (!(err = vmm_ioctl(fd, VMM_IOC_RUN, &rp))) {
-		if (rp.vrp_exit != &ex)
+		if (rp.vrp_exit != ex)
 			*pointer_ok = 0;
-		rp.vrp_exit = &ex;
+		rp.vrp_exit = ex;
 		rp.vrp_continue = 1;
 		if (++*exits > 100000)
 			return -1000;	/* the guest should be done long before */
 		if (vmm_exit_kind(rp.vrp_exit_reason, vmm_cpu_vendor()) != VMM_EXIT_KIND_IO)
 			continue;	/* VM_EXIT_NONE: our timer ticked */
-		if (ex.vei.vei_dir == VEI_DIR_IN)
-			ex.vei.vei_data = ex.vei.vei_port == 0x3fd ? 0x60 : 0xff;
-		else if (ex.vei.vei_port == 0x3f8 && ntext < sizeof text - 1)
-			text[ntext++] = (char)ex.vei.vei_data;
+		if (ex->vei.vei_dir == VEI_DIR_IN)
+			ex->vei.vei_data = ex->vei.vei_port == 0x3fd ? 0x60 : 0xff;
+		else if (ex->vei.vei_port == 0x3f8 && ntext < sizeof text - 1)
+			text[ntext++] = (char)ex->vei.vei_data;
 	}
 	text[ntext] = 0;
 	return err;
 }
+
+static long run_child(int fd, uint32_t id, int *exits, int *pointer_ok)
+{
+	static struct vm_exit ex;
+	return run_child_with(fd, id, &ex, exits, pointer_ok);
+}
+
+/* Two pages: an exit buffer across their boundary, which /dev/vmm stages (copies in and
+ * out) instead of pinning a page; the bytes around it must stay as they are. */
+static unsigned char two_pages[8192] __attribute__((aligned(4096)));
 
 /* The same loop through a RUN_PHYS block of the file's mapping (BVMM_IOC_RUN_BLOCK). */
 static long run_child_block(int fd, struct vm_run_block *b, unsigned long index, uint32_t id, int *exits)
@@ -252,6 +261,30 @@ __attribute__((noreturn, used)) void vmmtest_main(void)
 	err = vmm_ioctl(fd, VMM_IOC_RUN, &(struct vm_run_params){ .vrp_vm_id = id, .vrp_irq = 0xffff,
 				.vrp_exit = &scratch });
 	check(err == -EBUSY, "run-stopped-ebusy", "RUN after HLT with IF=0: expected -EBUSY", err);
+
+	/* The same child again with its exit buffer across two pages (the driver's staged copy). */
+	{
+		uint32_t id3;
+		unsigned char *mem3 = map_guest_memory();
+		struct vm_exit *ex3 = (struct vm_exit *)(two_pages + 4096 - 100);
+		memset(two_pages, 0xa5, sizeof two_pages);
+		err = mem3 ? create(fd, mem3, "linux-child-staged") : -1;
+		id3 = cp.vcp_id;
+		if (!err)
+			err = resetcpu(fd, id3);
+		check(!err, "run-staged-create", "CREATE and RESETCPU of a third child", err);
+		err = run_child_with(fd, id3, ex3, &exits, &ptr_ok);
+		check(err == -EIO && streq(text, guest_msg) && ptr_ok, "run-staged-io",
+		      "the child's text through an exit buffer across pages (errno or bytes)",
+		      err != -EIO ? err : (long)ntext);
+		int around = 1;
+		for (ulong i = 0; i < sizeof two_pages; i++)
+			if ((i < 4096 - 100 || i >= 4096 - 100 + sizeof *ex3) && two_pages[i] != 0xa5)
+				around = 0;
+		check(around, "run-staged-bytes-around", "bytes beside the staged exit buffer changed", 0);
+		err = vmm_ioctl(fd, VMM_IOC_TERM, &(struct vm_terminate_params){ id3 });
+		check(!err, "run-staged-term", "TERM of the third child", err);
+	}
 
 	/* The same child again through a RUN_PHYS block: the file's mmap() of 2 pages. */
 	{
