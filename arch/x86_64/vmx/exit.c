@@ -56,7 +56,6 @@ static uint64_t gpr(unsigned vrs)
 	return vrs == VCPU_REGS_RSP ? vmread(GUEST_RSP) : guest()->gprs[vrs];
 }
 
-static unsigned cpl(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
 
 /* What the guest sees in CR0/CR4: its own bits where the mask says so (SDM 25.3). */
 static uint64_t visible(uint64_t real_field, uint64_t mask_field, uint64_t shadow_field)
@@ -69,7 +68,7 @@ static void log_state(int level)
 {
 	log_write(level, "  reason %lx qual %lx rip %016lx rsp %016lx rflags %08lx cpl %u",
 		  vmread(VMCS_EXIT_REASON), vmread(VMCS_EXIT_QUAL), vmread(GUEST_RIP),
-		  vmread(GUEST_RSP), vmread(GUEST_RFLAGS), cpl());
+		  vmread(GUEST_RSP), vmread(GUEST_RFLAGS), vmx_cpl());
 	log_write(level, "  cr0 %08lx cr3 %016lx cr4 %08lx efer %lx cs %04lx/%lx",
 		  vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4), vmread(GUEST_EFER),
 		  vmread(GUEST_CS_SEL), vmread(GUEST_CS_AR));
@@ -155,7 +154,7 @@ static void exit_msr(int write)
 
 static void hypercall_from(unsigned len)
 {
-	if (cpl()) {
+	if (vmx_cpl()) {
 		vmx_inject_exc(EXC_UD, 0, 0);
 		return;
 	}
@@ -211,7 +210,7 @@ static void exit_cr(void)
 	int cs_l = (vmread(GUEST_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR) & (1u << 13));
 	uint64_t val = c.type == 3 ? lmsw_cr0(visible(GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW), c.lmsw)
 				   : gpr(c.gpr) & (cs_l ? ~0ull : 0xffffffffull);
-	if (c.type == 1 || c.type == 2 || (c.cr != 0 && c.cr != 4) || cpl()) {
+	if (c.type == 1 || c.type == 2 || (c.cr != 0 && c.cr != 4) || vmx_cpl()) {
 		log_err("unexpected control-guest CR access (qualification %lx)", vmread(VMCS_EXIT_QUAL));
 		log_state(HV_LOG_ERROR);
 		panic("CR access exit the controls do not ask for");
@@ -273,7 +272,7 @@ static void exit_ept(void)
 	/* The instruction's own store (bit 8: the access to a linear address's translation, not
 	 * a paging-structure walk; no event being delivered) into ECAM is emulated. */
 	if ((q & EPT_QUAL_WRITE) && (q & EPT_QUAL_FINAL) && !(vmread(VMCS_IDT_VEC) & INTR_INFO_VALID) &&
-	    pcicfg_in_ecam(gpa) && !cpl()) {
+	    pcicfg_in_ecam(gpa) && !vmx_cpl()) {
 		struct gview gv;
 		uint8_t b[15];
 		unsigned len;
@@ -299,7 +298,7 @@ static void exit_xsetbv(void)
 {
 	uint64_t v = (guest()->gprs[VCPU_REGS_RAX] & 0xffffffff) | (guest()->gprs[VCPU_REGS_RDX] << 32);
 	uint32_t idx = (uint32_t)guest()->gprs[VCPU_REGS_RCX];
-	int bad = cpl() || idx != 0 || !(v & 1) || (v & ~vmx_host.xcr0_supported) ||
+	int bad = vmx_cpl() || idx != 0 || !(v & 1) || (v & ~vmx_host.xcr0_supported) ||
 		  ((v & 4) && !(v & 2)) || (!!(v & 8) != !!(v & 16)) ||
 		  ((v & 0xe0) && (v & 0xe0) != 0xe0) || ((v & 0xe0) && !(v & 4)) ||
 		  (!!(v & (1ull << 17)) != !!(v & (1ull << 18)));   /* AMX: both tile parts */

@@ -32,7 +32,6 @@ _Static_assert(sizeof(struct vmx_vcpu) <= VM_ARCH_BYTES, "vmx_vcpu fits vcpu->ar
 
 static struct vmx_vcpu *xv(struct vcpu *vc) { return (struct vmx_vcpu *)(void *)vc->arch; }
 
-
 #define CR4_VMXE (1ull << 13)
 #define CHILD_VPID 2
 #define GUEST_PDPTE0 0x280a
@@ -58,9 +57,6 @@ static uint64_t visible_cr(uint64_t real, uint64_t mask, uint64_t shadow)
 	uint64_t m = vmread(mask);
 	return (vmread(real) & ~m) | (vmread(shadow) & m);
 }
-
-/* The current VMCS's guest CPL: SS.DPL (SDM vol. 3 26.3.1.5). */
-static unsigned cpl_current(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
 
 static void regs_read_current(struct vcpu *vc, uint64_t mask, struct vcpu_reg_state *rs)
 {
@@ -439,7 +435,7 @@ static void child_cr(struct vcpu *vc)
 		if (nv != CR4_BAD)
 			guest_cr4(nv);
 	}
-	if (nv == CR0_BAD || cpl_current()) {
+	if (nv == CR0_BAD || vmx_cpl()) {
 		vmx_inject_exc(EXC_GP, 1, 0);
 		return;
 	}
@@ -689,7 +685,7 @@ static void vmx_run(struct vm *vm, struct vcpu *vc, int irq, struct vexit *ex)
 		x->launched = 0;
 	}
 	ex->irq_ready = (uint8_t)can_take_irq_current();
-	ex->cpl = (uint8_t)cpl_current();
+	ex->cpl = (uint8_t)vmx_cpl();
 	leave_vmcs();
 }
 

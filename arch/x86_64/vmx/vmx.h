@@ -52,6 +52,9 @@ struct vmx_host {
 };
 extern struct vmx_host vmx_host;
 
+/* The current VMCS's guest's CPL: SS.DPL (SDM vol. 3 26.3.1.5). */
+static inline unsigned vmx_cpl(void) { return (unsigned)(vmread(GUEST_SS_AR) >> 5) & 3; }
+
 /* The current VMCS's guest runs 64-bit code: long mode and CS.L. */
 static inline int vmx_cs_l(void)
 {
