@@ -115,15 +115,16 @@ static void exit_msr(struct svm_guest *g)
 	skip_insn(v);
 }
 
-/* The control guest's address space as its registers define it now. */
-static void control_view(const struct vmcb *v, struct gview *gv)
+/* The control guest's address space as its registers define it now (wc: its CPU's walk
+ * cache). */
+static void control_view(const struct vmcb *v, struct gwalk_cache *wc, struct gview *gv)
 {
-	gview_init(gv, v->s.cr0, v->s.cr3, v->s.cr4, v->s.efer, control_gpa_to_hpa, NULL,
-		   &this_cpu()->wc);
+	gview_init(gv, v->s.cr0, v->s.cr3, v->s.cr4, v->s.efer, control_gpa_to_hpa, NULL, wc);
 }
 
-static void exit_vmmcall(struct svm_guest *g)
+static void exit_vmmcall(struct svm_cpu *c)
 {
+	struct svm_guest *g = &c->control;
 	struct vmcb *v = g->vmcb;
 	if (v->s.cpl != 0) {
 		svm_inject_exception(v, EXC_UD, 0, 0);
@@ -134,11 +135,11 @@ static void exit_vmmcall(struct svm_guest *g)
 		struct gview caller;
 		int walks = hypercall_walks(op);
 		if (walks)
-			control_view(v, &caller);
+			control_view(v, &c->cpu->wc, &caller);
 		v->s.rax = hypercall(walks ? &caller : NULL, op, g->gprs[GPR_RDI]);
 	} else {
 		if (op == HV_OP_LOADER_DEVIRT && !hv.sealed)
-			svm_devirt(svm_this_cpu());
+			svm_devirt(c);
 		v->s.rax = hypercall_other(op);
 	}
 	svm_skip_to(v, svm_next_rip_len(v, svm_host.nrips, 3));   /* 0f 01 d9 */
@@ -154,7 +155,7 @@ static uint64_t control_gpr(const struct svm_guest *g, unsigned vrs)
 static unsigned control_fetch(const struct vmcb *v, int cs_l, uint8_t b[15])
 {
 	struct gview gv;
-	control_view(v, &gv);
+	control_view(v, &this_cpu()->wc, &gv);
 	return gmem_fetch_at(&gv, cs_l, v->s.cs.base, v->s.rip, b);
 }
 
@@ -324,7 +325,7 @@ static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vm
 
 static __attribute__((noinline)) int control_vmmcall(struct svm_cpu *c)
 {
-	exit_vmmcall(&c->control);
+	exit_vmmcall(c);
 	return control_requests(c);
 }
 
@@ -370,9 +371,6 @@ static void control_exit_other(struct svm_cpu *c, struct svm_guest *g, struct vm
 	case SVM_EXIT_IRET:  /* the injected NMI's handler returns: NMIs unblocked after it */
 		c->nmi_masked = 0;
 		v->c.intercept_misc1 &= ~VMCB_INTERCEPT_IRET;
-		break;
-	case SVM_EXIT_CPUID:
-		exit_cpuid(g);
 		break;
 	case SVM_EXIT_MSR:
 		exit_msr(g);

@@ -86,13 +86,14 @@ static void control_view(struct gview *gv)
 
 static void exit_cpuid(void)
 {
-	uint32_t leaf = (uint32_t)guest()->gprs[VCPU_REGS_RAX], sub = (uint32_t)guest()->gprs[VCPU_REGS_RCX];
+	uint64_t *gprs = guest()->gprs;   /* this CPU's control guest, found once */
+	uint32_t leaf = (uint32_t)gprs[VCPU_REGS_RAX], sub = (uint32_t)gprs[VCPU_REGS_RCX];
 	struct cpuid_regs r = cpuid(leaf, sub);
 	cpuid_filter_control(leaf, sub, visible(GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW), &r);
-	guest()->gprs[VCPU_REGS_RAX] = r.eax;
-	guest()->gprs[VCPU_REGS_RBX] = r.ebx;
-	guest()->gprs[VCPU_REGS_RCX] = r.ecx;
-	guest()->gprs[VCPU_REGS_RDX] = r.edx;
+	gprs[VCPU_REGS_RAX] = r.eax;
+	gprs[VCPU_REGS_RBX] = r.ebx;
+	gprs[VCPU_REGS_RCX] = r.ecx;
+	gprs[VCPU_REGS_RDX] = r.edx;
 	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
@@ -135,10 +136,11 @@ static int msr_write(uint32_t msr, uint64_t val)
 
 static void exit_msr(int write)
 {
-	uint32_t msr = (uint32_t)guest()->gprs[VCPU_REGS_RCX];
+	uint64_t *gprs = guest()->gprs;   /* this CPU's control guest, found once */
+	uint32_t msr = (uint32_t)gprs[VCPU_REGS_RCX];
 	uint64_t val = 0;
-	int r = write ? msr_write(msr, (guest()->gprs[VCPU_REGS_RAX] & 0xffffffff) |
-					    (guest()->gprs[VCPU_REGS_RDX] << 32))
+	int r = write ? msr_write(msr, (gprs[VCPU_REGS_RAX] & 0xffffffff) |
+					    (gprs[VCPU_REGS_RDX] << 32))
 		      : msr_read(msr, &val);
 	if (r) {
 		log_info("control guest %s of MSR %x refused: #GP", write ? "write" : "read", msr);
@@ -146,24 +148,25 @@ static void exit_msr(int write)
 		return;
 	}
 	if (!write) {
-		guest()->gprs[VCPU_REGS_RAX] = val & 0xffffffff;
-		guest()->gprs[VCPU_REGS_RDX] = val >> 32;
+		gprs[VCPU_REGS_RAX] = val & 0xffffffff;
+		gprs[VCPU_REGS_RDX] = val >> 32;
 	}
 	vmx_skip(vmread(VMCS_EXIT_INSN_LEN));
 }
 
 static void hypercall_from(unsigned len)
 {
+	uint64_t *gprs = guest()->gprs;   /* this CPU's control guest, found once */
 	if (vmx_cpl()) {
 		vmx_inject_exc(EXC_UD, 0, 0);
 		return;
 	}
 	struct gview caller;
-	uint64_t op = guest()->gprs[VCPU_REGS_RAX];
+	uint64_t op = gprs[VCPU_REGS_RAX];
 	int walks = hypercall_walks(op);
 	if (walks)
 		control_view(&caller);
-	guest()->gprs[VCPU_REGS_RAX] = hypercall(walks ? &caller : NULL, op, guest()->gprs[VCPU_REGS_RDI]);
+	gprs[VCPU_REGS_RAX] = hypercall(walks ? &caller : NULL, op, gprs[VCPU_REGS_RDI]);
 	vmx_skip(len);
 }
 
@@ -296,8 +299,9 @@ static void exit_ept(void)
  * 13.3) and this CPU's components before the host executes it. */
 static void exit_xsetbv(void)
 {
-	uint64_t v = (guest()->gprs[VCPU_REGS_RAX] & 0xffffffff) | (guest()->gprs[VCPU_REGS_RDX] << 32);
-	uint32_t idx = (uint32_t)guest()->gprs[VCPU_REGS_RCX];
+	uint64_t *gprs = guest()->gprs;   /* this CPU's control guest, found once */
+	uint64_t v = (gprs[VCPU_REGS_RAX] & 0xffffffff) | (gprs[VCPU_REGS_RDX] << 32);
+	uint32_t idx = (uint32_t)gprs[VCPU_REGS_RCX];
 	int bad = vmx_cpl() || idx != 0 || !(v & 1) || (v & ~vmx_host.xcr0_supported) ||
 		  ((v & 4) && !(v & 2)) || (!!(v & 8) != !!(v & 16)) ||
 		  ((v & 0xe0) && (v & 0xe0) != 0xe0) || ((v & 0xe0) && !(v & 4)) ||
